@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { EventId, RunId, UserId } from './ids.ts';
+import { FailureCode, SkipReason } from './codes.ts';
+
+const Timestamp = z.iso.datetime({ offset: true });
+const failureCodes = Object.values(FailureCode) as [FailureCode, ...FailureCode[]];
+const skipReasons = Object.values(SkipReason) as [SkipReason, ...SkipReason[]];
+
+export const Trigger = z.enum(['schedule', 'api', 'cli']);
+export type Trigger = z.infer<typeof Trigger>;
+
+/** `tokens.refresh.requested.<userID>`: log this user in, as part of run `runId`. */
+export const RefreshRequested = z.strictObject({
+  v: z.literal(1),
+  eventId: EventId,
+  runId: RunId,
+  userID: UserId,
+  trigger: Trigger,
+  requestedAt: Timestamp,
+});
+export type RefreshRequested = z.infer<typeof RefreshRequested>;
+
+/**
+ * `tokens.refreshed.<userID>`: a fresh session token. `source` is `login` for a broker login and
+ * `push` for a token a partner pushed through the gateway (`runId` is null then).
+ */
+export const TokenRefreshed = z.strictObject({
+  v: z.literal(1),
+  eventId: EventId,
+  runId: RunId.nullable(),
+  userID: UserId,
+  token: z.string().min(1).max(8192),
+  tokenValidity: Timestamp,
+  loginTime: Timestamp,
+  source: z.enum(['login', 'push']),
+  attempts: z.number().int().min(0).max(100),
+});
+export type TokenRefreshed = z.infer<typeof TokenRefreshed>;
+
+/** `tokens.failed.<userID>`: the last failure of a refresh, after any retries. */
+export const TokenFailed = z.strictObject({
+  v: z.literal(1),
+  eventId: EventId,
+  runId: RunId,
+  userID: UserId,
+  code: z.enum(failureCodes),
+  /** IIFL's own code (EC016, HTTP 429, ...) when the broker gave one. */
+  brokerCode: z.string().max(32).nullable(),
+  message: z.string().max(500),
+  retryable: z.boolean(),
+  attempts: z.number().int().min(0).max(100),
+  failedAt: Timestamp,
+});
+export type TokenFailed = z.infer<typeof TokenFailed>;
+
+/** `tokens.skipped.<userID>`: the user was not logged in, on purpose. */
+export const TokenSkipped = z.strictObject({
+  v: z.literal(1),
+  eventId: EventId,
+  runId: RunId,
+  userID: UserId,
+  reason: z.enum(skipReasons),
+  skippedAt: Timestamp,
+});
+export type TokenSkipped = z.infer<typeof TokenSkipped>;
+
+export const Outcome = z.enum(['refreshed', 'failed', 'skipped']);
+export type Outcome = z.infer<typeof Outcome>;
+
+/** `runs.<runId>.outcome` (core NATS): persistence recorded one user's outcome for a run. */
+export const RunOutcomeRecorded = z.strictObject({
+  v: z.literal(1),
+  runId: RunId,
+  userID: UserId,
+  outcome: Outcome,
+  code: z.string().max(64).nullable(),
+  message: z.string().max(500).nullable(),
+  done: z.number().int().min(0),
+  total: z.number().int().min(0),
+});
+export type RunOutcomeRecorded = z.infer<typeof RunOutcomeRecorded>;
+
+/** `runs.<runId>.completed` (core NATS): every user of the run has an outcome. */
+export const RunCompleted = z.strictObject({
+  v: z.literal(1),
+  runId: RunId,
+  total: z.number().int().min(0),
+  refreshed: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  skipped: z.number().int().min(0),
+});
+export type RunCompleted = z.infer<typeof RunCompleted>;
+
+/** What is written to `tokens.dlq.<source>` for a message that could not be processed. */
+export const DeadLetter = z.strictObject({
+  v: z.literal(1),
+  source: z.string().max(64),
+  subject: z.string().max(256),
+  reason: z.string().max(1000),
+  deliveries: z.number().int().min(0),
+  /** The original payload, base64, cut to at most 64 KiB. Never logged. */
+  payload: z.string(),
+  at: Timestamp,
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;

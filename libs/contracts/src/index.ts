@@ -1,0 +1,5 @@
+export * from './ids.ts';
+export * from './codes.ts';
+export * from './subjects.ts';
+export * from './events.ts';
+export * from './api.ts';

@@ -1,0 +1,58 @@
+import { isValidUserId } from './ids.ts';
+
+/** Every subject, stream, consumer and bucket name the system uses. */
+export const Subjects = {
+  refreshRequested: (userID: string) => `tokens.refresh.requested.${safe(userID)}`,
+  refreshRequestedAll: 'tokens.refresh.requested.>',
+  refreshed: (userID: string) => `tokens.refreshed.${safe(userID)}`,
+  refreshedAll: 'tokens.refreshed.>',
+  failed: (userID: string) => `tokens.failed.${safe(userID)}`,
+  failedAll: 'tokens.failed.>',
+  skipped: (userID: string) => `tokens.skipped.${safe(userID)}`,
+  skippedAll: 'tokens.skipped.>',
+  /** Core NATS (not stored): persistence announces each outcome it recorded, per run. */
+  runOutcome: (runId: string) => `runs.${safeRun(runId)}.outcome`,
+  runCompleted: (runId: string) => `runs.${safeRun(runId)}.completed`,
+  runAll: (runId: string) => `runs.${safeRun(runId)}.>`,
+  deadLetter: (source: string) => `tokens.dlq.${source}`,
+  deadLetterAll: 'tokens.dlq.>',
+} as const;
+
+/** Request-reply endpoints served by persistence (NATS services API, service name "persistence"). */
+export const PersistenceApi = {
+  serviceName: 'persistence',
+  startRun: 'persistence.runs.start',
+  getRun: 'persistence.runs.get',
+  getCredentials: 'persistence.credentials.get',
+  tokenStatus: 'persistence.users.token-status',
+  pushToken: 'persistence.tokens.push',
+} as const;
+
+export const Streams = {
+  /** Work queue of per-user refresh requests, consumed by iifl-auth. */
+  requests: { name: 'TOKEN_REQUESTS', subjects: ['tokens.refresh.requested.>'] },
+  /** Outcomes of refreshes, kept for a while so persistence and late subscribers can catch up. */
+  events: { name: 'TOKEN_EVENTS', subjects: ['tokens.refreshed.>', 'tokens.failed.>', 'tokens.skipped.>'] },
+  /** Messages that could not be processed, with the reason. */
+  deadLetters: { name: 'TOKEN_DLQ', subjects: ['tokens.dlq.>'] },
+} as const;
+
+export const Consumers = {
+  iiflAuth: 'iifl-auth',
+  persistence: 'persistence',
+} as const;
+
+export const Buckets = {
+  /** Latest token per user, keyed by userID. */
+  tokens: 'tokens',
+} as const;
+
+function safe(userID: string): string {
+  if (!isValidUserId(userID)) throw new TypeError('invalid userID for a subject');
+  return userID;
+}
+
+function safeRun(runId: string): string {
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(runId)) throw new TypeError('invalid runId for a subject');
+  return runId;
+}

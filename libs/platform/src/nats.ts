@@ -1,0 +1,131 @@
+import {
+  connect,
+  credsAuthenticator,
+  headers as natsHeaders,
+  nanos,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type ConnectionOptions,
+  type JetStreamManager,
+  type NatsConnection,
+  type StreamConfig,
+} from 'nats';
+import { readFileSync } from 'node:fs';
+import { Buckets, Streams } from '@refresher/contracts';
+import type { NatsEnv } from './config.ts';
+import type { Logger } from './logger.ts';
+
+export type { NatsConnection } from 'nats';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeJson(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+/** Parses JSON without throwing: a payload that is not JSON becomes `undefined`. */
+export function decodeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Connects with reconnection forever: a service outlives a NATS restart and resumes where it was.
+ */
+export async function connectNats(
+  config: Pick<NatsEnv, 'NATS_URL' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN' | 'NATS_CREDS_FILE'>,
+  name: string,
+  log?: Logger,
+): Promise<NatsConnection> {
+  const options: ConnectionOptions = {
+    servers: config.NATS_URL.split(',').map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
+    pingInterval: 10_000,
+  };
+  if (config.NATS_USER) options.user = config.NATS_USER;
+  if (config.NATS_PASSWORD) options.pass = config.NATS_PASSWORD;
+  if (config.NATS_TOKEN) options.token = config.NATS_TOKEN;
+  if (config.NATS_CREDS_FILE) options.authenticator = credsAuthenticator(readFileSync(config.NATS_CREDS_FILE));
+  const nc = await connect(options);
+  if (log) void watchStatus(nc, log);
+  return nc;
+}
+
+async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
+  for await (const status of nc.status()) {
+    if (status.type === 'disconnect' || status.type === 'error') {
+      log.warn({ natsStatus: status.type }, 'NATS connection trouble');
+    } else if (status.type === 'reconnect') {
+      log.info({ natsStatus: status.type }, 'NATS reconnected');
+    }
+  }
+}
+
+/** JetStream settings, decided once here (see docs/architecture.md). */
+export const STREAM_CONFIGS: Record<keyof typeof Streams, Partial<StreamConfig>> = {
+  requests: {
+    name: Streams.requests.name,
+    subjects: [...Streams.requests.subjects],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    // Deterministic message ids (run + user) make a replayed publish a no-op within this window.
+    duplicate_window: nanos(15 * 60 * 1000),
+    max_age: nanos(24 * 60 * 60 * 1000),
+  },
+  events: {
+    name: Streams.events.name,
+    subjects: [...Streams.events.subjects],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(15 * 60 * 1000),
+    max_age: nanos(7 * 24 * 60 * 60 * 1000),
+  },
+  deadLetters: {
+    name: Streams.deadLetters.name,
+    subjects: [...Streams.deadLetters.subjects],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(30 * 24 * 60 * 60 * 1000),
+  },
+};
+
+/** Creates the streams and the tokens KV bucket if they are missing. Safe to run from every service. */
+export async function ensureTopology(nc: NatsConnection): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  for (const config of Object.values(STREAM_CONFIGS)) {
+    await ensureStream(jsm, config);
+  }
+  await nc.jetstream().views.kv(Buckets.tokens, { history: 1, storage: StorageType.File });
+}
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
+  try {
+    await jsm.streams.info(config.name!);
+  } catch {
+    try {
+      await jsm.streams.add(config);
+    } catch (err) {
+      // Another replica may have created it in between.
+      await jsm.streams.info(config.name!).catch(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+export function serviceErrorHeaders(code: number, description: string) {
+  const h = natsHeaders(code, description);
+  h.set('Nats-Service-Error', description);
+  h.set('Nats-Service-Error-Code', String(code));
+  return h;
+}

@@ -1,0 +1,4 @@
+export * from './ports.ts';
+export * from './nats-server.ts';
+export * from './postgres.ts';
+export * from './processes.ts';
