@@ -1,0 +1,1 @@
+export { startRefreshRun, getRunSummary, type RefreshRun, type StartRefreshRunOptions } from './refresh-run.ts';

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection, Subscription } from 'nats';
+import {
+  GetRunRequest,
+  PersistenceApi,
+  RefreshRequested,
+  RunCompleted,
+  RunOutcomeRecorded,
+  RunSummary,
+  StartRunRequest,
+  StartRunResponse,
+  Subjects,
+} from '@refresher/contracts';
+import { callService, decodeJson, encodeJson } from '@refresher/platform';
+
+export interface RefreshRun {
+  readonly start: StartRunResponse;
+  /**
+   * Resolves with the run's summary once every user has an outcome, or with the partial summary
+   * when `timeoutMs` passes first (`completed: false`).
+   */
+  waitForCompletion(
+    timeoutMs: number,
+    onOutcome?: (outcome: RunOutcomeRecorded) => void,
+  ): Promise<{ completed: boolean; summary: RunSummary }>;
+  /** Stops listening for the run's progress. */
+  close(): void;
+}
+
+export interface StartRefreshRunOptions {
+  /** How many publishes wait for their JetStream ack at once. */
+  publishConcurrency?: number;
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Registers a run with persistence (which decides who is due and records the skipped users), then
+ * publishes one `tokens.refresh.requested.<userID>` per user. The message id is deterministic
+ * (`<runId>:<userID>`), so a producer that repeats a run (a second scheduler replica, a retry after
+ * a crash) adds nothing JetStream has already stored within its duplicate window.
+ */
+export async function startRefreshRun(
+  nc: NatsConnection,
+  request: StartRunRequest,
+  options: StartRefreshRunOptions = {},
+): Promise<RefreshRun> {
+  const start = await callService(
+    nc,
+    PersistenceApi.startRun,
+    StartRunRequest,
+    StartRunResponse,
+    request,
+    options.requestTimeoutMs ?? 30_000,
+  );
+  // Listen before publishing, so no outcome can be missed.
+  const progress = nc.subscribe(Subjects.runAll(start.runId));
+  await nc.flush();
+  await publishRequests(nc, start, request.trigger, options.publishConcurrency ?? 256);
+  return {
+    start,
+    waitForCompletion: (timeoutMs, onOutcome) => waitForRun(nc, start.runId, progress, timeoutMs, onOutcome),
+    close: () => progress.unsubscribe(),
+  };
+}
+
+export function getRunSummary(nc: NatsConnection, runId: string, timeoutMs = 10_000): Promise<RunSummary> {
+  return callService(nc, PersistenceApi.getRun, GetRunRequest, RunSummary, { runId }, timeoutMs);
+}
+
+async function publishRequests(
+  nc: NatsConnection,
+  start: StartRunResponse,
+  trigger: StartRunRequest['trigger'],
+  concurrency: number,
+): Promise<void> {
+  const js = nc.jetstream();
+  const requestedAt = new Date().toISOString();
+  for (let i = 0; i < start.requested.length; i += concurrency) {
+    const batch = start.requested.slice(i, i + concurrency);
+    await Promise.all(
+      batch.map(({ userID }) => {
+        const event: RefreshRequested = RefreshRequested.parse({
+          v: 1,
+          eventId: randomUUID(),
+          runId: start.runId,
+          userID,
+          trigger,
+          requestedAt,
+        });
+        return js.publish(Subjects.refreshRequested(userID), encodeJson(event), {
+          msgID: `${start.runId}:${userID}`,
+        });
+      }),
+    );
+  }
+}
+
+/** How often the summary is fetched as a backstop for a completion notice lost in a reconnect. */
+const POLL_INTERVAL_MS = 2_000;
+
+async function waitForRun(
+  nc: NatsConnection,
+  runId: string,
+  progress: Subscription,
+  timeoutMs: number,
+  onOutcome?: (outcome: RunOutcomeRecorded) => void,
+): Promise<{ completed: boolean; summary: RunSummary }> {
+  const fetchSummary = () => getRunSummary(nc, runId);
+  let summary = await fetchSummary();
+  if (summary.pending === 0) return { completed: true, summary };
+
+  let settle!: () => void;
+  const finished = new Promise<void>((resolve) => (settle = resolve));
+  const deadline = setTimeout(settle, timeoutMs);
+  const poll = setInterval(() => {
+    fetchSummary().then(
+      (s) => { if (s.pending === 0) settle(); },
+      () => {},
+    );
+  }, POLL_INTERVAL_MS);
+
+  void (async () => {
+    for await (const msg of progress) {
+      const payload = decodeJson(msg.data);
+      const outcome = RunOutcomeRecorded.safeParse(payload);
+      if (outcome.success) {
+        onOutcome?.(outcome.data);
+        continue;
+      }
+      if (RunCompleted.safeParse(payload).success) settle();
+    }
+    settle();
+  })();
+
+  await finished;
+  clearTimeout(deadline);
+  clearInterval(poll);
+  summary = await fetchSummary();
+  return { completed: summary.pending === 0, summary };
+}
