@@ -9,5 +9,9 @@ export default defineConfig({
     // Two cores: a few files at a time keeps servers and services from starving each other.
     maxWorkers: 2,
     fileParallelism: !process.env.TEST_NATS_URL,
+    // CI reads the counts from the JSON report to print a plain closing line.
+    reporters: process.env.VITEST_JSON_REPORT
+      ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]]
+      : ['default'],
   },
 });

@@ -1,0 +1,152 @@
+/**
+ * `pnpm demo`: the whole system against the IIFL simulator with a few demo users.
+ *
+ * Uses the local NATS (NATS_URL) and Postgres (a `refresher_demo` database unless DATABASE_URL is
+ * set), starts the simulator and the four services as separate processes, seeds the demo users,
+ * asks the gateway to refresh everyone and prints each token as a trading engine receives it, then
+ * refreshes one user through the CLI. `--once` stops afterwards; otherwise the system keeps running
+ * (Ctrl-C stops it) with the gateway on http://127.0.0.1:3001.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'nats';
+import pg from 'pg';
+import { INTEGRATION_MANAGED } from '@refresher/contracts';
+import { demoAccounts, startSimulator } from '@refresher/iifl-sim';
+import { ROOT, SERVICES, healthUrl, serviceEnv, startService, stopAll, waitForHealth, type Running } from './services.ts';
+
+const once = process.argv.includes('--once');
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const ADMIN_DB_URL = process.env.DEMO_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/refresher_demo';
+const API_KEY = process.env.INTEGRATION_API_KEY ?? 'demo-integration-key-0123456789';
+const PORT = process.env.PORT ?? '3001';
+const GATEWAY = `http://127.0.0.1:${PORT}/api/integration`;
+
+function say(line = '') {
+  process.stdout.write(`${line}\n`);
+}
+
+async function ensureDatabase(): Promise<void> {
+  if (process.env.DATABASE_URL) return;
+  const admin = new pg.Client({ connectionString: ADMIN_DB_URL });
+  await admin.connect();
+  const { rowCount } = await admin.query("select 1 from pg_database where datname = 'refresher_demo'");
+  if (!rowCount) await admin.query('create database refresher_demo');
+  await admin.end();
+}
+
+function runToEnd(args: string[], env: NodeJS.ProcessEnv, echo: boolean): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', echo ? 'inherit' : 'ignore', 'inherit'],
+    });
+    child.once('exit', (code) => resolve(code));
+  });
+}
+
+async function main() {
+  await ensureDatabase();
+  const accounts = demoAccounts();
+  const sim = await startSimulator({ port: 0, accounts, knobs: { latencyMs: 20, jitterMs: 10 } });
+  say(`IIFL simulator: ${sim.baseUrl} (${accounts.length} demo accounts)`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'refresher-demo-'));
+  const usersFile = join(dir, 'users.json');
+  const names = ['Asha Rao', 'Vikram Shah', 'Meera Iyer', 'Kabir Sen', 'Nisha Das'];
+  const users = [
+    ...accounts.map((a, i) => ({ ...a, clientName: names[i % names.length]!, email: '', phoneNumber: '' })),
+    {
+      clientId: 'demo-integration-managed',
+      clientName: 'Partner-managed user',
+      password: INTEGRATION_MANAGED,
+      appKey: INTEGRATION_MANAGED,
+      appSecret: INTEGRATION_MANAGED,
+      totpSecret: INTEGRATION_MANAGED,
+    },
+  ];
+  writeFileSync(usersFile, JSON.stringify(users), { mode: 0o600 });
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NATS_URL,
+    DATABASE_URL,
+    INTEGRATION_API_KEY: API_KEY,
+    PORT,
+    IIFL_BASE_URL: sim.baseUrl,
+    IIFL_KEY_ASSOCIATION_DELAY_MS: process.env.IIFL_KEY_ASSOCIATION_DELAY_MS ?? '0',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+
+  const running: Running[] = [];
+  const shutdown = async (code: number) => {
+    await stopAll(running);
+    await sim.close();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  for (const name of SERVICES) {
+    running.push(startService(name, serviceEnv(name, env)));
+    if (name === 'persistence') {
+      await waitForHealth(healthUrl(name, env));
+      const seeded = await runToEnd(['services/persistence/src/seed-users.ts', usersFile], env, false);
+      if (seeded !== 0) throw new Error('seeding the demo users failed');
+      say(`Seeded ${users.length} demo users into ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
+    }
+  }
+  for (const name of SERVICES) await waitForHealth(healthUrl(name, env));
+  say(`Services up: persistence, iifl-auth, scheduler, gateway (http://127.0.0.1:${PORT})`);
+
+  // A trading engine's view: every token event as it is published.
+  const nc = await connect({ servers: NATS_URL });
+  const feed = nc.subscribe('tokens.*.*');
+  void (async () => {
+    for await (const msg of feed) {
+      const event = JSON.parse(new TextDecoder().decode(msg.data));
+      const [, kind, userID] = msg.subject.split('.');
+      if (kind === 'refreshed') {
+        say(`  engine got token for ${userID}: ${String(event.token).slice(0, 12)}... valid until ${event.tokenValidity}`);
+      } else if (kind === 'failed') {
+        say(`  engine saw failure for ${userID}: ${event.code} (${event.message})`);
+      } else if (kind === 'skipped') {
+        say(`  skipped ${userID}: ${event.reason}`);
+      }
+    }
+  })();
+
+  say('\nPOST /api/integration/tokens/refresh-all');
+  const res = await fetch(`${GATEWAY}/tokens/refresh-all`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}` },
+  });
+  const body = (await res.json()) as Record<string, unknown>;
+  say(`  HTTP ${res.status}: refreshed ${body.refreshed}, failed ${body.failed}, total ${body.total}, run ${body.runId}`);
+  for (const r of (body.results as Array<Record<string, unknown>>) ?? []) {
+    say(`    ${r.success ? 'ok  ' : 'FAIL'} ${r.userID} ${r.clientName}${r.error ? ` - ${r.error}` : ''}`);
+  }
+
+  const first = accounts[0]!.clientId;
+  const status = await fetch(`${GATEWAY}/users/${first}/token`, { headers: { authorization: `Bearer ${API_KEY}` } });
+  say(`\nGET /api/integration/users/${first}/token\n  ${JSON.stringify(await status.json())}`);
+
+  say(`\npnpm refresh-tokens --user ${first}`);
+  await runToEnd(['services/cli/src/main.ts', '--user', first], env, true);
+  await nc.drain();
+
+  if (once) {
+    await shutdown(0);
+    return;
+  }
+  say(`\nThe system keeps running. Try:\n  curl -X POST -H 'Authorization: Bearer ${API_KEY}' ${GATEWAY}/tokens/refresh-all\nCtrl-C stops it.`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
