@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import pg from 'pg';
+import { INTEGRATION_MANAGED } from '@refresher/contracts';
+import { startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
+import {
+  REPO_ROOT,
+  createTestDatabase,
+  freePort,
+  startNats,
+  startServiceProcess,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@refresher/testkit';
+
+export interface SeedUser {
+  clientId: string;
+  clientName: string;
+  password: string;
+  appKey: string;
+  appSecret: string;
+  totpSecret: string;
+  state?: string;
+}
+
+export function integrationManaged(clientId: string, clientName: string): SeedUser {
+  return {
+    clientId,
+    clientName,
+    password: INTEGRATION_MANAGED,
+    appKey: INTEGRATION_MANAGED,
+    appSecret: INTEGRATION_MANAGED,
+    totpSecret: INTEGRATION_MANAGED,
+  };
+}
+
+export interface System {
+  nats: TestNats;
+  db: TestDatabase;
+  sim: Simulator;
+  nc: NatsConnection;
+  sql: pg.Client;
+  gatewayUrl: string;
+  apiKey: string;
+  env: Record<string, string>;
+  services: ServiceProcess[];
+  /** Runs a TypeScript entry point to its end: exit code and output. */
+  run(entry: string, args: string[], extraEnv?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The four services as separate processes over a real NATS and Postgres, with the simulator as IIFL.
+ * `simAccounts` are what IIFL knows; `users` what the database holds (they may differ on purpose).
+ */
+export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], extraEnv: Record<string, string> = {}): Promise<System> {
+  const [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
+  const sim = await startSimulator({ port: 0, accounts: simAccounts });
+  const apiKey = 'e2e-integration-key-0123456789abcdef';
+  const [gatewayPort, persistenceHealth, authHealth, schedulerHealth] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const env: Record<string, string> = {
+    NATS_URL: nats.url,
+    DATABASE_URL: db.url,
+    IIFL_BASE_URL: sim.baseUrl,
+    IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
+    INTEGRATION_API_KEY: apiKey,
+    LOG_LEVEL: 'info',
+    ...extraEnv,
+  };
+  const services: ServiceProcess[] = [];
+  const start = async (name: string, own: Record<string, string>, healthUrl: string) => {
+    services.push(
+      await startServiceProcess({ name, entry: `services/${name}/src/main.ts`, env: { ...env, ...own }, healthUrl }),
+    );
+  };
+  const system: System = {
+    nats,
+    db,
+    sim,
+    nc: undefined as unknown as NatsConnection,
+    sql: new pg.Client({ connectionString: db.url }),
+    gatewayUrl: `http://127.0.0.1:${gatewayPort}/api/integration`,
+    apiKey,
+    env,
+    services,
+    run: (entry, args, more = {}) => runEntry(entry, args, { ...env, ...more }),
+    stop: async () => {
+      await Promise.allSettled(services.map((s) => s.stop('SIGTERM')));
+      await system.nc?.close().catch(() => {});
+      await system.sql.end().catch(() => {});
+      await sim.close();
+      await Promise.allSettled([nats.dispose(), db.dispose()]);
+    },
+  };
+  try {
+    await start('persistence', { HEALTH_PORT: String(persistenceHealth) }, `http://127.0.0.1:${persistenceHealth}/healthz`);
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-users-'));
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
+    const seeded = await system.run('services/persistence/src/seed-users.ts', [join(dir, 'users.json')]);
+    if (seeded.code !== 0) throw new Error(`seeding failed: ${seeded.stderr}`);
+    await Promise.all([
+      start('iifl-auth', { HEALTH_PORT: String(authHealth) }, `http://127.0.0.1:${authHealth}/healthz`),
+      start('scheduler', { HEALTH_PORT: String(schedulerHealth) }, `http://127.0.0.1:${schedulerHealth}/healthz`),
+      start('gateway', { PORT: String(gatewayPort) }, `http://127.0.0.1:${gatewayPort}/healthz`),
+    ]);
+    system.nc = await connect({ servers: nats.url });
+    await system.sql.connect();
+    return system;
+  } catch (err) {
+    await system.stop();
+    throw err;
+  }
+}
+
+function runEntry(entry: string, args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
