@@ -1,0 +1,2 @@
+export * from './keyring.ts';
+export * from './cipher.ts';
