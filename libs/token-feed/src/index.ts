@@ -1,0 +1,7 @@
+export {
+  watchTokens,
+  getCurrentToken,
+  InvalidUserIdError,
+  type TokenWatch,
+  type WatchTokensOptions,
+} from './token-feed.ts';

@@ -1,0 +1,182 @@
+import type { KV, NatsConnection, Subscription } from 'nats';
+import { Buckets, Subjects, TokenRefreshed, isValidUserId } from '@refresher/contracts';
+
+export class InvalidUserIdError extends Error {
+  override name = 'InvalidUserIdError';
+  constructor() {
+    super('userID must be 1-64 characters of A-Z, a-z, 0-9, "_" or "-"');
+  }
+}
+
+export interface WatchTokensOptions {
+  /** One user's tokens; every user's when absent. */
+  userID?: string;
+}
+
+/** An async iterable of tokens; `break` out of the loop or call `stop()` to end it. */
+export interface TokenWatch extends AsyncIterable<TokenRefreshed> {
+  stop(): void;
+  /** How many messages (KV values or publications) did not parse as a `TokenRefreshed` and were skipped. */
+  readonly invalid: number;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Yields the current token(s) from the `tokens` KV bucket, then every token published on
+ * `tokens.refreshed.<userID>` (or `tokens.refreshed.>`). The subscription is made before the bucket
+ * is read, so a token published in between is not missed. Per user, a token is yielded only when
+ * its `loginTime` is later than the last one yielded (so neither a duplicate nor an older token
+ * ever comes out).
+ */
+export function watchTokens(nc: NatsConnection, options: WatchTokensOptions = {}): TokenWatch {
+  const { userID } = options;
+  if (userID !== undefined && !isValidUserId(userID)) throw new InvalidUserIdError();
+
+  const latest = new Map<string, number>();
+  const queue: TokenRefreshed[] = [];
+  let waiting: { resolve: (r: IteratorResult<TokenRefreshed>) => void; reject: (e: unknown) => void } | undefined;
+  let failure: unknown;
+  let ended = false;
+  let initialised = false;
+  let invalid = 0;
+  const held: Uint8Array[] = [];
+
+  const accept = (data: Uint8Array) => {
+    const token = parseToken(data);
+    if (!token || (userID !== undefined && token.userID !== userID)) {
+      invalid += 1;
+      return;
+    }
+    const loginTime = Date.parse(token.loginTime);
+    const previous = latest.get(token.userID);
+    if (previous !== undefined && loginTime <= previous) return;
+    latest.set(token.userID, loginTime);
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w.resolve({ value: token, done: false });
+    } else {
+      queue.push(token);
+    }
+  };
+
+  const finish = (err?: unknown) => {
+    if (ended) return;
+    ended = true;
+    if (err !== undefined) failure = err;
+    if (!subscription.isClosed()) subscription.unsubscribe();
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      if (failure !== undefined && queue.length === 0) w.reject(failure);
+      else w.resolve({ value: undefined, done: true });
+    }
+  };
+
+  const subject = userID === undefined ? Subjects.refreshedAll : Subjects.refreshed(userID);
+  // Live tokens are held back until the bucket has been read, so the current token comes first.
+  const subscription: Subscription = nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err) return finish(err);
+      if (initialised) accept(msg.data);
+      else held.push(msg.data);
+    },
+  });
+  void subscription.closed.then(() => finish());
+
+  void (async () => {
+    await nc.flush();
+    const values = await readCurrent(nc, userID);
+    if (ended) return;
+    for (const value of values) accept(value);
+    for (const data of held.splice(0)) accept(data);
+    initialised = true;
+  })().catch((err: unknown) => finish(err));
+
+  const iterator: AsyncIterator<TokenRefreshed> = {
+    next: () => {
+      const value = queue.shift();
+      if (value) return Promise.resolve({ value, done: false });
+      if (ended) {
+        if (failure !== undefined) {
+          const err = failure;
+          failure = undefined;
+          return Promise.reject(err);
+        }
+        return Promise.resolve({ value: undefined, done: true });
+      }
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+      });
+    },
+    return: () => {
+      finish();
+      queue.length = 0;
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
+
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    stop: () => {
+      finish();
+      queue.length = 0;
+    },
+    get invalid() {
+      return invalid;
+    },
+  };
+}
+
+/** The user's latest token from the `tokens` KV bucket, or null when there is none (or it is not valid). */
+export async function getCurrentToken(nc: NatsConnection, userID: string): Promise<TokenRefreshed | null> {
+  if (!isValidUserId(userID)) throw new InvalidUserIdError();
+  const [value] = await readCurrent(nc, userID);
+  const token = value ? parseToken(value) : null;
+  return token && token.userID === userID ? token : null;
+}
+
+async function readCurrent(nc: NatsConnection, userID: string | undefined): Promise<Uint8Array[]> {
+  const kv = await openBucket(nc);
+  if (!kv) return [];
+  const keys: string[] = [];
+  if (userID !== undefined) {
+    keys.push(userID);
+  } else {
+    for await (const key of await kv.keys()) keys.push(key);
+  }
+  const values: Uint8Array[] = [];
+  for (const key of keys) {
+    const entry = await kv.get(key);
+    if (entry && entry.operation === 'PUT' && entry.value.length > 0) values.push(entry.value);
+  }
+  return values;
+}
+
+/** Binds to the bucket without creating it: a missing bucket means no token exists yet. */
+async function openBucket(nc: NatsConnection): Promise<KV | undefined> {
+  const jsm = await nc.jetstreamManager();
+  try {
+    await jsm.streams.info(`KV_${Buckets.tokens}`);
+  } catch (err) {
+    if (isStreamNotFound(err)) return undefined;
+    throw err;
+  }
+  return nc.jetstream().views.kv(Buckets.tokens, { bindOnly: true });
+}
+
+function isStreamNotFound(err: unknown): boolean {
+  return err instanceof Error && /stream not found/i.test(err.message);
+}
+
+function parseToken(data: Uint8Array): TokenRefreshed | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(data));
+  } catch {
+    return null;
+  }
+  const parsed = TokenRefreshed.safeParse(json);
+  return parsed.success ? parsed.data : null;
+}
