@@ -1,0 +1,85 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { NatsConnection } from 'nats';
+import { connectNats, createLogger, ensureTopology, type Logger } from '@refresher/platform';
+import { RECOMMENDED_API_KEY_LENGTH, type GatewayConfig } from './config.ts';
+import { createHttpApp } from './http/create-http-app.ts';
+
+export interface Gateway {
+  /** The port actually listened on (useful with PORT=0). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** How long `stop()` lets in-flight requests finish before closing their connections. */
+const CLOSE_GRACE_MS = 10_000;
+
+/** Follows the connection's status: false from a disconnect until the reconnect. */
+function trackConnection(nc: NatsConnection): () => boolean {
+  let connected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') connected = false;
+      else if (status.type === 'reconnect') connected = true;
+    }
+  })();
+  return () => connected && !nc.isClosed();
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startGateway(config: GatewayConfig, options: { log?: Logger } = {}): Promise<Gateway> {
+  const log = options.log ?? createLogger('gateway', config.LOG_LEVEL);
+  if (config.INTEGRATION_API_KEY.length < RECOMMENDED_API_KEY_LENGTH) {
+    log.warn(`INTEGRATION_API_KEY is shorter than ${RECOMMENDED_API_KEY_LENGTH} characters; use a long random key`);
+  }
+
+  const nc = await connectNats(config, 'gateway', log);
+  let server: Server | undefined;
+  try {
+    await ensureTopology(nc);
+    const shutdown = new AbortController();
+    const app = createHttpApp({
+      nc,
+      apiKey: config.INTEGRATION_API_KEY,
+      waitMs: config.REFRESH_WAIT_MS,
+      bodyLimit: config.BODY_LIMIT,
+      persistenceTimeoutMs: config.PERSISTENCE_TIMEOUT_MS,
+      log,
+      isHealthy: trackConnection(nc),
+      shutdownSignal: shutdown.signal,
+    });
+    const httpServer = createServer(app);
+    server = httpServer;
+    const port = await listen(httpServer, config.PORT, config.HOST);
+    log.info({ port, host: config.HOST }, 'gateway listening');
+
+    let stopped: Promise<void> | undefined;
+    const stop = async () => {
+      // Stop taking requests; waiting refresh calls answer 202 with their run id at once.
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      shutdown.abort();
+      const grace = setTimeout(() => httpServer.closeAllConnections(), CLOSE_GRACE_MS);
+      await closed;
+      clearTimeout(grace);
+      await nc.drain();
+    };
+    return {
+      port,
+      stop: () => (stopped ??= stop()),
+    };
+  } catch (err) {
+    server?.close();
+    await nc.close();
+    throw err;
+  }
+}

@@ -1,0 +1,71 @@
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { Logger } from '@refresher/platform';
+import { requireApiKey } from '../auth.ts';
+import { API_PREFIX } from '../legacy-bodies.ts';
+import { refreshRoutes } from '../routes/refresh.ts';
+import { runRoutes } from '../routes/runs.ts';
+import { tokenPushRoutes } from '../routes/token-push.ts';
+import { userRoutes } from '../routes/users.ts';
+import type { HttpDeps, RouteDeps } from './deps.ts';
+import { errorHandler, notFound } from './errors.ts';
+
+/** One line per request: method, path, status, duration. Never headers, query strings or bodies. */
+function requestLog(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const path = req.path;
+    res.once('finish', () => {
+      const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+      log.info({ method: req.method, path, status: res.statusCode, ms }, 'request');
+    });
+    next();
+  };
+}
+
+const noStore: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
+};
+
+/**
+ * The legacy integration API over events: `/api/integration/*` behind the API key, and an
+ * unauthenticated `GET /healthz` that follows the NATS connection.
+ */
+export function createHttpApp(deps: HttpDeps): Express {
+  const isHealthy = deps.isHealthy ?? (() => !deps.nc.isClosed());
+  const routeDeps: RouteDeps = {
+    nc: deps.nc,
+    waitMs: deps.waitMs,
+    persistenceTimeoutMs: deps.persistenceTimeoutMs ?? 10_000,
+    log: deps.log,
+    shutdownSignal: deps.shutdownSignal,
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(helmet());
+  app.use(requestLog(deps.log));
+
+  app.get('/healthz', (_req, res) => {
+    const ok = isHealthy();
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', nats: ok ? 'connected' : 'disconnected' });
+  });
+
+  // The key is checked before the body is read: an unauthenticated caller learns nothing else.
+  app.use(
+    API_PREFIX,
+    noStore,
+    requireApiKey(deps.apiKey),
+    express.json({ limit: deps.bodyLimit ?? '16kb' }),
+    refreshRoutes(routeDeps),
+    runRoutes(routeDeps),
+    userRoutes(routeDeps),
+    tokenPushRoutes(routeDeps),
+  );
+
+  app.use(notFound);
+  app.use(errorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,189 @@
+import { SkipReason, type RunResult, type RunSummary, type SkippedUser, type StartRunResponse } from '@refresher/contracts';
+
+/**
+ * Pure mappings from runs to the bodies the legacy API answered, plus the fields this gateway adds
+ * (`runId`, `skipped`, `pending`, `statusUrl`). Counting, as the legacy API did: `total` is the
+ * users the run tried to log in (refreshed + failed + still pending); users skipped on purpose
+ * (integration-managed, not live, credentials rejected before) are counted apart in `skipped` and
+ * are not in `results`.
+ */
+
+export const API_PREFIX = '/api/integration';
+
+export interface HttpAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export function runStatusUrl(runId: string): string {
+  return `${API_PREFIX}/tokens/runs/${runId}`;
+}
+
+export interface LegacyResult {
+  success: boolean;
+  userID: string;
+  clientName: string;
+  error?: string;
+  code?: string;
+  tokenValidity?: string;
+}
+
+/** "CODE: message", the failure as the legacy `error` string. */
+export function failureText(code: string | null, message: string | null): string {
+  if (code && message) return `${code}: ${message}`;
+  return code ?? message ?? 'Login failed';
+}
+
+export function legacyResult(result: RunResult): LegacyResult {
+  if (result.outcome === 'refreshed') {
+    return {
+      success: true,
+      userID: result.userID,
+      clientName: result.clientName,
+      ...(result.tokenValidity ? { tokenValidity: result.tokenValidity } : {}),
+    };
+  }
+  return {
+    success: false,
+    userID: result.userID,
+    clientName: result.clientName,
+    error: failureText(result.code, result.message),
+    ...(result.code ? { code: result.code } : {}),
+  };
+}
+
+/** `POST /tokens/refresh-all` when the run has nobody to log in. */
+export function noUsersAnswer(start: StartRunResponse): HttpAnswer {
+  return {
+    status: 200,
+    body: {
+      success: true,
+      message: 'No real users to refresh',
+      refreshed: 0,
+      failed: 0,
+      total: 0,
+      results: [],
+      runId: start.runId,
+      skipped: start.skipped.length,
+    },
+  };
+}
+
+/**
+ * `POST /tokens/refresh-all` after waiting: 200 as the legacy API once every user has an outcome;
+ * 202 with the same fields, the finished users' results and `pending` when the wait ran out.
+ */
+export function refreshAllAnswer(summary: RunSummary, completed: boolean): HttpAnswer {
+  const finished = summary.results.filter((r) => r.outcome === 'refreshed' || r.outcome === 'failed');
+  const done = completed && summary.pending === 0;
+  return {
+    status: done ? 200 : 202,
+    body: {
+      success: true,
+      message: done ? 'Token refresh completed' : 'Token refresh still running',
+      refreshed: summary.refreshed,
+      failed: summary.failed,
+      total: summary.refreshed + summary.failed + summary.pending,
+      results: finished.map(legacyResult),
+      runId: summary.runId,
+      skipped: summary.skipped,
+      ...(done ? {} : { pending: summary.pending, statusUrl: runStatusUrl(summary.runId) }),
+    },
+  };
+}
+
+/** A run started with `Prefer: respond-async`: accepted, follow `statusUrl`. */
+export function runStartedAnswer(start: StartRunResponse, userID?: string): HttpAnswer {
+  return {
+    status: 202,
+    body: {
+      success: true,
+      message: 'Token refresh started',
+      runId: start.runId,
+      ...(userID ? { userID } : {}),
+      requested: start.requested.length,
+      skipped: start.skipped.length,
+      statusUrl: runStatusUrl(start.runId),
+    },
+  };
+}
+
+const SKIP_MESSAGES: Record<SkipReason, string> = {
+  [SkipReason.IntegrationManaged]: 'Cannot refresh token for integration-managed user',
+  [SkipReason.NotLive]: 'Cannot refresh token for a user that is not live',
+  [SkipReason.CredentialsRejected]:
+    'Cannot refresh token: the broker rejected this user\'s credentials; update them before trying again',
+};
+
+/** `POST /tokens/refresh/:userID` for a user the run skips: 200 with success false, as the legacy API. */
+export function skippedUserAnswer(
+  skip: Pick<SkippedUser, 'userID'> & { reason: string | null },
+  runId: string,
+): HttpAnswer {
+  return {
+    status: 200,
+    body: {
+      success: false,
+      message: isSkipReason(skip.reason) ? SKIP_MESSAGES[skip.reason] : 'Cannot refresh token for this user',
+      reason: skip.reason,
+      userID: skip.userID,
+      runId,
+    },
+  };
+}
+
+function isSkipReason(value: string | null): value is SkipReason {
+  return value !== null && (Object.values(SkipReason) as string[]).includes(value);
+}
+
+/**
+ * `POST /tokens/refresh/:userID` after waiting: 200 refreshed, 500 with the failure (the legacy
+ * status for a failed login), 202 while the user has no outcome yet.
+ */
+export function refreshUserAnswer(summary: RunSummary, userID: string): HttpAnswer {
+  const result = summary.results.find((r) => r.userID === userID);
+  if (!result || result.outcome === 'pending') {
+    return stillRunningAnswer(summary.runId, userID);
+  }
+  switch (result.outcome) {
+    case 'refreshed':
+      return {
+        status: 200,
+        body: {
+          success: true,
+          message: 'Token refreshed successfully',
+          userID,
+          clientName: result.clientName,
+          tokenValidity: result.tokenValidity,
+          runId: summary.runId,
+        },
+      };
+    case 'failed':
+      return {
+        status: 500,
+        body: {
+          success: false,
+          error: failureText(result.code, result.message),
+          code: result.code,
+          userID,
+          runId: summary.runId,
+        },
+      };
+    case 'skipped':
+      return skippedUserAnswer({ userID, reason: result.code }, summary.runId);
+  }
+}
+
+/** The one-user refresh is accepted but has no outcome yet. */
+export function stillRunningAnswer(runId: string, userID: string): HttpAnswer {
+  return {
+    status: 202,
+    body: {
+      success: true,
+      message: 'Token refresh still running',
+      userID,
+      runId,
+      statusUrl: runStatusUrl(runId),
+    },
+  };
+}
