@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { Cron } from 'croner';
+import { env, natsEnvSchema } from '@refresher/platform';
+
+const optionalBool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes'));
+
+export const schedulerConfigSchema = natsEnvSchema
+  .extend({
+    /** Cron pattern (5 fields, or 6 with seconds first). */
+    REFRESH_SCHEDULE: z
+      .string()
+      .trim()
+      .default('0 3 * * *')
+      .refine(isValidPattern, 'not a valid cron pattern (e.g. "0 3 * * *": minute hour day month weekday)'),
+    REFRESH_TIMEZONE: z
+      .string()
+      .trim()
+      .default('Asia/Kolkata')
+      .refine(isKnownTimeZone, 'unknown time zone (use an IANA name such as "Asia/Kolkata")'),
+    SCHEDULER_ENABLED: optionalBool,
+    /** The legacy switch, honoured when SCHEDULER_ENABLED is not set. */
+    ENABLE_LOCAL_IIFL_LOGIN: optionalBool,
+    /** How long, in total, a fire keeps retrying when persistence does not answer. */
+    SCHEDULER_START_RETRY_MS: env.nonNegativeInt(10 * 60 * 1000),
+    HEALTH_PORT: env.port(8083),
+  })
+  .transform(({ ENABLE_LOCAL_IIFL_LOGIN, SCHEDULER_ENABLED, ...rest }) => ({
+    ...rest,
+    SCHEDULER_ENABLED: SCHEDULER_ENABLED ?? ENABLE_LOCAL_IIFL_LOGIN ?? true,
+  }));
+export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
+
+function isValidPattern(pattern: string): boolean {
+  try {
+    return new Cron(pattern, { paused: true }).nextRun() !== null;
+  } catch {
+    return false;
+  }
+}
+
+function isKnownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone.length > 0;
+  } catch {
+    return false;
+  }
+}
