@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { demoAccounts, generateAccounts } from './accounts.ts';
+import { parseAccounts } from './server.ts';
+import type { SimAccount, SimKnobs } from './types.ts';
+
+export const USAGE = `Usage: pnpm iifl-sim [options]
+
+A simulator of IIFL's login API (see docs/iifl-simulator.md).
+
+Options:
+  --port <n>                 port to listen on (default 7070; 0 = any free port)
+  --host <addr>              address to bind (default 127.0.0.1)
+  --accounts <file.json>     JSON array of accounts {clientId, password, appKey, appSecret, totpSecret, blocked?}
+  --generate <n>             use n generated accounts (SIM000001...) instead
+  --seed <s>                 seed for --generate (default "iifl-sim")
+  --latency-ms <n>           latency added to every API call
+  --jitter-ms <n>            plus a random 0..n ms
+  --key-association-ms <n>   password step sooner than this after the key exchange fails with EC057
+  --help                     show this text
+Without --accounts or --generate the built-in demo accounts are used and printed.`;
+
+/** A command-line problem: the message is meant for the user. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface CliOptions {
+  help: boolean;
+  port: number;
+  host: string;
+  accounts: SimAccount[];
+  accountsSource: 'demo' | 'file' | 'generated';
+  knobs: Partial<SimKnobs>;
+}
+
+function nonNegativeInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${flag} must be a non-negative integer, got "${value}"`);
+  return Number(value);
+}
+
+/** `cwd`: where relative paths are resolved (pnpm --filter runs in the package dir; INIT_CWD is the user's). */
+export function parseCliOptions(argv: string[], cwd: string): CliOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        accounts: { type: 'string' },
+        generate: { type: 'string' },
+        seed: { type: 'string' },
+        'latency-ms': { type: 'string' },
+        'jitter-ms': { type: 'string' },
+        'key-association-ms': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const port = nonNegativeInt('port', values.port) ?? 7070;
+  if (port > 65535) throw new UsageError('--port must be at most 65535');
+  if (values.accounts !== undefined && values.generate !== undefined) {
+    throw new UsageError('use either --accounts or --generate, not both');
+  }
+  let accounts: SimAccount[];
+  let accountsSource: CliOptions['accountsSource'] = 'demo';
+  if (values.accounts !== undefined) {
+    accounts = readAccountsFile(resolve(cwd, values.accounts));
+    accountsSource = 'file';
+  } else if (values.generate !== undefined) {
+    accounts = generateAccounts(nonNegativeInt('generate', values.generate) ?? 0, values.seed);
+    accountsSource = 'generated';
+  } else {
+    accounts = demoAccounts();
+  }
+  const knobs: Partial<SimKnobs> = {};
+  const latency = nonNegativeInt('latency-ms', values['latency-ms']);
+  const jitter = nonNegativeInt('jitter-ms', values['jitter-ms']);
+  const association = nonNegativeInt('key-association-ms', values['key-association-ms']);
+  if (latency !== undefined) knobs.latencyMs = latency;
+  if (jitter !== undefined) knobs.jitterMs = jitter;
+  if (association !== undefined) knobs.minKeyAssociationMs = association;
+  return {
+    help: values.help === true,
+    port,
+    host: values.host ?? '127.0.0.1',
+    accounts,
+    accountsSource,
+    knobs,
+  };
+}
+
+function readAccountsFile(path: string): SimAccount[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read accounts file ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`accounts file ${path} is not JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseAccounts(json);
+  } catch (err) {
+    const issues = (err as { issues?: string[] }).issues ?? [(err as Error).message];
+    throw new UsageError(`accounts file ${path} has invalid entries:\n  ${issues.join('\n  ')}`);
+  }
+}

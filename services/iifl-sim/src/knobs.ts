@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { ENDPOINTS, type InjectedFault, type SimKnobs } from './types.ts';
+
+export const DEFAULT_RATE_LIMITS: Readonly<Record<string, number>> = {
+  getusersession: 3,
+  profile: 3,
+  logout: 2,
+};
+
+export function defaultKnobs(): SimKnobs {
+  return {
+    latencyMs: 0,
+    jitterMs: 0,
+    rateLimits: { ...DEFAULT_RATE_LIMITS },
+    errorRate: 0,
+    hangRate: 0,
+    minKeyAssociationMs: 0,
+    outage: false,
+    authCodeTtlMs: 60_000,
+    loginTokenTtlMs: 120_000,
+    serverKeyTtlMs: 300_000,
+    inject: [],
+  };
+}
+
+const EC_CODE = /^EC\d{3}$/;
+
+export const InjectedFaultSchema = z
+  .object({
+    endpoint: z.enum(ENDPOINTS),
+    clientId: z.string().min(1).optional(),
+    httpStatus: z.number().int().min(200).max(599).optional(),
+    code: z.string().regex(EC_CODE, 'code must look like EC016').optional(),
+    message: z.string().optional(),
+    remaining: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const share = z.number().min(0).max(1);
+const ms = z.number().int().min(0);
+
+export const KnobsPatchSchema = z
+  .object({
+    latencyMs: ms,
+    jitterMs: ms,
+    rateLimits: z.record(z.enum(ENDPOINTS), z.number().min(0)),
+    errorRate: share,
+    hangRate: share,
+    minKeyAssociationMs: ms,
+    outage: z.boolean(),
+    authCodeTtlMs: ms,
+    loginTokenTtlMs: ms,
+    serverKeyTtlMs: ms,
+    inject: z.array(InjectedFaultSchema),
+  })
+  .partial()
+  .strict();
+
+/** Thrown when a knobs patch does not validate. */
+export class InvalidKnobsError extends Error {
+  override name = 'InvalidKnobsError';
+  constructor(
+    message: string,
+    readonly issues: string[],
+  ) {
+    super(message);
+  }
+}
+
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+}
+
+/** Validates a patch and applies it: `rateLimits` merge per key (0 removes), `inject` replaces. */
+export function applyKnobs(current: SimKnobs, patch: unknown): SimKnobs {
+  const parsed = KnobsPatchSchema.safeParse(patch);
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error);
+    throw new InvalidKnobsError(`invalid knobs: ${issues.join('; ')}`, issues);
+  }
+  const next: SimKnobs = { ...current, rateLimits: { ...current.rateLimits } };
+  const p = parsed.data;
+  if (p.latencyMs !== undefined) next.latencyMs = p.latencyMs;
+  if (p.jitterMs !== undefined) next.jitterMs = p.jitterMs;
+  if (p.errorRate !== undefined) next.errorRate = p.errorRate;
+  if (p.hangRate !== undefined) next.hangRate = p.hangRate;
+  if (p.minKeyAssociationMs !== undefined) next.minKeyAssociationMs = p.minKeyAssociationMs;
+  if (p.outage !== undefined) next.outage = p.outage;
+  if (p.authCodeTtlMs !== undefined) next.authCodeTtlMs = p.authCodeTtlMs;
+  if (p.loginTokenTtlMs !== undefined) next.loginTokenTtlMs = p.loginTokenTtlMs;
+  if (p.serverKeyTtlMs !== undefined) next.serverKeyTtlMs = p.serverKeyTtlMs;
+  if (p.rateLimits !== undefined) {
+    for (const [endpoint, limit] of Object.entries(p.rateLimits)) {
+      if (limit === undefined || limit === 0) delete next.rateLimits[endpoint];
+      else next.rateLimits[endpoint] = limit;
+    }
+  }
+  if (p.inject !== undefined) next.inject = p.inject.map((f) => stripUndefined(f));
+  return next;
+}
+
+function stripUndefined(fault: z.infer<typeof InjectedFaultSchema>): InjectedFault {
+  const out: InjectedFault = { endpoint: fault.endpoint };
+  if (fault.clientId !== undefined) out.clientId = fault.clientId;
+  if (fault.httpStatus !== undefined) out.httpStatus = fault.httpStatus;
+  if (fault.code !== undefined) out.code = fault.code;
+  if (fault.message !== undefined) out.message = fault.message;
+  if (fault.remaining !== undefined) out.remaining = fault.remaining;
+  return out;
+}
