@@ -29,6 +29,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('refresh_outcomes')
     .addColumn('run_id', 'text', (c) => c.notNull().references('refresh_runs.run_id').onDelete('cascade'))
     .addColumn('user_id', 'text', (c) => c.notNull())
+    .addColumn('position', 'integer', (c) => c.notNull())
     .addColumn('client_name', 'text', (c) => c.notNull())
     .addColumn('requested', 'boolean', (c) => c.notNull())
     .addColumn('outcome', 'text', (c) => c.notNull().defaultTo('pending'))

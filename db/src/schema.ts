@@ -46,6 +46,8 @@ export interface RefreshRunsTable {
 export interface RefreshOutcomesTable {
   run_id: string;
   user_id: string;
+  /** Order of the user in the run's lists (requested first, then skipped). */
+  position: number;
   client_name: string;
   /** True when the run asked for a login; false when the user was skipped when the run started. */
   requested: boolean;

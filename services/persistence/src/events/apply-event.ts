@@ -1,0 +1,135 @@
+import type { Kysely, Transaction } from 'kysely';
+import { isCredentialRejection } from '@refresher/contracts';
+import type { Database } from '@refresher/db';
+import { credentialsFingerprint, isIntegrationManaged } from '../users/credentials.ts';
+import { clearCredentialsRejected, markCredentialsRejected, recordLastFailure } from '../users/refresh-state.repository.ts';
+import { findUserForUpdate, markLoginFailed, writeLoginToken } from '../users/user.repository.ts';
+import { recordOutcome, type RecordedOutcome } from '../runs/run.repository.ts';
+import type { OutcomeEvent } from './parse-event.ts';
+
+export interface AppliedEvent {
+  /** The event id was processed before: nothing was changed. */
+  duplicate: boolean;
+  /** The run outcome this event recorded, when it changed a pending row. */
+  recorded: RecordedOutcome | null;
+}
+
+/**
+ * Applies one outcome event in one transaction. Idempotent on the event id (processed_events), and
+ * each effect is guarded on its own too: a token never goes back to an older login, and a run's
+ * outcome row changes only while it is pending.
+ */
+export async function applyOutcomeEvent(
+  db: Kysely<Database>,
+  subject: string,
+  outcome: OutcomeEvent,
+  now = new Date(),
+): Promise<AppliedEvent> {
+  return db.transaction().execute(async (trx) => {
+    const first = await trx
+      .insertInto('processed_events')
+      .values({ event_id: outcome.event.eventId, subject, processed_at: now })
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .returning('event_id')
+      .executeTakeFirst();
+    if (!first) return { duplicate: true, recorded: null };
+
+    switch (outcome.kind) {
+      case 'refreshed':
+        return { duplicate: false, recorded: await applyRefreshed(trx, outcome.event, now) };
+      case 'failed':
+        return { duplicate: false, recorded: await applyFailed(trx, outcome.event, now) };
+      case 'skipped':
+        return { duplicate: false, recorded: await applySkipped(trx, outcome.event, now) };
+    }
+  });
+}
+
+async function applyRefreshed(
+  trx: Transaction<Database>,
+  event: Extract<OutcomeEvent, { kind: 'refreshed' }>['event'],
+  now: Date,
+): Promise<RecordedOutcome | null> {
+  // A pushed token was written by the push endpoint before the event was published.
+  if (event.source === 'push') return null;
+  const loginTime = new Date(event.loginTime);
+  await writeLoginToken(trx, {
+    userID: event.userID,
+    token: event.token,
+    tokenValidity: new Date(event.tokenValidity),
+    loginTime,
+    now,
+  });
+  await clearCredentialsRejected(trx, { userID: event.userID, before: loginTime, now });
+  if (!event.runId) return null;
+  return recordOutcome(trx, {
+    runId: event.runId,
+    userID: event.userID,
+    outcome: 'refreshed',
+    code: null,
+    message: null,
+    eventId: event.eventId,
+    attempts: event.attempts,
+    tokenValidity: new Date(event.tokenValidity),
+    recordedAt: now,
+  });
+}
+
+async function applyFailed(
+  trx: Transaction<Database>,
+  event: Extract<OutcomeEvent, { kind: 'failed' }>['event'],
+  now: Date,
+): Promise<RecordedOutcome | null> {
+  const failedAt = new Date(event.failedAt);
+  const user = await findUserForUpdate(trx, event.userID);
+  if (user) {
+    const newerSuccess = user.lastLoginTime !== null && user.lastLoginTime >= failedAt;
+    await markLoginFailed(trx, { userID: event.userID, failedAt, now });
+    await recordLastFailure(trx, {
+      userID: event.userID,
+      code: event.code,
+      message: event.message,
+      failedAt,
+      eventId: event.eventId,
+      now,
+    });
+    if (isCredentialRejection(event.code) && !newerSuccess && !isIntegrationManaged(user)) {
+      await markCredentialsRejected(trx, {
+        userID: event.userID,
+        code: event.code,
+        at: failedAt,
+        fingerprint: credentialsFingerprint(user),
+        now,
+      });
+    }
+  }
+  return recordOutcome(trx, {
+    runId: event.runId,
+    userID: event.userID,
+    outcome: 'failed',
+    code: event.code,
+    message: event.message,
+    eventId: event.eventId,
+    attempts: event.attempts,
+    tokenValidity: null,
+    recordedAt: now,
+  });
+}
+
+function applySkipped(
+  trx: Transaction<Database>,
+  event: Extract<OutcomeEvent, { kind: 'skipped' }>['event'],
+  now: Date,
+): Promise<RecordedOutcome | null> {
+  return recordOutcome(trx, {
+    runId: event.runId,
+    userID: event.userID,
+    outcome: 'skipped',
+    code: event.reason,
+    message: null,
+    eventId: event.eventId,
+    attempts: null,
+    tokenValidity: null,
+    recordedAt: now,
+  });
+}

@@ -1,0 +1,79 @@
+import type { Kysely } from 'kysely';
+import { SkipReason, type RunUser, type SkippedUser, type StartRunRequest, type StartRunResponse } from '@refresher/contracts';
+import type { Database, IIFLUserRow, RefreshRunRow } from '@refresher/db';
+import { UserNotFoundError } from '../errors.ts';
+import { isIntegrationManaged, matchesFingerprint } from '../users/credentials.ts';
+import { listRejectedUsers } from '../users/refresh-state.repository.ts';
+import { findUser, listLiveUsers } from '../users/user.repository.ts';
+import { generateRunId } from './run-id.ts';
+import { findRun, insertRun, listOutcomes } from './run.repository.ts';
+
+/**
+ * Registers a run and decides who it logs in, in one transaction, before anyone publishes a request.
+ * Idempotent on runId: a run that exists is returned as it was registered (`created: false`).
+ */
+export async function startRun(db: Kysely<Database>, request: StartRunRequest, now = new Date()): Promise<StartRunResponse> {
+  const runId = request.runId ?? generateRunId(now);
+  return db.transaction().execute(async (trx) => {
+    const existing = await findRun(trx, runId);
+    if (existing) return existingRun(trx, existing);
+
+    const { requested, skipped } = request.userID
+      ? selectOne(await findUser(trx, request.userID), request.userID)
+      : selectAll(await listLiveUsers(trx), await listRejectedUsers(trx));
+
+    const created = await insertRun(trx, {
+      runId,
+      trigger: request.trigger,
+      userID: request.userID ?? null,
+      requestedAt: now,
+      requested,
+      skipped,
+    });
+    // A concurrent start with the same id committed first: answer with that run.
+    if (!created) return existingRun(trx, (await findRun(trx, runId))!);
+    return { runId, created: true, requestedAt: now.toISOString(), requested, skipped };
+  });
+}
+
+/** An explicit one-user request: whatever the user's state or earlier rejections. */
+function selectOne(user: IIFLUserRow | undefined, userID: string): { requested: RunUser[]; skipped: SkippedUser[] } {
+  if (!user) throw new UserNotFoundError(userID);
+  const entry = { userID: user.userID, clientName: user.clientName };
+  return isIntegrationManaged(user)
+    ? { requested: [], skipped: [{ ...entry, reason: SkipReason.IntegrationManaged }] }
+    : { requested: [entry], skipped: [] };
+}
+
+/** Every live user, except partner-managed ones and those whose current credentials were rejected. */
+function selectAll(
+  users: IIFLUserRow[],
+  rejected: Awaited<ReturnType<typeof listRejectedUsers>>,
+): { requested: RunUser[]; skipped: SkippedUser[] } {
+  const requested: RunUser[] = [];
+  const skipped: SkippedUser[] = [];
+  for (const user of users) {
+    const entry = { userID: user.userID, clientName: user.clientName };
+    const mark = rejected.get(user.userID);
+    if (isIntegrationManaged(user)) {
+      skipped.push({ ...entry, reason: SkipReason.IntegrationManaged });
+    } else if (mark?.rejected_credentials_hash && matchesFingerprint(user, mark.rejected_credentials_hash)) {
+      skipped.push({ ...entry, reason: SkipReason.CredentialsRejected });
+    } else {
+      requested.push(entry);
+    }
+  }
+  return { requested, skipped };
+}
+
+async function existingRun(db: Kysely<Database>, run: RefreshRunRow): Promise<StartRunResponse> {
+  const outcomes = await listOutcomes(db, run.run_id);
+  const requested: RunUser[] = [];
+  const skipped: SkippedUser[] = [];
+  for (const o of outcomes) {
+    const entry = { userID: o.user_id, clientName: o.client_name };
+    if (o.requested) requested.push(entry);
+    else skipped.push({ ...entry, reason: o.code as SkippedUser['reason'] });
+  }
+  return { runId: run.run_id, created: false, requestedAt: run.requested_at.toISOString(), requested, skipped };
+}

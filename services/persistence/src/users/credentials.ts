@@ -1,0 +1,44 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { INTEGRATION_MANAGED, type BrokerCredentials } from '@refresher/contracts';
+import type { IIFLUserRow } from '@refresher/db';
+import { InconsistentRowError } from '../errors.ts';
+
+/**
+ * The one place that reads broker credentials out of a user row. Credentials are plain text in the
+ * legacy table today; when they are encrypted at rest, this module is what changes.
+ */
+export type CredentialColumns = Pick<IIFLUserRow, 'password' | 'appKey' | 'appSecret' | 'totpSecret'>;
+
+export const CREDENTIAL_COLUMNS = ['password', 'appKey', 'appSecret', 'totpSecret'] as const;
+
+/** Integration-managed users hold the literal INTEGRATION_MANAGED in every credential column. */
+export function isIntegrationManaged(row: CredentialColumns): boolean {
+  return CREDENTIAL_COLUMNS.every((column) => row[column] === INTEGRATION_MANAGED);
+}
+
+/** The credentials to log in with, or null for an integration-managed user. */
+export function readCredentials(row: CredentialColumns): BrokerCredentials | null {
+  if (isIntegrationManaged(row)) return null;
+  if (CREDENTIAL_COLUMNS.some((column) => row[column].length === 0)) {
+    throw new InconsistentRowError('stored credentials are incomplete');
+  }
+  return { password: row.password, appKey: row.appKey, appSecret: row.appSecret, totpSecret: row.totpSecret };
+}
+
+/**
+ * A salted SHA-256 over the four credential columns, stored when the broker rejects them, so a
+ * later run can tell whether they changed without keeping a copy of them: `<salt>:<digest>`.
+ */
+export function credentialsFingerprint(row: CredentialColumns, salt = randomBytes(16).toString('hex')): string {
+  const hash = createHash('sha256').update(salt);
+  for (const column of CREDENTIAL_COLUMNS) hash.update('\0').update(row[column]);
+  return `${salt}:${hash.digest('hex')}`;
+}
+
+export function matchesFingerprint(row: CredentialColumns, fingerprint: string): boolean {
+  const [salt] = fingerprint.split(':');
+  if (!salt) return false;
+  const expected = Buffer.from(fingerprint);
+  const actual = Buffer.from(credentialsFingerprint(row, salt));
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
