@@ -1,23 +1,52 @@
 import { z } from 'zod';
+import { keyringFromEnv, type Keyring } from '@refresher/credential-crypto';
+import { iiflClientEnvSchema } from '@refresher/iifl-client';
 import { env, natsEnvSchema } from '@refresher/platform';
 
-export const iiflAuthConfigSchema = natsEnvSchema.extend({
-  HEALTH_PORT: env.port(8084),
-  /** Logins in flight at once in one replica. */
-  AUTH_CONCURRENCY: env.positiveInt(32),
-  AUTH_RETRY_MAX_ATTEMPTS: env.positiveInt(4),
-  AUTH_RETRY_BASE_MS: env.positiveInt(500),
-  AUTH_RETRY_MAX_DELAY_MS: env.positiveInt(8_000),
-  AUTH_RETRY_DEADLINE_MS: env.positiveInt(90_000),
-  AUTH_SHUTDOWN_GRACE_MS: env.nonNegativeInt(20_000),
-  /** The durable consumer's ack wait; a request in flight reports progress well within it. */
-  AUTH_ACK_WAIT_MS: z.coerce.number().int().min(5_000).default(60_000),
-  AUTH_MAX_DELIVER: env.positiveInt(5),
-  /** Redelivery delay for a request handed back because persistence could not be asked. */
-  AUTH_NAK_DELAY_MS: env.nonNegativeInt(5_000),
-  AUTH_CREDENTIALS_TIMEOUT_MS: env.positiveInt(5_000),
-  /** How long one pull waits; a stop waits at most this long for the pull under way. */
-  AUTH_FETCH_EXPIRES_MS: z.coerce.number().int().min(1_000).default(5_000),
-});
+export const iiflAuthConfigSchema = natsEnvSchema
+  .extend(iiflClientEnvSchema.shape)
+  .extend({
+    HEALTH_PORT: env.port(8084),
+    /** Logins in flight at once in one replica. */
+    AUTH_CONCURRENCY: env.positiveInt(32),
+    AUTH_RETRY_MAX_ATTEMPTS: env.positiveInt(4),
+    AUTH_RETRY_BASE_MS: env.positiveInt(500),
+    AUTH_RETRY_MAX_DELAY_MS: env.positiveInt(8_000),
+    AUTH_RETRY_DEADLINE_MS: env.positiveInt(90_000),
+    AUTH_SHUTDOWN_GRACE_MS: env.nonNegativeInt(20_000),
+    /** The durable consumer's ack wait; a request in flight reports progress well within it. */
+    AUTH_ACK_WAIT_MS: z.coerce.number().int().min(5_000).default(60_000),
+    AUTH_MAX_DELIVER: env.positiveInt(5),
+    /** Redelivery delay for a request handed back because persistence could not be asked. */
+    AUTH_NAK_DELAY_MS: env.nonNegativeInt(5_000),
+    AUTH_CREDENTIALS_TIMEOUT_MS: env.positiveInt(5_000),
+    /** How long one pull waits; a stop waits at most this long for the pull under way. */
+    AUTH_FETCH_EXPIRES_MS: z.coerce.number().int().min(1_000).default(5_000),
+    /**
+     * The key ring that opens credentials encrypted at rest (libs/credential-crypto). Optional:
+     * without it only plain-text (legacy) credentials can be used.
+     */
+    CREDENTIALS_KEY: z.string().optional(),
+    CREDENTIALS_KEY_ID: z.string().optional(),
+    CREDENTIALS_OLD_KEYS: z.string().optional(),
+  })
+  .transform((config, ctx) => {
+    let keyring: Keyring | null = null;
+    if (config.CREDENTIALS_KEY) {
+      try {
+        keyring = keyringFromEnv({
+          CREDENTIALS_KEY: config.CREDENTIALS_KEY,
+          CREDENTIALS_KEY_ID: config.CREDENTIALS_KEY_ID,
+          CREDENTIALS_OLD_KEYS: config.CREDENTIALS_OLD_KEYS,
+        });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message, path: ['CREDENTIALS_KEY'] });
+        return z.NEVER;
+      }
+    }
+    const { CREDENTIALS_KEY: _key, CREDENTIALS_OLD_KEYS: _old, ...rest } = config;
+    return { ...rest, keyring };
+  });
 
 export type IiflAuthConfig = z.infer<typeof iiflAuthConfigSchema>;
+export type IiflAuthEnv = z.input<typeof iiflAuthConfigSchema>;

@@ -10,6 +10,7 @@ import {
   Subjects,
   type BrokerCredentials,
 } from '@refresher/contracts';
+import type { Keyring } from '@refresher/credential-crypto';
 import { callService, decodeJson, encodeJson, ServiceCallError, type Logger } from '@refresher/platform';
 import {
   loginWithRetries,
@@ -25,6 +26,7 @@ import {
   SOURCE,
   type OutgoingEvent,
 } from './outgoing-events.ts';
+import { CredentialsUnreadableError, openCredentials } from './open-credentials.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { GateAbortedError, type UserGate } from './user-gate.ts';
 
@@ -45,6 +47,8 @@ export interface RefreshHandlerDeps {
   log: Logger;
   retryPolicy: RetryPolicy;
   gate: UserGate;
+  /** Opens credentials encrypted at rest; null when none are expected. */
+  keyring: Keyring | null;
   /** The consumer's max_deliver: on that delivery nothing is handed back any more. */
   maxDeliver: number;
   ackWaitMs: number;
@@ -117,7 +121,15 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
       };
     }
 
-    const creds = { userID: request.userID, ...credentials };
+    let creds: { userID: string } & BrokerCredentials;
+    try {
+      creds = { userID: request.userID, ...openCredentials(deps.keyring, request.userID, credentials) };
+    } catch (err) {
+      if (!(err instanceof CredentialsUnreadableError)) throw err;
+      // A key problem is configuration: redelivering cannot help, a later run (after a fix) can.
+      const failure = pipelineFailure(FailureCode.CredentialsUnavailable, err.message);
+      return { kind: 'publish', event: failedEvent(request, failure, 0), code: failure.code, attempts: 0 };
+    }
     const outcome = await deps.gate.withUser(request.userID, signal, () =>
       loginWithRetries(loginDeps, (attemptSignal) => deps.client.login(creds, attemptSignal), signal),
     );
