@@ -1,0 +1,99 @@
+import { connect, type NatsConnection } from 'nats';
+import { sql } from 'kysely';
+import type { z } from 'zod';
+import { Consumers, Streams } from '@refresher/contracts';
+import { callService, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
+import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence, type SeedUser } from '../src/index.ts';
+
+export interface Harness {
+  nats: TestNats;
+  database: TestDatabase;
+  persistence: Persistence;
+  nc: NatsConnection;
+  call<Req extends z.ZodType, Res extends z.ZodType>(subject: string, req: Req, res: Res, body: z.input<Req>): Promise<z.infer<Res>>;
+  /** Sends a raw payload and returns the service error (code, description) or the decoded answer. */
+  raw(subject: string, payload: string): Promise<{ code: number | null; description: string | null; body: unknown }>;
+  seed(users: SeedUser[]): Promise<void>;
+  /** Waits until the persistence consumer has acked or terminated everything in the events stream. */
+  eventsSettled(): Promise<void>;
+  clear(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export function realUser(userID: string, extra: Partial<SeedUser> = {}): SeedUser {
+  return {
+    userID,
+    clientName: `Client ${userID}`,
+    password: `pw-${userID}`,
+    appKey: `key-${userID}`,
+    appSecret: `secret-${userID}`,
+    totpSecret: 'JBSWY3DPEHPK3PXP',
+    ...extra,
+  };
+}
+
+export function integrationUser(userID: string): SeedUser {
+  return {
+    userID,
+    clientName: `Partner ${userID}`,
+    password: 'INTEGRATION_MANAGED',
+    appKey: 'INTEGRATION_MANAGED',
+    appSecret: 'INTEGRATION_MANAGED',
+    totpSecret: 'INTEGRATION_MANAGED',
+  };
+}
+
+export async function startHarness(): Promise<Harness> {
+  const nats = await startNats();
+  const database = await createTestDatabase();
+  const config = loadConfig(persistenceConfigSchema, {
+    DATABASE_URL: database.url,
+    NATS_URL: nats.url,
+    HEALTH_PORT: '0',
+    LOG_LEVEL: 'silent',
+    DB_POOL_MAX: '4',
+    EVENT_CONCURRENCY: '8',
+  });
+  const persistence = await startPersistence(config);
+  const nc = await connect({ servers: nats.url });
+  const db = persistence.db;
+  const jsm = await nc.jetstreamManager();
+
+  return {
+    nats,
+    database,
+    persistence,
+    nc,
+    call: (subject, req, res, body) => callService(nc, subject, req, res, body, 10_000),
+    raw: async (subject, payload) => {
+      const reply = await nc.request(subject, new TextEncoder().encode(payload), { timeout: 10_000 });
+      const code = reply.headers?.get('Nats-Service-Error-Code');
+      return {
+        code: code ? Number(code) : null,
+        description: reply.headers?.get('Nats-Service-Error') || null,
+        body: reply.data.length ? decodeJson(reply.data) : null,
+      };
+    },
+    seed: async (users) => {
+      await upsertUsers(db, users);
+    },
+    eventsSettled: async () => {
+      await waitFor('the persistence consumer to settle', async () => {
+        const info = await jsm.consumers.info(Streams.events.name, Consumers.persistence);
+        return info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
+      });
+    },
+    clear: async () => {
+      await sql`truncate "IIFLUser", refresh_runs, refresh_outcomes, user_refresh_state, processed_events restart identity`.execute(db);
+    },
+    dispose: async () => {
+      await nc.close();
+      await persistence.stop();
+      await nats.dispose();
+      await database.dispose();
+    },
+  };
+}
+
+export { encodeJson };
