@@ -1,0 +1,4 @@
+export { runCli, cliConfigSchema } from './cli.ts';
+export { parseCliArgs, USAGE, DEFAULT_TIMEOUT_SECONDS, type CliOptions, type ParsedArgs } from './args.ts';
+export { runRefresh, ExitCode, type Output, type RunRefreshTuning } from './run-refresh.ts';
+export * from './summary-format.ts';
