@@ -186,8 +186,14 @@ export function redactSecrets(text: string, secrets: ReadonlyArray<string | null
 /** Removes every secret from an error's message and stack (and its cause's), in place. */
 export function withoutSecrets<E extends Error>(error: E, secrets: ReadonlyArray<string | null | undefined>): E {
   const scrub = (e: Error): void => {
-    e.message = redactSecrets(e.message, secrets);
-    if (e.stack) e.stack = redactSecrets(e.stack, secrets);
+    const message = redactSecrets(e.message, secrets);
+    const stack = e.stack === undefined ? undefined : redactSecrets(e.stack, secrets);
+    try {
+      if (message !== e.message) e.message = message;
+      if (stack !== e.stack) e.stack = stack;
+    } catch {
+      // Read-only (a DOMException cause): such errors come from the runtime, not from IIFL's text.
+    }
   };
   scrub(error);
   if (error.cause instanceof Error) scrub(error.cause);
