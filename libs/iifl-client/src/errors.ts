@@ -190,7 +190,7 @@ export function withoutSecrets<E extends Error>(error: E, secrets: ReadonlyArray
     const stack = e.stack === undefined ? undefined : redactSecrets(e.stack, secrets);
     try {
       if (message !== e.message) e.message = message;
-      if (stack !== e.stack) e.stack = stack;
+      if (stack !== undefined && stack !== e.stack) e.stack = stack;
     } catch {
       // Read-only (a DOMException cause): such errors come from the runtime, not from IIFL's text.
     }
