@@ -43,7 +43,7 @@ export const KnobsPatchSchema = z
   .object({
     latencyMs: ms,
     jitterMs: ms,
-    rateLimits: z.record(z.enum(ENDPOINTS), z.number().min(0)),
+    rateLimits: z.partialRecord(z.enum(ENDPOINTS), z.number().min(0)),
     errorRate: share,
     hangRate: share,
     minKeyAssociationMs: ms,

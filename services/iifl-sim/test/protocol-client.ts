@@ -19,12 +19,13 @@ let sharedKey: ClientKey | undefined;
 
 /** One RSA-2048 client key pair per test process (key generation is the expensive part). */
 export function clientKey(): ClientKey {
-  sharedKey ??= freshClientKey();
+  sharedKey ??= freshClientKey(2048);
   return sharedKey;
 }
 
-export function freshClientKey(): ClientKey {
-  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** Another client key; 1024 bits keeps tests quick (the simulator accepts any RSA SPKI key). */
+export function freshClientKey(bits = 1024): ClientKey {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
   return { clientPub: publicKey.export({ type: 'spki', format: 'der' }).toString('base64') };
 }
 

@@ -1,0 +1,38 @@
+import { defaultKnobs, demoAccounts, ENDPOINTS, generateAccounts, startSimulator, type SimAccount, type Simulator } from '../src/index.ts';
+
+/** 2025-01-06 03:00:00 UTC: the start of a TOTP step, 08:30 in India. */
+export const START = Date.UTC(2025, 0, 6, 3, 0, 0);
+
+export interface Fixture {
+  sim: Simulator;
+  clock: { t: number };
+  /** A generated account no earlier test has used (so no TOTP step or session is shared). */
+  fresh(): SimAccount;
+  blocked: SimAccount;
+  /** Back to default knobs and zeroed stats. */
+  reset(): void;
+}
+
+export async function startFixture(): Promise<Fixture> {
+  const clock = { t: START };
+  const generated = generateAccounts(200, 'iifl-sim-tests');
+  const blocked = demoAccounts().find((a) => a.blocked === true)!;
+  const sim = await startSimulator({ accounts: [...generated, blocked], now: () => clock.t });
+  let next = 0;
+  return {
+    sim,
+    clock,
+    blocked,
+    fresh() {
+      const account = generated[next++];
+      if (!account) throw new Error('fixture ran out of accounts');
+      return account;
+    },
+    reset() {
+      const knobs = defaultKnobs();
+      // rateLimits merge per key: name every endpoint so a limit a test set does not linger.
+      sim.setKnobs({ ...knobs, rateLimits: Object.fromEntries(ENDPOINTS.map((e) => [e, knobs.rateLimits[e] ?? 0])) });
+      sim.resetStats();
+    },
+  };
+}
