@@ -66,10 +66,12 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
     const stop = async () => {
       // Stop taking requests; waiting refresh calls answer 202 with their run id at once.
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
       shutdown.abort();
+      // Keep-alive connections become idle as their last answers go out: close them as they do.
+      const reaper = setInterval(() => httpServer.closeIdleConnections(), 50);
       const grace = setTimeout(() => httpServer.closeAllConnections(), CLOSE_GRACE_MS);
       await closed;
+      clearInterval(reaper);
       clearTimeout(grace);
       await nc.drain();
     };
