@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from 'nats';
 import { sql } from 'kysely';
 import type { z } from 'zod';
-import { Consumers, Streams } from '@refresher/contracts';
+import { Buckets, Consumers, Streams } from '@refresher/contracts';
 import { callService, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
 import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
 import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence, type SeedUser } from '../src/index.ts';
@@ -85,6 +85,8 @@ export async function startHarness(): Promise<Harness> {
       });
     },
     clear: async () => {
+      const kv = await nc.jetstream().views.kv(Buckets.tokens);
+      for await (const key of await kv.keys()) await kv.purge(key);
       await sql`truncate "IIFLUser", refresh_runs, refresh_outcomes, user_refresh_state, processed_events restart identity`.execute(db);
     },
     dispose: async () => {
