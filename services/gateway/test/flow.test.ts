@@ -265,6 +265,27 @@ describe('one-user refresh', () => {
   });
 });
 
+describe('one-user refresh, asynchronously', () => {
+  it('answers Prefer: respond-async with 202 at once', async () => {
+    const res = await longWait.call('POST', '/api/integration/tokens/refresh/R1', {
+      headers: { prefer: 'wait=5, respond-async' },
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('preference-applied')).toBe('respond-async');
+    const statusUrl = `/api/integration/tokens/runs/${res.body.runId}`;
+    expect(res.headers.get('location')).toBe(statusUrl);
+    expect(res.body).toEqual({
+      success: true,
+      message: 'Token refresh started',
+      runId: expect.any(String),
+      userID: 'R1',
+      requested: 1,
+      skipped: 0,
+      statusUrl,
+    });
+  });
+});
+
 describe('refresh of all users', () => {
   it('answers Prefer: respond-async with 202 at once, and the run can be read', async () => {
     const res = await longWait.call('POST', '/api/integration/tokens/refresh-all', { headers: { prefer: 'respond-async' } });
