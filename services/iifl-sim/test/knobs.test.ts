@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { demoAccounts, IIFL_MESSAGES, startSimulator } from '../src/index.ts';
+import { startFixture, type Fixture } from './fixture.ts';
+import { call, checksum, clientKey, envelope, login, totp, type Reply } from './protocol-client.ts';
+
+let fx: Fixture;
+beforeAll(async () => {
+  fx = await startFixture();
+});
+afterAll(() => fx.sim.close());
+beforeEach(() => fx.reset());
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  call(fx.sim.baseUrl, 'POST', path, body, headers);
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function sessionFor(): Promise<string> {
+  const result = await login(fx.sim.baseUrl, fx.fresh(), fx.clock.t);
+  expect(result.ok).toBe(true);
+  return result.userSession!;
+}
+
+describe('latency', () => {
+  it('delays every API call by at least latencyMs', async () => {
+    fx.sim.setKnobs({ latencyMs: 150 });
+    const started = performance.now();
+    const reply = await post('/get/enckey', { ceData: clientKey().clientPub });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(145);
+    expect(reply.body['status']).toBe('Ok');
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 past the default of 3 profile calls per second per session, and admits again a second later', async () => {
+    const session = await sessionFor();
+    const profile = () => call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session));
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await profile()).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const other = await sessionFor();
+    expect((await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(other))).status).toBe(200);
+    fx.clock.t += 1000;
+    expect((await profile()).status).toBe(200);
+    const stats = fx.sim.stats();
+    expect(stats.rateLimited).toBe(1);
+    expect(stats.responses['429']).toBe(1);
+    expect(stats.failuresByCode['HTTP 429']).toBe(1);
+  });
+
+  it('limits per client id, for any endpoint given a limit', async () => {
+    fx.sim.setKnobs({ rateLimits: { validatepassword: 1 } });
+    const [a, b] = [fx.fresh(), fx.fresh()];
+    const serverPub = (await post('/get/enckey', { ceData: clientKey().clientPub })).body['cPubKey'] as string;
+    const pw = (who: typeof a) =>
+      post('/validatepassword', {
+        cEncData: envelope(clientKey().clientPub, serverPub, JSON.stringify({ clientId: who.clientId, password: who.password })),
+      });
+    expect((await pw(a)).status).toBe(200);
+    const limited = await pw(a);
+    expect(limited.status).toBe(429);
+    expect(limited.body['status']).toBe('Not_Ok');
+    expect((await pw(b)).status).toBe(200);
+    expect(fx.sim.stats().clients[a.clientId]!.failures).toEqual({ 'HTTP 429': 1 });
+  });
+
+  it('keeps getusersession at 3 per second by default', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post('/getusersession', { checkSum: 'f'.repeat(64) })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+});
+
+describe('errorRate', () => {
+  it('answers 500, 502 or 503 to the given share of calls', async () => {
+    fx.sim.setKnobs({ errorRate: 1 });
+    for (let i = 0; i < 5; i++) {
+      const reply = await post('/get/enckey', { ceData: clientKey().clientPub });
+      expect([500, 502, 503]).toContain(reply.status);
+      expect(reply.body['status']).toBe('Not_Ok');
+    }
+    expect(fx.sim.stats().simulatedErrors).toBe(5);
+    fx.sim.setKnobs({ errorRate: 0 });
+    expect((await post('/get/enckey', { ceData: clientKey().clientPub })).status).toBe(200);
+  });
+
+  it('ends the login whose step it failed', async () => {
+    const account = fx.fresh();
+    const serverPub = (await post('/get/enckey', { ceData: clientKey().clientPub })).body['cPubKey'] as string;
+    const pw = await post('/validatepassword', {
+      cEncData: envelope(clientKey().clientPub, serverPub, JSON.stringify({ clientId: account.clientId, password: account.password })),
+    });
+    fx.sim.setKnobs({ errorRate: 1 });
+    const body = { clientId: account.clientId, totp: totp(account.totpSecret, fx.clock.t), appKey: account.appKey };
+    expect((await post('/validatetotp', body, bearer(pw.body['result'].token))).status).toBeGreaterThanOrEqual(500);
+    fx.sim.setKnobs({ errorRate: 0 });
+    expect((await post('/validatetotp', body, bearer(pw.body['result'].token))).status).toBe(401);
+    expect((await login(fx.sim.baseUrl, account, fx.clock.t)).ok).toBe(true);
+    expect(fx.sim.stats().maxConcurrentLoginsPerClient).toBe(1);
+  });
+});
+
+describe('hangRate', () => {
+  it('holds the call until the client gives up', async () => {
+    fx.sim.setKnobs({ hangRate: 1 });
+    const outcome = await call(fx.sim.baseUrl, 'POST', '/get/enckey', { ceData: clientKey().clientPub }, {}, AbortSignal.timeout(300)).then(
+      () => 'answered',
+      (err: Error) => err.name,
+    );
+    expect(outcome).toBe('TimeoutError');
+    expect(fx.sim.stats().hungRequests).toBe(1);
+    fx.sim.setKnobs({ hangRate: 0 });
+    expect((await post('/get/enckey', { ceData: clientKey().clientPub })).status).toBe(200);
+  });
+
+  it('lets close() release held calls', async () => {
+    const sim = await startSimulator({ accounts: demoAccounts(), knobs: { hangRate: 1 } });
+    const pending = call(sim.baseUrl, 'POST', '/get/enckey', { ceData: clientKey().clientPub }).then(
+      () => 'answered',
+      () => 'connection closed',
+    );
+    await expect.poll(() => sim.stats().hungRequests).toBe(1);
+    await sim.close();
+    expect(await pending).toBe('connection closed');
+  });
+});
+
+describe('minKeyAssociationMs', () => {
+  it('refuses a password step sooner than that after the key exchange with EC057, then accepts it', async () => {
+    fx.sim.setKnobs({ minKeyAssociationMs: 10_000 });
+    const account = fx.fresh();
+    const pub = clientKey().clientPub;
+    const serverPub = (await post('/get/enckey', { ceData: pub })).body['cPubKey'] as string;
+    const text = JSON.stringify({ clientId: account.clientId, password: account.password });
+    fx.clock.t += 9_999;
+    const early = await post('/validatepassword', { cEncData: envelope(pub, serverPub, text) });
+    expect(early.body).toMatchObject({ status: 'Not_Ok', code: 'EC057' });
+    fx.clock.t += 1;
+    expect((await post('/validatepassword', { cEncData: envelope(pub, serverPub, text) })).body['status']).toBe('Ok');
+  });
+});
+
+describe('outage', () => {
+  it('answers 503 to every API call, while admin still works', async () => {
+    fx.sim.setKnobs({ outage: true });
+    const session = 'x';
+    const replies = await Promise.all([
+      post('/get/enckey', { ceData: clientKey().clientPub }),
+      post('/validatepassword', { cEncData: 'x' }),
+      post('/validatetotp', {}),
+      post('/getusersession', {}),
+      call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session)),
+      post('/profile/logout', {}, bearer(session)),
+    ]);
+    expect(replies.map((r) => r.status)).toEqual([503, 503, 503, 503, 503, 503]);
+    const admin = await call(fx.sim.url, 'GET', '/admin/stats');
+    expect(admin.status).toBe(200);
+    expect(admin.body['result'].simulatedErrors).toBe(6);
+  });
+});
+
+describe('inject', () => {
+  const codes = Object.keys(IIFL_MESSAGES);
+
+  it.each(['enckey', 'validatepassword', 'validatetotp', 'getusersession', 'profile', 'logout'] as const)(
+    'forces every code of the table on %s, with the code first in message and in code',
+    async (endpoint) => {
+      for (const code of codes) {
+        fx.sim.setKnobs({ inject: [{ endpoint, code, remaining: 1 }] });
+        const reply: Reply =
+          endpoint === 'profile'
+            ? await call(fx.sim.baseUrl, 'GET', '/profile')
+            : await post(
+                { enckey: '/get/enckey', validatepassword: '/validatepassword', validatetotp: '/validatetotp', getusersession: '/getusersession', logout: '/profile/logout' }[endpoint],
+                { ceData: 'x', cEncData: 'x', clientId: 'A1', totp: '1', appKey: 'k', checkSum: 'c' },
+              );
+        expect(reply.status).toBe(200);
+        expect(reply.body).toEqual({ status: 'Not_Ok', code, message: `${code} ${IIFL_MESSAGES[code]}`, result: null });
+      }
+      expect(fx.sim.stats().injectedFaults).toBe(codes.length);
+      expect(fx.sim.knobs().inject).toEqual([]);
+    },
+  );
+
+  it('applies `remaining` times, then the real answer comes back', async () => {
+    fx.sim.setKnobs({ inject: [{ endpoint: 'enckey', code: 'EC003', remaining: 2 }] });
+    const ask = () => post('/get/enckey', { ceData: clientKey().clientPub });
+    expect((await ask()).body['code']).toBe('EC003');
+    expect(fx.sim.knobs().inject).toEqual([{ endpoint: 'enckey', code: 'EC003', remaining: 1 }]);
+    expect((await ask()).body['code']).toBe('EC003');
+    expect((await ask()).body['status']).toBe('Ok');
+  });
+
+  it('without remaining, applies until replaced', async () => {
+    fx.sim.setKnobs({ inject: [{ endpoint: 'enckey', code: 'EC500' }] });
+    for (let i = 0; i < 3; i++) expect((await post('/get/enckey', { ceData: clientKey().clientPub })).body['code']).toBe('EC500');
+    fx.sim.setKnobs({ inject: [] });
+    expect((await post('/get/enckey', { ceData: clientKey().clientPub })).body['status']).toBe('Ok');
+  });
+
+  it('can target one client id, and set an HTTP status and message', async () => {
+    const [target, bystander] = [fx.fresh(), fx.fresh()];
+    fx.sim.setKnobs({
+      inject: [{ endpoint: 'validatepassword', clientId: target.clientId, code: 'EC069', httpStatus: 403, message: 'Password has expired' }],
+    });
+    const failed = await login(fx.sim.baseUrl, target, fx.clock.t);
+    expect(failed.failedAt).toBe('validatepassword');
+    expect(failed.reply.status).toBe(403);
+    expect(failed.reply.body).toMatchObject({ code: 'EC069', message: 'EC069 Password has expired' });
+    expect((await login(fx.sim.baseUrl, bystander, fx.clock.t)).ok).toBe(true);
+    expect(fx.sim.stats().clients[target.clientId]!.failures).toEqual({ EC069: 1 });
+  });
+
+  it('can answer a bare HTTP status (401 on profile, 429 on getusersession)', async () => {
+    const session = await sessionFor();
+    fx.sim.setKnobs({ inject: [{ endpoint: 'profile', httpStatus: 401 }, { endpoint: 'getusersession', httpStatus: 429 }] });
+    const profile = await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session));
+    expect(profile.status).toBe(401);
+    expect(profile.body).toEqual({ status: 'Not_Ok', message: 'Unauthorized', result: null });
+    expect((await post('/getusersession', { checkSum: 'x' })).status).toBe(429);
+  });
+
+  it('on getusersession, targets the client behind the checksum, and spends that authCode', async () => {
+    const account = fx.fresh();
+    fx.sim.setKnobs({ inject: [{ endpoint: 'getusersession', clientId: account.clientId, code: 'EC003', remaining: 1 }] });
+    const failed = await login(fx.sim.baseUrl, account, fx.clock.t);
+    expect(failed.reply.body['code']).toBe('EC003');
+    const again = await post('/getusersession', { checkSum: checksum(account.clientId, failed.authCode!, account.appSecret) });
+    expect(again.body).toMatchObject({ status: 'Not_Ok', message: 'Invalid checksum or authCode' });
+  });
+});
