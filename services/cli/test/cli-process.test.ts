@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@refresher/platform';
+import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence } from '@refresher/persistence';
+import { createTestDatabase, REPO_ROOT, startNats, type TestDatabase, type TestNats } from '@refresher/testkit';
+
+// The real command as a separate process, against a real NATS and the real persistence service
+// (Postgres). No iifl-auth runs: nothing here needs a broker login.
+let nats: TestNats;
+let database: TestDatabase;
+let persistence: Persistence;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], env: Record<string, string>): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function cli(args: string[], env: Record<string, string> = { NATS_URL: nats.url }): Promise<Result> {
+  return run(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', ...args], env);
+}
+
+const partner = (userID: string) => ({
+  userID,
+  clientName: `Partner ${userID}`,
+  password: 'INTEGRATION_MANAGED',
+  appKey: 'INTEGRATION_MANAGED',
+  appSecret: 'INTEGRATION_MANAGED',
+  totpSecret: 'INTEGRATION_MANAGED',
+});
+
+beforeAll(async () => {
+  nats = await startNats();
+  database = await createTestDatabase();
+  persistence = await startPersistence(
+    loadConfig(persistenceConfigSchema, {
+      DATABASE_URL: database.url,
+      NATS_URL: nats.url,
+      HEALTH_PORT: '0',
+      LOG_LEVEL: 'silent',
+      DB_POOL_MAX: '4',
+    }),
+  );
+  await upsertUsers(persistence.db, [
+    partner('CP1'),
+    partner('CP2'),
+    // Not live: left out of all-users runs, but can be asked for by name.
+    {
+      userID: 'CREAL1',
+      clientName: 'Real One',
+      password: 'pw',
+      appKey: 'key',
+      appSecret: 'secret',
+      totpSecret: 'JBSWY3DPEHPK3PXP',
+      state: 'paused',
+    },
+  ]);
+});
+
+afterAll(async () => {
+  await persistence?.stop();
+  await database?.dispose();
+  await nats?.dispose();
+});
+
+// Each process pays for tsx's start-up, which is slow on a busy machine.
+describe('refresh-tokens', { timeout: 30_000 }, () => {
+  it('skips integration-managed users, prints the legacy summary and exits 0', async () => {
+    const { code, stdout } = await cli([]);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')).toEqual([
+      'Found 2 user(s) to process',
+      'Skipping Partner CP1 (CP1) - Integration-managed user',
+      'Skipping Partner CP2 (CP2) - Integration-managed user',
+      '',
+      'REFRESH SUMMARY:',
+      'Successful: 0',
+      'Failed: 0',
+      'Skipped: 2',
+      'Total: 2',
+      '',
+    ]);
+  });
+
+  it('answers an unknown user with "User not found" and exit code 1', async () => {
+    const { code, stdout, stderr } = await cli(['--user', 'NOPE']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('User not found: NOPE');
+  });
+
+  it('exits 1 when the run does not complete within --timeout, and says so', async () => {
+    const { code, stdout, stderr } = await cli(['--user', 'CREAL1', '--timeout', '1']);
+    expect(code).toBe(1);
+    expect(stdout).toContain('Found 1 user(s) to process');
+    expect(stdout).toContain('Total: 1');
+    expect(stderr).toMatch(/did not complete within 1 s: 1 user\(s\) still pending/);
+  });
+
+  it('through `pnpm refresh-tokens --json`: the arguments arrive and stdout is pure JSON', async () => {
+    const { code, stdout, stderr } = await run('pnpm', ['refresh-tokens', '--json'], { NATS_URL: nats.url });
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({
+      completed: true,
+      successful: 0,
+      failed: 0,
+      skipped: 2,
+      pending: 0,
+      total: 2,
+      failedUsers: [],
+    });
+    expect(summary.runId).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(stderr).toContain('Skipping Partner CP1 (CP1) - Integration-managed user');
+  });
+});
