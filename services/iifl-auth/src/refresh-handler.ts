@@ -180,7 +180,8 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
           return 'handed-back';
         }
       }
-      msg.term(parsed.reason);
+      // No reason argument: servers before 2.10.4 ignore a `+TERM <reason>` (the reason is in the dead letter).
+      msg.term();
       return 'dead-lettered';
     }
 
@@ -213,7 +214,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
           return 'handed-back';
         }
         await deadLetter(msg, `could not publish the ${outcome} outcome`).catch(() => {});
-        msg.term('could not publish the outcome');
+        msg.term();
         return 'dead-lettered';
       }
       await msg.ackAck().catch((err: unknown) => deps.log.warn({ ...context, err }, 'ack not confirmed'));
@@ -229,7 +230,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
         return 'handed-back';
       }
       await deadLetter(msg, 'internal error while handling the request').catch(() => {});
-      msg.term('internal error');
+      msg.term();
       return 'dead-lettered';
     } finally {
       clearInterval(heartbeat);
