@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   Buckets,
   GetCredentialsRequest,
@@ -18,6 +18,9 @@ import {
 } from '@refresher/contracts';
 import { ServiceCallError, decodeJson } from '@refresher/platform';
 import { integrationUser, realUser, startHarness, type Harness } from './harness.ts';
+
+// Real servers on a shared machine: the 5 s default is too tight for a busy moment.
+vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
 
 let h: Harness;
 
@@ -225,6 +228,12 @@ describe('bad requests', () => {
     const missing = await h.raw(PersistenceApi.pushToken, JSON.stringify({ userID: 'A1' }));
     expect(missing.code).toBe(400);
     expect(missing.description).toContain('token');
+  });
+
+  it('reports healthy while NATS and the database answer', async () => {
+    const res = await fetch(`http://127.0.0.1:${h.persistence.healthPort}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', nats: true, database: true });
   });
 
   it('is a NATS service that answers PING', async () => {

@@ -1,7 +1,7 @@
 process.env.TZ = 'Asia/Kolkata';
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
 import {
   Buckets,
@@ -19,8 +19,12 @@ import {
   TokenSkipped,
 } from '@refresher/contracts';
 import { decodeJson, encodeJson } from '@refresher/platform';
+import { waitFor } from '@refresher/testkit';
 import { clearCredentialsRejected } from '../src/index.ts';
 import { integrationUser, realUser, startHarness, type Harness } from './harness.ts';
+
+// Real servers on a shared machine: the 5 s default is too tight for a busy moment.
+vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
 
 let h: Harness;
 
@@ -256,5 +260,31 @@ describe('invalid messages', () => {
     await publish(Subjects.refreshed('A1'), good);
     await h.eventsSettled();
     expect((await row('A1')).token).toBe(good.token);
+  });
+});
+
+describe('database errors', () => {
+  it('leave the event unacknowledged: it is redelivered, not dead-lettered, and applied once the database works', async () => {
+    await h.seed([realUser('A1')]);
+    const dlq = h.nc.subscribe(Subjects.deadLetter('persistence'));
+    const db = h.persistence.db;
+    await sql`alter table processed_events rename to processed_events_away`.execute(db);
+    try {
+      const event = refreshed('A1', null, '2026-11-30T03:00:00.000Z');
+      await publish(Subjects.refreshed('A1'), event);
+      const jsm = await h.nc.jetstreamManager();
+      await waitFor('a redelivery', async () => {
+        const info = await jsm.consumers.info('TOKEN_EVENTS', 'persistence');
+        return info.num_redelivered > 0 ? true : undefined;
+      });
+      expect((await row('A1')).token).toBeNull();
+    } finally {
+      await sql`alter table processed_events_away rename to processed_events`.execute(db);
+    }
+    await h.eventsSettled();
+    expect((await row('A1')).token).toBe('token-A1-2026-11-30T03:00:00.000Z');
+    await h.nc.flush();
+    expect(dlq.getReceived()).toBe(0);
+    dlq.unsubscribe();
   });
 });
