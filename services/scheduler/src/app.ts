@@ -36,7 +36,12 @@ const MAX_RETRY_MS = 30_000;
 export async function startScheduler(config: SchedulerConfig, options: { log?: Logger } = {}): Promise<Scheduler> {
   const log = options.log ?? createLogger('scheduler', config.LOG_LEVEL);
   const nc = await connectNats(config, 'scheduler', log);
-  await ensureTopology(nc);
+  try {
+    await ensureTopology(nc);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
 
   const abort = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
@@ -111,17 +116,6 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
     }, Math.min(Math.max(wait, 0), MAX_TIMER_MS));
   };
 
-  if (config.SCHEDULER_ENABLED) {
-    const first = nextSlot(config.REFRESH_SCHEDULE, config.REFRESH_TIMEZONE, new Date());
-    arm(first);
-    log.info(
-      { schedule: config.REFRESH_SCHEDULE, timezone: config.REFRESH_TIMEZONE, nextRun: first?.toISOString() ?? null },
-      'scheduler started',
-    );
-  } else {
-    log.warn('scheduler disabled (SCHEDULER_ENABLED=false): no scheduled runs will be started');
-  }
-
   const health = await startHealthServer(config.HEALTH_PORT, () => ({
     ok: !nc.isClosed() && !abort.signal.aborted,
     details: {
@@ -133,7 +127,26 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
       lastRun: lastRun ?? null,
       firing: inFlight.size,
     },
-  }));
+  })).catch(async (err: unknown) => {
+    await nc.close();
+    throw err;
+  });
+
+  if (config.SCHEDULER_ENABLED) {
+    const first = nextSlot(config.REFRESH_SCHEDULE, config.REFRESH_TIMEZONE, new Date());
+    arm(first);
+    log.info(
+      {
+        schedule: config.REFRESH_SCHEDULE,
+        timezone: config.REFRESH_TIMEZONE,
+        nextRun: first?.toISOString() ?? null,
+        healthPort: health.port,
+      },
+      'scheduler started',
+    );
+  } else {
+    log.warn({ healthPort: health.port }, 'scheduler disabled (SCHEDULER_ENABLED=false): no scheduled runs will be started');
+  }
 
   let stopped: Promise<void> | undefined;
   return {
