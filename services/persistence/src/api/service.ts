@@ -43,6 +43,7 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
     description: 'Runs, outcomes, credentials and tokens of the IIFL token refresher',
   });
 
+  const inFlight = new Set<Promise<void>>();
   const endpoint = <Req extends z.ZodType, Res extends z.ZodType>(
     name: string,
     subject: string,
@@ -57,7 +58,8 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
           log.error({ err, subject }, 'endpoint stopped');
           return;
         }
-        void answer(msg, subject, requestSchema, responseSchema, handle, log);
+        const task = answer(msg, subject, requestSchema, responseSchema, handle, log).finally(() => inFlight.delete(task));
+        inFlight.add(task);
       },
     });
   };
@@ -89,7 +91,9 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
 
   return {
     stop: async () => {
+      // Take no new requests, then let the ones in progress answer.
       await service.stop();
+      await Promise.allSettled([...inFlight]);
     },
   };
 }
