@@ -102,11 +102,13 @@ export async function startRequestLoop(options: RequestLoopOptions): Promise<Req
 
   const slotFreed = () =>
     new Promise<void>((resolve) => {
-      wake = () => {
+      const done = () => {
         wake = undefined;
+        pulling.signal.removeEventListener('abort', done);
         resolve();
       };
-      pulling.signal.addEventListener('abort', () => resolve(), { once: true });
+      wake = done;
+      pulling.signal.addEventListener('abort', done, { once: true });
     });
 
   const loop = (async () => {
