@@ -154,8 +154,8 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
     await expect(checker.checkToken(event.token)).resolves.toEqual({ clientId: user });
 
     // The log says what happened, without the token or any credential.
-    const line = outcomeLines(main, 'refreshed').find((l) => l.includes(req.runId));
-    expect(JSON.parse(line!)).toMatchObject({ userID: user, runId: req.runId, attempts: 1 });
+    const line = await waitFor('the outcome logged', () => outcomeLines(main, 'refreshed').find((l) => l.includes(req.runId)));
+    expect(JSON.parse(line)).toMatchObject({ userID: user, runId: req.runId, attempts: 1 });
     const allLogs = main.lines.join('\n');
     expect(allLogs).not.toContain(event.token);
     expect(allLogs).not.toContain(account(1).password);
@@ -262,6 +262,8 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
       }
       const handledBy = (replica: Replica) =>
         outcomeLines(replica, 'refreshed').filter((l) => users.includes((JSON.parse(l) as { userID: string }).userID)).length;
+      // Each handler logs its outcome right after the ack, a moment after the event is out.
+      await waitFor('every outcome logged', () => (handledBy(main) + handledBy(second) >= users.length ? true : undefined));
       // Each replica pulls at most AUTH_CONCURRENCY (4) at a time, so neither can take all eight.
       expect(handledBy(main)).toBeGreaterThan(0);
       expect(handledBy(second)).toBeGreaterThan(0);
