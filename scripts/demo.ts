@@ -135,7 +135,7 @@ async function main() {
   const status = await fetch(`${GATEWAY}/users/${first}/token`, { headers: { authorization: `Bearer ${API_KEY}` } });
   say(`\nGET /api/integration/users/${first}/token\n  ${JSON.stringify(await status.json())}`);
 
-  say(`\npnpm refresh-tokens --user ${first}`);
+  say(`\npnpm refresh-tokens --user ${first}   (it waits for the next 30-second TOTP step: this user logged in moments ago)`);
   await runToEnd(['services/cli/src/main.ts', '--user', first], env, true);
   await nc.drain();
 

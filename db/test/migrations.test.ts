@@ -1,13 +1,12 @@
 process.env.TZ = 'Asia/Kolkata';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '@refresher/testkit';
 import { createDb, migrateToLatest, migrations } from '../src/index.ts';
 
 // Real servers on a shared machine: the 5 s default is too tight for a busy moment.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
 
 // Exactly what Prisma generated for the legacy model (no "state" column).
 const PRISMA_DDL = `

@@ -42,6 +42,9 @@ describe('token refresh, end to end', () => {
       headers: { authorization: `Bearer ${system.apiKey}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
     });
 
+  // Response bodies are checked field by field below; their shape is what is under test.
+  const json = async (res: Response): Promise<any> => res.json();
+
   const row = async (userID: string) => {
     const { rows } = await system.sql.query('select * from "IIFLUser" where "userID" = $1', [userID]);
     return rows[0];
@@ -50,7 +53,7 @@ describe('token refresh, end to end', () => {
   it('refresh-all logs every real user in, stores the tokens and publishes them', async () => {
     const res = await api('/tokens/refresh-all', { method: 'POST' });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await json(res);
     expect(body).toMatchObject({ success: true, message: 'Token refresh completed', refreshed: 3, failed: 2 });
     const byUser = Object.fromEntries(body.results.map((r: { userID: string }) => [r.userID, r]));
     expect(byUser[good1!.clientId]).toMatchObject({ success: true, clientName: 'Good One' });
@@ -86,7 +89,7 @@ describe('token refresh, end to end', () => {
     expect(system.sim.stats().clients[wrongPassword!.clientId]?.passwordAttempts).toBe(1);
   });
 
-  it('answers a single-user refresh like the legacy API', async () => {
+  it('answers a single-user refresh like the legacy API', { timeout: 90_000 }, async () => {
     const ok = await api(`/tokens/refresh/${good2!.clientId}`, { method: 'POST' });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ success: true, userID: good2!.clientId, clientName: 'Good Two' });
@@ -100,21 +103,26 @@ describe('token refresh, end to end', () => {
     expect(await managed.json()).toMatchObject({ success: false, message: 'Cannot refresh token for integration-managed user' });
 
     const status = await api(`/users/${good2!.clientId}/token`);
-    const body = await status.json();
+    const body = await json(status);
     expect(body).toMatchObject({ success: true, userID: good2!.clientId, hasToken: true });
     expect(body.tokenPreview).toMatch(/^.{16}\.\.\.$/);
   });
 
-  it('answers 202 with a run id when asked to respond asynchronously, and the run can be followed', async () => {
+  it('answers 202 with a run id when asked to respond asynchronously, and the run can be followed', { timeout: 120_000 }, async () => {
     const res = await api('/tokens/refresh-all', { method: 'POST', headers: { prefer: 'respond-async' } });
     expect(res.status).toBe(202);
-    const { runId } = await res.json();
+    const { runId } = await json(res);
     expect(runId).toEqual(expect.any(String));
-    const summary = await waitFor('run to complete', async () => {
-      const r = await api(`/tokens/runs/${runId}`);
-      const s = await r.json();
-      return s.pending === 0 ? s : undefined;
-    });
+    // Users logged in moments ago wait for the next TOTP step (up to 30 s) before logging in again.
+    const summary = await waitFor(
+      'run to complete',
+      async () => {
+        const s = await json(await api(`/tokens/runs/${runId}`));
+        return s.pending === 0 ? s : undefined;
+      },
+      90_000,
+      250,
+    );
     // The credentials rejected in the first run are now skipped, not tried again.
     expect(summary).toMatchObject({ refreshed: 3, failed: 0 });
     const skipped = summary.results.filter((r: { outcome: string }) => r.outcome === 'skipped');
@@ -124,7 +132,7 @@ describe('token refresh, end to end', () => {
     expect(system.sim.stats().clients[wrongPassword!.clientId]?.passwordAttempts).toBe(1);
   });
 
-  it('refreshes through the CLI, with the legacy summary block and a JSON mode', async () => {
+  it('refreshes through the CLI, with the legacy summary block and a JSON mode', { timeout: 180_000 }, async () => {
     const one = await system.run('services/cli/src/main.ts', ['--user', good3!.clientId, '--json']);
     expect(one.code).toBe(0);
     expect(JSON.parse(one.stdout)).toMatchObject({ successful: 1, failed: 0, total: 1 });

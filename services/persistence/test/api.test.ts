@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   Buckets,
   GetCredentialsRequest,
@@ -20,7 +20,6 @@ import { ServiceCallError, decodeJson } from '@refresher/platform';
 import { integrationUser, realUser, startHarness, type Harness } from './harness.ts';
 
 // Real servers on a shared machine: the 5 s default is too tight for a busy moment.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
 
 let h: Harness;
 

@@ -1,7 +1,7 @@
 process.env.TZ = 'Asia/Kolkata';
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import {
   Buckets,
@@ -24,7 +24,6 @@ import { clearCredentialsRejected } from '../src/index.ts';
 import { integrationUser, realUser, startHarness, type Harness } from './harness.ts';
 
 // Real servers on a shared machine: the 5 s default is too tight for a busy moment.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
 
 let h: Harness;
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { GetCredentialsRequest, GetCredentialsResponse, PersistenceApi } from '@refresher/contracts';
 import { ServiceCallError, callService, loadConfig } from '@refresher/platform';
@@ -6,7 +6,6 @@ import { freePort, startNats, type TestNats } from '@refresher/testkit';
 import { persistenceConfigSchema, startPersistence, type Persistence } from '../src/index.ts';
 
 // Real servers on a shared machine: the 5 s default is too tight for a busy moment.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
 
 describe('without a reachable database', () => {
   let nats: TestNats;
