@@ -129,3 +129,64 @@ export const PushTokenResponse = z.strictObject({
   tokenValidity: Timestamp,
 });
 export type PushTokenResponse = z.infer<typeof PushTokenResponse>;
+
+/**
+ * A credential value as it travels to persistence for storage: encrypted by the sender
+ * (`enc:v1:<keyId>:<iv>:<ciphertext+tag>`, libs/credential-crypto), never plain text. Persistence
+ * cannot open it; it only checks the shape.
+ */
+export const EncryptedValue = z
+  .string()
+  .max(4096)
+  .regex(/^enc:v1:[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{22,}$/, 'must be an encrypted value (enc:v1:...), never plain text');
+export type EncryptedValue = z.infer<typeof EncryptedValue>;
+
+export const EncryptedCredentials = z.strictObject({
+  password: EncryptedValue,
+  appKey: EncryptedValue,
+  appSecret: EncryptedValue,
+  totpSecret: EncryptedValue,
+});
+export type EncryptedCredentials = z.infer<typeof EncryptedCredentials>;
+
+/** The column names of the credentials, as they are bound into each encrypted value. */
+export const CREDENTIAL_FIELDS = ['password', 'appKey', 'appSecret', 'totpSecret'] as const;
+export type CredentialField = (typeof CREDENTIAL_FIELDS)[number];
+
+/**
+ * `persistence.users.upsert`: register or change a user. `mode` `create` answers 409 when the user
+ * exists, `update` 404 when it does not, `upsert` does either. A new user needs all four credentials
+ * (or `integrationManaged`); an update may change some of them. Credentials are ciphertext only.
+ */
+export const UpsertUserRequest = z
+  .strictObject({
+    userID: UserId,
+    mode: z.enum(['create', 'update', 'upsert']),
+    clientName: z.string().min(1).max(200).optional(),
+    email: z.string().max(320).optional(),
+    phoneNumber: z.string().max(32).optional(),
+    state: z.string().min(1).max(32).optional(),
+    credentials: EncryptedCredentials.partial().optional(),
+    /** A user whose token a partner pushes: never logged in, no credentials. */
+    integrationManaged: z.literal(true).optional(),
+  })
+  .refine((r) => !(r.integrationManaged && r.credentials), {
+    message: 'integrationManaged users carry no credentials',
+    path: ['credentials'],
+  });
+export type UpsertUserRequest = z.infer<typeof UpsertUserRequest>;
+
+export const UpsertUserResponse = z.strictObject({
+  userID: UserId,
+  created: z.boolean(),
+  /** Names of the columns written (credential columns by name only). */
+  changed: z.array(z.string()),
+});
+export type UpsertUserResponse = z.infer<typeof UpsertUserResponse>;
+
+/** `persistence.users.remove`: deletes the user and what the pipeline remembers of it (404 when unknown). */
+export const RemoveUserRequest = z.strictObject({ userID: UserId });
+export type RemoveUserRequest = z.infer<typeof RemoveUserRequest>;
+
+export const RemoveUserResponse = z.strictObject({ userID: UserId, removed: z.literal(true) });
+export type RemoveUserResponse = z.infer<typeof RemoveUserResponse>;

@@ -26,6 +26,9 @@ export const PersistenceApi = {
   getCredentials: 'persistence.credentials.get',
   tokenStatus: 'persistence.users.token-status',
   pushToken: 'persistence.tokens.push',
+  /** User management: a separate subject family so NATS permissions can grant it on its own. */
+  upsertUser: 'persistence.admin.users.upsert',
+  removeUser: 'persistence.admin.users.remove',
 } as const;
 
 export const Streams = {

@@ -14,6 +14,14 @@ export class UserNotFoundError extends Error {
   }
 }
 
+export class UserExistsError extends Error {
+  override name = 'UserExistsError';
+  readonly code = ServiceErrorCode.Conflict;
+  constructor(readonly userID: string) {
+    super(`user ${userID} exists already`);
+  }
+}
+
 export class RunNotFoundError extends Error {
   override name = 'RunNotFoundError';
   readonly code = ServiceErrorCode.NotFound;
@@ -57,6 +65,7 @@ export function toServiceFailure(err: unknown): ServiceFailure {
   if (
     err instanceof BadRequestError ||
     err instanceof UserNotFoundError ||
+    err instanceof UserExistsError ||
     err instanceof RunNotFoundError ||
     err instanceof InconsistentRowError ||
     err instanceof DatabaseUnavailableError ||

@@ -8,11 +8,15 @@ import {
   PersistenceApi,
   PushTokenRequest,
   PushTokenResponse,
+  RemoveUserRequest,
+  RemoveUserResponse,
   RunSummary,
   StartRunRequest,
   StartRunResponse,
   TokenStatusRequest,
   TokenStatusResponse,
+  UpsertUserRequest,
+  UpsertUserResponse,
 } from '@refresher/contracts';
 import { decodeJson, encodeJson, type Logger } from '@refresher/platform';
 import type { Database } from '@refresher/db';
@@ -21,6 +25,7 @@ import { publishRunCompleted } from '../events/notices.ts';
 import { getRun } from '../runs/get-run.ts';
 import { startRun } from '../runs/start-run.ts';
 import { pushToken } from '../users/push-token.ts';
+import { removeUser, upsertUser } from '../users/user-admin.ts';
 import { getCredentials, getTokenStatus } from '../users/user-queries.ts';
 
 export interface ApiDeps {
@@ -88,6 +93,17 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
   endpoint('tokens-push', PersistenceApi.pushToken, PushTokenRequest, PushTokenResponse, (request) =>
     pushToken(deps, request),
   );
+  endpoint('users-upsert', PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, async (request) => {
+    const response = await upsertUser(deps.db, request);
+    // Column names only: the values are ciphertext, but they are nobody's business in a log.
+    log.info({ userID: response.userID, created: response.created, changed: response.changed }, 'user registered or changed');
+    return response;
+  });
+  endpoint('users-remove', PersistenceApi.removeUser, RemoveUserRequest, RemoveUserResponse, async (request) => {
+    const response = await removeUser(deps.db, request.userID);
+    log.info({ userID: response.userID }, 'user removed');
+    return response;
+  });
 
   return {
     stop: async () => {

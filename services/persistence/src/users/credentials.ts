@@ -4,8 +4,9 @@ import type { IIFLUserRow } from '@refresher/db';
 import { InconsistentRowError } from '../errors.ts';
 
 /**
- * The one place that reads broker credentials out of a user row. Credentials are plain text in the
- * legacy table today; when they are encrypted at rest, this module is what changes.
+ * The one place that reads broker credentials out of a user row. Values are served as stored:
+ * ciphertext (`enc:v1:...`, opened only by iifl-auth, which holds the key) or, until
+ * `pnpm credentials encrypt` has run, legacy plain text.
  */
 export type CredentialColumns = Pick<IIFLUserRow, 'password' | 'appKey' | 'appSecret' | 'totpSecret'>;
 

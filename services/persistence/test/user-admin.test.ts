@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  GetCredentialsRequest,
+  GetCredentialsResponse,
+  PersistenceApi,
+  RemoveUserRequest,
+  RemoveUserResponse,
+  StartRunRequest,
+  StartRunResponse,
+  UpsertUserRequest,
+  UpsertUserResponse,
+} from '@refresher/contracts';
+import { ServiceCallError } from '@refresher/platform';
+import { realUser, startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.dispose();
+});
+beforeEach(async () => {
+  await h.clear();
+});
+
+/** Shaped like an encrypted value; persistence cannot tell it from a real one (it has no key). */
+function fakeCiphertext(): string {
+  return `enc:v1:k1:${randomBytes(12).toString('base64url')}:${randomBytes(40).toString('base64url')}`;
+}
+function encrypted() {
+  return { password: fakeCiphertext(), appKey: fakeCiphertext(), appSecret: fakeCiphertext(), totpSecret: fakeCiphertext() };
+}
+
+const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, body);
+const remove = (userID: string) => h.call(PersistenceApi.removeUser, RemoveUserRequest, RemoveUserResponse, { userID });
+const credentials = (userID: string) =>
+  h.call(PersistenceApi.getCredentials, GetCredentialsRequest, GetCredentialsResponse, { userID });
+
+async function refusal(promise: Promise<unknown>): Promise<number> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ServiceCallError);
+  return (err as ServiceCallError).code;
+}
+
+describe('persistence.admin.users.upsert', () => {
+  it('creates a user with encrypted credentials and serves them back unchanged', async () => {
+    const creds = encrypted();
+    const res = await upsert({ userID: 'U1', mode: 'create', clientName: 'One', credentials: creds });
+    expect(res).toMatchObject({ userID: 'U1', created: true });
+    expect(await credentials('U1')).toEqual({ userID: 'U1', clientName: 'One', credentials: creds });
+  });
+
+  it('refuses plain-text credentials with 400, naming the field but never the value', async () => {
+    const answer = await h.raw(
+      PersistenceApi.upsertUser,
+      JSON.stringify({ userID: 'U1', mode: 'create', credentials: { ...encrypted(), password: 'hunter2-plain' } }),
+    );
+    expect(answer.code).toBe(400);
+    expect(answer.description).toMatch(/credentials\.password/);
+    expect(answer.description).not.toContain('hunter2-plain');
+    const stored = await sql<{ n: number }>`select count(*)::int as n from "IIFLUser"`.execute(h.persistence.db);
+    expect(stored.rows[0]!.n).toBe(0);
+  });
+
+  it('answers 409 to create for an existing user and 404 to update for a missing one', async () => {
+    await upsert({ userID: 'U1', mode: 'create', credentials: encrypted() });
+    expect(await refusal(upsert({ userID: 'U1', mode: 'create', credentials: encrypted() }))).toBe(409);
+    expect(await refusal(upsert({ userID: 'U2', mode: 'update', clientName: 'x' }))).toBe(404);
+    expect(await refusal(upsert({ userID: 'U3', mode: 'upsert', credentials: { password: fakeCiphertext() } }))).toBe(400);
+  });
+
+  it('updates some credentials and the profile, leaving the rest as they were', async () => {
+    const creds = encrypted();
+    await upsert({ userID: 'U1', mode: 'create', credentials: creds });
+    const password = fakeCiphertext();
+    const res = await upsert({ userID: 'U1', mode: 'update', clientName: 'Renamed', state: 'paused', credentials: { password } });
+    expect(res).toEqual({ userID: 'U1', created: false, changed: ['clientName', 'state', 'password'] });
+    expect(await credentials('U1')).toEqual({ userID: 'U1', clientName: 'Renamed', credentials: { ...creds, password } });
+  });
+
+  it('registers an integration-managed user, who has no credentials to serve', async () => {
+    await upsert({ userID: 'P1', mode: 'upsert', integrationManaged: true, clientName: 'Partner' });
+    expect((await credentials('P1')).credentials).toBeNull();
+    expect(await refusal(upsert({ userID: 'P1', mode: 'update', credentials: { password: fakeCiphertext() } }))).toBe(409);
+  });
+
+  it('new credentials lift a "credentials rejected" mark', async () => {
+    await upsert({ userID: 'U1', mode: 'create', credentials: encrypted() });
+    const row = await sql<{ password: string; appKey: string; appSecret: string; totpSecret: string }>`
+      select "password", "appKey", "appSecret", "totpSecret" from "IIFLUser" where "userID" = 'U1'`.execute(h.persistence.db);
+    const { credentialsFingerprint } = await import('../src/users/credentials.ts');
+    await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash)
+      values ('U1', now(), 'BAD_CREDENTIALS', ${credentialsFingerprint(row.rows[0]!)})`.execute(h.persistence.db);
+    const start = (runId: string) => h.call(PersistenceApi.startRun, StartRunRequest, StartRunResponse, { runId, trigger: 'api' });
+    expect((await start('run-before')).skipped).toEqual([{ userID: 'U1', clientName: 'U1', reason: 'CREDENTIALS_REJECTED' }]);
+    await upsert({ userID: 'U1', mode: 'update', credentials: { password: fakeCiphertext() } });
+    expect((await start('run-after')).requested).toEqual([{ userID: 'U1', clientName: 'U1' }]);
+  });
+});
+
+describe('persistence.admin.users.remove', () => {
+  it('removes the user and its refresh state; a second removal is 404', async () => {
+    await h.seed([realUser('U1')]);
+    await sql`insert into user_refresh_state (user_id, last_failure_code) values ('U1', 'TIMEOUT')`.execute(h.persistence.db);
+    expect(await remove('U1')).toEqual({ userID: 'U1', removed: true });
+    expect(await refusal(credentials('U1'))).toBe(404);
+    const state = await sql<{ n: number }>`select count(*)::int as n from user_refresh_state`.execute(h.persistence.db);
+    expect(state.rows[0]!.n).toBe(0);
+    expect(await refusal(remove('U1'))).toBe(404);
+  });
+});
