@@ -13,6 +13,14 @@ const path = (fallback: string) =>
  */
 export const DEFAULT_KEYPAIR_MAX_AGE_MS = 0;
 
+/**
+ * HTTP layers for IIFL calls. `node-http` (node:http with a keep-alive agent) is the default: it
+ * costs about a seventh of the CPU per login of `ky` over fetch (docs/performance.md). `ky` is kept
+ * for comparison and as a fallback.
+ */
+export const HTTP_TRANSPORT_NAMES = ['node-http', 'ky'] as const;
+export type HttpTransportName = (typeof HTTP_TRANSPORT_NAMES)[number];
+
 /** Login variants (spec, "A second variant"): each one module in login-flow.ts. */
 export const LOGIN_FLOW_NAMES = ['enckey'] as const;
 export type LoginFlowName = (typeof LOGIN_FLOW_NAMES)[number];
@@ -35,6 +43,7 @@ export const iiflClientEnvSchema = z.object({
   IIFL_TOKEN_VALIDITY_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
   IIFL_KEYPAIR_MAX_AGE_MS: ms(DEFAULT_KEYPAIR_MAX_AGE_MS),
   IIFL_LOGIN_FLOW: z.enum(LOGIN_FLOW_NAMES).default('enckey'),
+  IIFL_HTTP_TRANSPORT: z.enum(HTTP_TRANSPORT_NAMES).default('node-http'),
 });
 export type IiflClientEnv = z.infer<typeof iiflClientEnvSchema>;
 
@@ -55,6 +64,7 @@ export interface IiflClientConfig {
   tokenValidityHours: number;
   keyPairMaxAgeMs: number;
   loginFlow: LoginFlowName;
+  httpTransport: HttpTransportName;
 }
 
 /** The typed client configuration from a parsed environment (a service's, or this schema's). */
@@ -74,6 +84,7 @@ export function iiflClientConfigFromEnv(env: IiflClientEnv): IiflClientConfig {
     tokenValidityHours: env.IIFL_TOKEN_VALIDITY_HOURS,
     keyPairMaxAgeMs: env.IIFL_KEYPAIR_MAX_AGE_MS,
     loginFlow: env.IIFL_LOGIN_FLOW,
+    httpTransport: env.IIFL_HTTP_TRANSPORT,
   };
 }
 

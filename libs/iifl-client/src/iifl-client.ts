@@ -1,7 +1,8 @@
 import { FailureCode } from '@refresher/contracts';
 import type { IiflClientConfig } from './config.ts';
 import { IiflEndpoint, IiflError, withoutSecrets } from './errors.ts';
-import { createKyTransport, type HttpTransport } from './http-transport.ts';
+import type { HttpTransport } from './http-transport.ts';
+import { createHttpTransport } from './transports.ts';
 import { createIiflCaller } from './iifl-caller.ts';
 import { createKeyPairSource, type KeyPairSource } from './key-pairs.ts';
 import { LOGIN_FLOWS } from './login-flow.ts';
@@ -13,7 +14,7 @@ import type { IiflClient, LoginCredentials, LoginResult } from './types.ts';
 export interface IiflClientDeps {
   now?: () => Date;
   sleep?: Sleep;
-  /** Another HTTP layer (for measurements); default ky over undici, IPv4, keep-alive. */
+  /** Another HTTP layer (for measurements); default the one config.httpTransport names. */
   transport?: HttpTransport;
 }
 
@@ -27,7 +28,7 @@ export interface IiflClientHandle extends IiflClient {
 export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps = {}): IiflClientHandle {
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? realSleep;
-  const transport = deps.transport ?? createKyTransport({ timeoutMs: config.timeoutMs });
+  const transport = deps.transport ?? createHttpTransport(config.httpTransport, { timeoutMs: config.timeoutMs });
   const caller = createIiflCaller(transport, config.baseUrl);
   const keyPairs: KeyPairSource = createKeyPairSource({ maxAgeMs: config.keyPairMaxAgeMs, now });
   const totpGuard: TotpStepGuard = createTotpStepGuard({ now, sleep });

@@ -3,6 +3,8 @@ export * from './config.ts';
 export * from './errors.ts';
 export { createIiflClient, type IiflClientDeps, type IiflClientHandle } from './iifl-client.ts';
 export { createKyTransport, type HttpTransport, type HttpCall, type HttpAnswer } from './http-transport.ts';
+export { createNodeHttpTransport, type NodeHttpTransportOptions } from './node-http-transport.ts';
+export { createHttpTransport } from './transports.ts';
 export {
   sealEnvelope,
   openEnvelope,

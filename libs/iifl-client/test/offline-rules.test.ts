@@ -265,6 +265,7 @@ describe('config', () => {
       tokenValidityHours: 12,
       keyPairMaxAgeMs: 0,
       loginFlow: 'enckey',
+      httpTransport: 'node-http',
     });
   });
 
