@@ -48,6 +48,10 @@ export const Consumers = {
 export const Buckets = {
   /** Latest token per user, keyed by userID. */
   tokens: 'tokens',
+  /** iifl-auth: the login under way per broker account (one per account across replicas). */
+  loginLocks: 'iifl-auth-logins',
+  /** iifl-auth: the last TOTP step used per broker account (never two logins in one step). */
+  totpSteps: 'iifl-auth-totp',
 } as const;
 
 function safe(userID: string): string {

@@ -16,6 +16,8 @@ export interface IiflClientDeps {
   sleep?: Sleep;
   /** Another HTTP layer (for measurements); default the one config.httpTransport names. */
   transport?: HttpTransport;
+  /** Shared across processes (iifl-auth keeps it in NATS KV); default: one per client, in memory. */
+  totpGuard?: TotpStepGuard;
 }
 
 /** The client plus what its owner needs: closing its connections, and counters for measurements. */
@@ -31,7 +33,7 @@ export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps 
   const transport = deps.transport ?? createHttpTransport(config.httpTransport, { timeoutMs: config.timeoutMs });
   const caller = createIiflCaller(transport, config.baseUrl);
   const keyPairs: KeyPairSource = createKeyPairSource({ maxAgeMs: config.keyPairMaxAgeMs, now });
-  const totpGuard: TotpStepGuard = createTotpStepGuard({ now, sleep });
+  const totpGuard: TotpStepGuard = deps.totpGuard ?? createTotpStepGuard({ now, sleep });
   const flow = LOGIN_FLOWS[config.loginFlow];
 
   return {

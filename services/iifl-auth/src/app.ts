@@ -1,4 +1,8 @@
-import { createIiflClient, iiflClientConfigFromEnv } from '@refresher/iifl-client';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { StorageType } from 'nats';
+import { Buckets } from '@refresher/contracts';
+import { createIiflClient, iiflClientConfigFromEnv, type IiflClientHandle } from '@refresher/iifl-client';
 import {
   connectNats,
   createLogger,
@@ -11,7 +15,11 @@ import type { IiflAuthConfig } from './config.ts';
 import { createRefreshHandler } from './refresh-handler.ts';
 import { ensureRequestConsumer, startRequestLoop } from './request-consumer.ts';
 import type { RetryPolicy } from './retry-policy.ts';
-import { createUserGate } from './user-gate.ts';
+import { createLoginLock } from './login-lock.ts';
+import { createSharedTotpGuard } from './shared-totp-guard.ts';
+
+/** Steps older than this cannot collide with a new code (RFC 6238 verifiers accept one step either side). */
+const TOTP_BUCKET_TTL_MS = 5 * 60_000;
 
 export interface IiflAuth {
   healthPort: number;
@@ -33,12 +41,26 @@ export function retryPolicyFrom(config: IiflAuthConfig): RetryPolicy {
 export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Logger } = {}): Promise<IiflAuth> {
   const log = options.log ?? createLogger('iifl-auth', config.LOG_LEVEL);
   const nc = await connectNats(config, 'iifl-auth', log);
-  const client = createIiflClient(iiflClientConfigFromEnv(config));
+  let client: IiflClientHandle | undefined;
   try {
     await ensureTopology(nc);
     await ensureRequestConsumer(await nc.jetstreamManager(), {
       ackWaitMs: config.AUTH_ACK_WAIT_MS,
       maxDeliver: config.AUTH_MAX_DELIVER,
+      maxAckPending: config.AUTH_MAX_IN_FLIGHT,
+    });
+    const js = nc.jetstream();
+    const [lockKv, totpKv] = await Promise.all([
+      js.views.kv(Buckets.loginLocks, { history: 1, ttl: config.AUTH_LOGIN_LOCK_TTL_MS, storage: StorageType.File }),
+      js.views.kv(Buckets.totpSteps, { history: 1, ttl: TOTP_BUCKET_TTL_MS, storage: StorageType.File }),
+    ]);
+    client = createIiflClient(iiflClientConfigFromEnv(config), { totpGuard: createSharedTotpGuard({ kv: totpKv }) });
+    const lock = createLoginLock({
+      kv: lockKv,
+      ttlMs: config.AUTH_LOGIN_LOCK_TTL_MS,
+      pollMs: config.AUTH_LOGIN_LOCK_POLL_MS,
+      owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      log,
     });
     if (!config.keyring) log.warn('no CREDENTIALS_KEY: only plain-text credentials can be used');
 
@@ -47,7 +69,7 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       nc,
       log,
       retryPolicy: retryPolicyFrom(config),
-      gate: createUserGate(),
+      lock,
       keyring: config.keyring,
       maxDeliver: config.AUTH_MAX_DELIVER,
       ackWaitMs: config.AUTH_ACK_WAIT_MS,
@@ -79,13 +101,13 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
         (stopping ??= (async () => {
           await loop.stop(config.AUTH_SHUTDOWN_GRACE_MS);
           await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
-          await client.close();
+          await client?.close();
           await health.close();
         })()),
     };
   } catch (err) {
     await nc.close().catch(() => {});
-    await client.close().catch(() => {});
+    await client?.close().catch(() => {});
     throw err;
   }
 }

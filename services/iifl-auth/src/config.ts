@@ -23,6 +23,15 @@ export const iiflAuthConfigSchema = natsEnvSchema
     /** How long one pull waits; a stop waits at most this long for the pull under way. */
     AUTH_FETCH_EXPIRES_MS: z.coerce.number().int().min(1_000).default(5_000),
     /**
+     * Requests in flight across every replica at once (the shared consumer's max_ack_pending):
+     * the overall bound on concurrent logins. Set the same value on every replica.
+     */
+    AUTH_MAX_IN_FLIGHT: env.positiveInt(256),
+    /** Lifetime of a per-account login lock that is no longer renewed (its holder died). */
+    AUTH_LOGIN_LOCK_TTL_MS: z.coerce.number().int().min(1_000).default(30_000),
+    /** How often a request waiting for another replica's login of the same account looks again. */
+    AUTH_LOGIN_LOCK_POLL_MS: env.positiveInt(250),
+    /**
      * The key ring that opens credentials encrypted at rest (libs/credential-crypto). Optional:
      * without it only plain-text (legacy) credentials can be used.
      */

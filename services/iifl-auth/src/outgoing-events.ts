@@ -8,6 +8,7 @@ import {
   TokenSkipped,
   type RefreshRequested,
 } from '@refresher/contracts';
+import { decodeJson } from '@refresher/platform';
 import type { LoginFailure, LoginResult } from './login-with-retries.ts';
 
 export const SOURCE = 'iifl-auth';
@@ -62,6 +63,33 @@ export function skippedEvent(request: RefreshRequested, reason: SkipReason): Out
     skippedAt: new Date().toISOString(),
   });
   return { subject: Subjects.skipped(request.userID), msgID: payload.eventId, payload };
+}
+
+/**
+ * This request's own outcome, from the outcome event of the login it joined (another run's, stored
+ * in the events stream): the same token or failure, this request's run, no attempt of its own.
+ * Null when the stored event is not a valid outcome for this user.
+ */
+export function joinedEvent(request: RefreshRequested, subject: string, data: Uint8Array): OutgoingEvent | null {
+  const json = decodeJson(data);
+  if (subject === Subjects.refreshed(request.userID)) {
+    const parsed = TokenRefreshed.safeParse(json);
+    if (!parsed.success || parsed.data.userID !== request.userID) return null;
+    const e = parsed.data;
+    return refreshedEvent(request, { token: e.token, tokenValidity: new Date(e.tokenValidity), loginTime: new Date(e.loginTime) }, 0);
+  }
+  if (subject === Subjects.failed(request.userID)) {
+    const parsed = TokenFailed.safeParse(json);
+    if (!parsed.success || parsed.data.userID !== request.userID) return null;
+    const e = parsed.data;
+    return failedEvent(request, { code: e.code, brokerCode: e.brokerCode, message: e.message, retryable: e.retryable }, 0);
+  }
+  if (subject === Subjects.skipped(request.userID)) {
+    const parsed = TokenSkipped.safeParse(json);
+    if (!parsed.success || parsed.data.userID !== request.userID) return null;
+    return skippedEvent(request, parsed.data.reason);
+  }
+  return null;
 }
 
 export function deadLetterEvent(subject: string, data: Uint8Array, reason: string, deliveries: number): DeadLetter {

@@ -1,4 +1,4 @@
-import type { JsMsg, NatsConnection } from 'nats';
+import type { JetStreamManager, JsMsg, NatsConnection } from 'nats';
 import {
   FailureCode,
   GetCredentialsRequest,
@@ -7,6 +7,7 @@ import {
   RefreshRequested,
   ServiceErrorCode,
   SkipReason,
+  Streams,
   Subjects,
   type BrokerCredentials,
 } from '@refresher/contracts';
@@ -21,6 +22,7 @@ import {
 import {
   deadLetterEvent,
   failedEvent,
+  joinedEvent,
   refreshedEvent,
   skippedEvent,
   SOURCE,
@@ -28,7 +30,7 @@ import {
 } from './outgoing-events.ts';
 import { CredentialsUnreadableError, openCredentials } from './open-credentials.ts';
 import type { RetryPolicy } from './retry-policy.ts';
-import { GateAbortedError, type UserGate } from './user-gate.ts';
+import { GateAbortedError, type LoginLease, type LoginLock } from './login-lock.ts';
 
 /** RFC 6238 step: a request handed back after a login attempt is redelivered no sooner. */
 const TOTP_STEP_MS = 30_000;
@@ -46,13 +48,14 @@ export interface RefreshHandlerDeps {
   nc: NatsConnection;
   log: Logger;
   retryPolicy: RetryPolicy;
-  gate: UserGate;
+  /** One login per account across replicas; a request finding one under way joins it. */
+  lock: LoginLock;
   /** Opens credentials encrypted at rest; null when none are expected. */
   keyring: Keyring | null;
   /** The consumer's max_deliver: on that delivery nothing is handed back any more. */
   maxDeliver: number;
   ackWaitMs: number;
-  /** Redelivery delay when persistence could not be asked. */
+  /** First redelivery delay when persistence could not be asked; it doubles with each delivery. */
   nakDelayMs: number;
   credentialsTimeoutMs: number;
   now?: () => number;
@@ -63,8 +66,16 @@ export interface RefreshHandlerDeps {
 export type HandleResult = 'refreshed' | 'failed' | 'skipped' | 'dead-lettered' | 'handed-back';
 
 type Decision =
-  | { kind: 'publish'; event: OutgoingEvent; code: string | null; attempts: number }
+  | { kind: 'publish'; event: OutgoingEvent; code: string | null; attempts: number; joined?: boolean }
   | { kind: 'hand-back'; delayMs: number; why: string; attempts: number };
+
+/** Longest hand-back delay while persistence does not answer. */
+const MAX_NAK_DELAY_MS = 60_000;
+
+/** nakDelayMs, doubling with each delivery: rides out a longer persistence outage within max_deliver. */
+export function handBackDelay(nakDelayMs: number, deliveries: number): number {
+  return Math.min(nakDelayMs * 2 ** Math.max(0, deliveries - 1), Math.max(nakDelayMs, MAX_NAK_DELAY_MS));
+}
 
 /**
  * Handles one `tokens.refresh.requested.<userID>` message end to end: validate, fetch credentials,
@@ -80,8 +91,53 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
   };
   const workingEveryMs = Math.max(1_000, Math.floor(deps.ackWaitMs / 3));
 
-  async function publish(subject: string, payload: unknown, msgID: string): Promise<void> {
-    await js.publish(subject, encodeJson(payload), { msgID });
+  let jsm: Promise<JetStreamManager> | undefined;
+
+  /** Publishes an outcome; returns its sequence in the events stream. */
+  async function publish(subject: string, payload: unknown, msgID: string): Promise<number> {
+    const ack = await js.publish(subject, encodeJson(payload), { msgID });
+    return ack.seq;
+  }
+
+  /**
+   * The login this request waited for ended with the event stored at `seq`: the same outcome,
+   * announced for this request's run. Null when that event cannot be read or is not for this user.
+   */
+  async function joinedDecision(request: RefreshRequested, seq: number): Promise<Decision | null> {
+    try {
+      jsm ??= deps.nc.jetstreamManager();
+      const stored = await (await jsm).streams.getMessage(Streams.events.name, { seq });
+      const event = joinedEvent(request, stored.subject, stored.data);
+      if (!event) return null;
+      const code = 'code' in event.payload ? event.payload.code : 'reason' in event.payload ? event.payload.reason : null;
+      return { kind: 'publish', event, code, attempts: 0, joined: true };
+    } catch (err) {
+      deps.log.warn({ userID: request.userID, err }, 'could not read the outcome of the login joined');
+      return null;
+    }
+  }
+
+  /** Takes the account's lock (or joins the login under way) and decides under it. */
+  async function decideUnderLock(
+    request: RefreshRequested,
+    deliveries: number,
+    lastDelivery: boolean,
+    signal: AbortSignal,
+  ): Promise<{ decision: Decision; lease: LoginLease | null }> {
+    let claim = await deps.lock.claim(request.userID, signal);
+    if (claim.role === 'joined') {
+      const decision = await joinedDecision(request, claim.seq);
+      if (decision) return { decision, lease: null };
+      claim = await deps.lock.claim(request.userID, signal, { join: false });
+      if (claim.role !== 'holder') throw new Error('login lock: a claim without joining joined');
+    }
+    const lease = claim.lease;
+    try {
+      return { decision: await decide(request, deliveries, lastDelivery, signal), lease };
+    } catch (err) {
+      await lease.release();
+      throw err;
+    }
   }
 
   async function deadLetter(msg: JsMsg, reason: string): Promise<void> {
@@ -89,7 +145,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
     await js.publish(Subjects.deadLetter(SOURCE), encodeJson(letter));
   }
 
-  async function decide(request: RefreshRequested, lastDelivery: boolean, signal: AbortSignal): Promise<Decision> {
+  async function decide(request: RefreshRequested, deliveries: number, lastDelivery: boolean, signal: AbortSignal): Promise<Decision> {
     let credentials: BrokerCredentials | null;
     try {
       const answer = await callService(
@@ -107,7 +163,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
         return { kind: 'publish', event: failedEvent(request, failure, 0), code: failure.code, attempts: 0 };
       }
       const why = err instanceof ServiceCallError ? `credentials unavailable (${err.code})` : 'credentials unavailable';
-      if (!lastDelivery) return { kind: 'hand-back', delayMs: deps.nakDelayMs, why, attempts: 0 };
+      if (!lastDelivery) return { kind: 'hand-back', delayMs: handBackDelay(deps.nakDelayMs, deliveries), why, attempts: 0 };
       const failure = pipelineFailure(FailureCode.CredentialsUnavailable, 'broker credentials could not be read');
       return { kind: 'publish', event: failedEvent(request, failure, 0), code: failure.code, attempts: 0 };
     }
@@ -130,9 +186,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
       const failure = pipelineFailure(FailureCode.CredentialsUnavailable, err.message);
       return { kind: 'publish', event: failedEvent(request, failure, 0), code: failure.code, attempts: 0 };
     }
-    const outcome = await deps.gate.withUser(request.userID, signal, () =>
-      loginWithRetries(loginDeps, (attemptSignal) => deps.client.login(creds, attemptSignal), signal),
-    );
+    const outcome = await loginWithRetries(loginDeps, (attemptSignal) => deps.client.login(creds, attemptSignal), signal);
     switch (outcome.kind) {
       case 'refreshed':
         return {
@@ -188,10 +242,11 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
     const request = parsed.request;
     const context = { userID: request.userID, runId: request.runId, deliveries };
     const heartbeat = setInterval(() => msg.working(), workingEveryMs);
+    let lease: LoginLease | null = null;
     try {
       let decision: Decision;
       try {
-        decision = await decide(request, lastDelivery, signal);
+        ({ decision, lease } = await decideUnderLock(request, deliveries, lastDelivery, signal));
       } catch (err) {
         if (!(err instanceof GateAbortedError)) throw err;
         decision = abortedDecision(request, lastDelivery, 0);
@@ -205,8 +260,9 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
       }
 
       const outcome = outcomeOf(decision.event);
+      let seq: number;
       try {
-        await publish(decision.event.subject, decision.event.payload, decision.event.msgID);
+        seq = await publish(decision.event.subject, decision.event.payload, decision.event.msgID);
       } catch (err) {
         deps.log.error({ ...context, err, outcome }, 'could not publish the outcome');
         if (!lastDelivery) {
@@ -217,8 +273,11 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
         msg.term();
         return 'dead-lettered';
       }
+      // Requests that waited for this login announce the same outcome for their own runs.
+      await lease?.finish(seq);
+      lease = null;
       await msg.ackAck().catch((err: unknown) => deps.log.warn({ ...context, err }, 'ack not confirmed'));
-      const line = { ...context, outcome, code: decision.code, attempts: decision.attempts, durationMs };
+      const line = { ...context, outcome, code: decision.code, attempts: decision.attempts, joined: decision.joined ?? false, durationMs };
       if (outcome === 'failed') deps.log.warn(line, 'refresh failed');
       else deps.log.info(line, `refresh ${outcome}`);
       return outcome;
@@ -234,6 +293,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
       return 'dead-lettered';
     } finally {
       clearInterval(heartbeat);
+      await lease?.release();
     }
   };
 }

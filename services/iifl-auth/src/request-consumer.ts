@@ -6,6 +6,8 @@ import type { Logger } from '@refresher/platform';
 export interface ConsumerSettings {
   ackWaitMs: number;
   maxDeliver: number;
+  /** Requests in flight across every replica (the overall bound on concurrent logins). */
+  maxAckPending: number;
 }
 
 /**
@@ -16,8 +18,7 @@ export async function ensureRequestConsumer(jsm: JetStreamManager, settings: Con
   const wanted = {
     ack_wait: nanos(settings.ackWaitMs),
     max_deliver: settings.maxDeliver,
-    // Enough for every replica's concurrency; pulls are sized by free slots anyway.
-    max_ack_pending: 10_000,
+    max_ack_pending: settings.maxAckPending,
   };
   try {
     const info = await jsm.consumers.info(Streams.requests.name, Consumers.iiflAuth);

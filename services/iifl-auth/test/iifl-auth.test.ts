@@ -40,7 +40,7 @@ let nc: NatsConnection;
 let checker: IiflClientHandle;
 let main: Replica;
 const received: Received[] = [];
-const accounts: SimAccount[] = generateAccounts(16, 'iifl-auth-test');
+const accounts: SimAccount[] = generateAccounts(17, 'iifl-auth-test');
 const account = (i: number): SimAccount => accounts[i - 1]!;
 
 function authEnv(extra: Partial<Record<keyof IiflAuthEnv, string>> = {}): Record<string, string> {
@@ -189,6 +189,28 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
     });
     expect(eventsFor(Subjects.failed(user))).toEqual([]);
     await expect(checker.checkToken(event.token)).resolves.toEqual({ clientId: user });
+  });
+
+  it('a request for an account whose login is under way joins it: one login, one outcome per run', async () => {
+    const user = account(17).clientId;
+    sim.setKnobs({ latencyMs: 150 });
+    try {
+      const first = await request(user);
+      await waitFor('the first login under way', () => (sim.stats().clients[user]?.passwordAttempts === 1 ? true : undefined));
+      const second = await request(user);
+      const a = TokenRefreshed.parse(await waitForEvent(Subjects.refreshed(user), first.runId));
+      const b = TokenRefreshed.parse(await waitForEvent(Subjects.refreshed(user), second.runId));
+      // The second run got the first login's token without a login of its own.
+      expect(b.token).toBe(a.token);
+      expect(b.loginTime).toBe(a.loginTime);
+      expect({ first: a.attempts, second: b.attempts }).toEqual({ first: 1, second: 0 });
+      const stats = sim.stats().clients[user];
+      expect({ passwords: stats?.passwordAttempts, sessions: stats?.sessionsIssued }).toEqual({ passwords: 1, sessions: 1 });
+      const line = await waitFor('the joined outcome logged', () => outcomeLines(main, 'refreshed').find((l) => l.includes(second.runId)));
+      expect(JSON.parse(line)).toMatchObject({ joined: true, attempts: 0 });
+    } finally {
+      sim.setKnobs({ latencyMs: 0 });
+    }
   });
 
   it('skips an integration-managed user without logging in', async () => {
