@@ -38,7 +38,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 
 export async function startGateway(config: GatewayConfig, options: { log?: Logger } = {}): Promise<Gateway> {
   const log = options.log ?? createLogger('gateway', config.LOG_LEVEL);
-  if (config.INTEGRATION_API_KEY.length < RECOMMENDED_API_KEY_LENGTH) {
+  if (config.legacyKeyTooShort) {
     log.warn(`INTEGRATION_API_KEY is shorter than ${RECOMMENDED_API_KEY_LENGTH} characters; use a long random key`);
   }
 
@@ -49,7 +49,16 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
     const shutdown = new AbortController();
     const app = createHttpApp({
       nc,
-      apiKey: config.INTEGRATION_API_KEY,
+      apiKeys: config.apiKeys,
+      keyring: config.keyring,
+      refreshRateLimit: { burst: config.REFRESH_BURST, perMinute: config.REFRESH_RATE_PER_MINUTE },
+      failureSlowdown: {
+        freeFailures: config.AUTH_FREE_FAILURES,
+        baseDelayMs: config.AUTH_FAILURE_DELAY_MS,
+        maxDelayMs: config.AUTH_FAILURE_MAX_DELAY_MS,
+        windowMs: 15 * 60_000,
+      },
+      ...(config.TRUST_PROXY !== undefined ? { trustProxy: config.TRUST_PROXY } : {}),
       waitMs: config.REFRESH_WAIT_MS,
       bodyLimit: config.BODY_LIMIT,
       persistenceTimeoutMs: config.PERSISTENCE_TIMEOUT_MS,
@@ -60,7 +69,10 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
     const httpServer = createServer(app);
     server = httpServer;
     const port = await listen(httpServer, config.PORT, config.HOST);
-    log.info({ port, host: config.HOST }, 'gateway listening');
+    log.info(
+      { port, host: config.HOST, apiKeys: config.apiKeys.map((k) => `${k.name}:${[...k.scopes].join('+')}`) },
+      'gateway listening',
+    );
 
     let stopped: Promise<void> | undefined;
     const stop = async () => {

@@ -28,6 +28,9 @@ export async function startTestGateway(
     INTEGRATION_API_KEY: API_KEY,
     PERSISTENCE_TIMEOUT_MS: '1000',
     LOG_LEVEL: 'silent',
+    // Tests of other things make many calls in a row: the limits have tests of their own.
+    REFRESH_BURST: '1000',
+    AUTH_FREE_FAILURES: '1000',
     ...env,
   });
   const gateway = await startGateway(config, { log });

@@ -1,7 +1,10 @@
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Logger } from '@refresher/platform';
-import { requireApiKey } from '../auth.ts';
+import { requireApiKey, requireScope, Scope } from '../auth.ts';
+import { createFailureSlowdown } from '../failure-slowdown.ts';
+import { rateLimitPerKey } from '../rate-limit.ts';
+import { userAdminRoutes } from '../routes/user-admin.ts';
 import { API_PREFIX } from '../legacy-bodies.ts';
 import { refreshRoutes } from '../routes/refresh.ts';
 import { runRoutes } from '../routes/runs.ts';
@@ -34,17 +37,23 @@ const noStore: RequestHandler = (_req, res, next) => {
  */
 export function createHttpApp(deps: HttpDeps): Express {
   const isHealthy = deps.isHealthy ?? (() => !deps.nc.isClosed());
+  const refreshLimit = rateLimitPerKey(deps.refreshRateLimit ?? { burst: 10, perMinute: 30 });
   const routeDeps: RouteDeps = {
     nc: deps.nc,
     waitMs: deps.waitMs,
     persistenceTimeoutMs: deps.persistenceTimeoutMs ?? 10_000,
     log: deps.log,
     shutdownSignal: deps.shutdownSignal,
+    allow: (scope) => (scope === Scope.Refresh ? [requireScope(scope), refreshLimit] : [requireScope(scope)]),
   };
+  const slowdown = createFailureSlowdown(
+    deps.failureSlowdown ?? { freeFailures: 5, baseDelayMs: 250, maxDelayMs: 5_000, windowMs: 15 * 60_000 },
+  );
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  if (deps.trustProxy !== undefined) app.set('trust proxy', /^\d+$/.test(deps.trustProxy) ? Number(deps.trustProxy) : deps.trustProxy);
   app.use(helmet());
   app.use(requestLog(deps.log));
 
@@ -57,12 +66,13 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(
     API_PREFIX,
     noStore,
-    requireApiKey(deps.apiKey),
+    requireApiKey(deps.apiKeys, slowdown),
     express.json({ limit: deps.bodyLimit ?? '16kb' }),
     refreshRoutes(routeDeps),
     runRoutes(routeDeps),
     userRoutes(routeDeps),
     tokenPushRoutes(routeDeps),
+    ...(deps.keyring ? [userAdminRoutes({ ...routeDeps, keyring: deps.keyring })] : []),
   );
 
   app.use(notFound);

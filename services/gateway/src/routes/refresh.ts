@@ -10,6 +10,7 @@ import {
   skippedUserAnswer,
   stillRunningAnswer,
 } from '../legacy-bodies.ts';
+import { Scope } from '../auth.ts';
 import type { RouteDeps } from '../http/deps.ts';
 import { prefersAsync, send, sendAsync } from '../http/respond.ts';
 import { parseRequest } from '../http/validation.ts';
@@ -57,7 +58,7 @@ export function refreshRoutes(deps: RouteDeps): Router {
   const router = Router();
   const runOptions = { requestTimeoutMs: deps.persistenceTimeoutMs };
 
-  router.post('/tokens/refresh-all', async (req, res) => {
+  router.post('/tokens/refresh-all', ...deps.allow(Scope.Refresh), async (req, res) => {
     const run = onceClosing(await startRefreshRun(deps.nc, { trigger: 'api' }, runOptions));
     try {
       const { runId, requested, skipped } = run.start;
@@ -71,7 +72,7 @@ export function refreshRoutes(deps: RouteDeps): Router {
     }
   });
 
-  router.post('/tokens/refresh/:userID', async (req, res) => {
+  router.post('/tokens/refresh/:userID', ...deps.allow(Scope.Refresh), async (req, res) => {
     const userID = parseRequest(UserId, req.params.userID, 'userID');
     let started: RefreshRun;
     try {

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { PersistenceApi, PushTokenRequest, PushTokenResponse, UserId } from '@refresher/contracts';
 import { callService, ServiceCallError } from '@refresher/platform';
+import { Scope } from '../auth.ts';
 import type { RouteDeps } from '../http/deps.ts';
 import { send } from '../http/respond.ts';
 import { parseRequest } from '../http/validation.ts';
@@ -73,7 +74,7 @@ function push(deps: RouteDeps, request: PushTokenRequest): Promise<PushTokenResp
 export function tokenPushRoutes(deps: RouteDeps): Router {
   const router = Router();
 
-  router.post('/broker/token', async (req, res) => {
+  router.post('/broker/token', ...deps.allow(Scope.PushTokens), async (req, res) => {
     const body = parseRequest(BrokerTokenBody, req.body, 'request body');
     const request: PushTokenRequest = { userID: body.userID, token: body.token };
     if (body.tokenValidity) request.tokenValidity = body.tokenValidity;
@@ -91,7 +92,7 @@ export function tokenPushRoutes(deps: RouteDeps): Router {
     }
   });
 
-  router.post('/tokens/sync', async (req, res) => {
+  router.post('/tokens/sync', ...deps.allow(Scope.PushTokens), async (req, res) => {
     const body = parseRequest(TokenSyncBody, req.body, 'request body');
     // Both are present after the refinement above.
     const userID = (body.userId ?? body.userID)!;

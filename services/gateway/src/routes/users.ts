@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { PersistenceApi, TokenStatusRequest, TokenStatusResponse, UserId } from '@refresher/contracts';
 import { callService, ServiceCallError } from '@refresher/platform';
+import { Scope } from '../auth.ts';
 import type { RouteDeps } from '../http/deps.ts';
 import { send } from '../http/respond.ts';
 import { parseRequest } from '../http/validation.ts';
@@ -9,7 +10,7 @@ export function userRoutes(deps: RouteDeps): Router {
   const router = Router();
 
   // Token status without the token: persistence gives only the legacy preview (16 characters + "...").
-  router.get('/users/:userID/token', async (req, res) => {
+  router.get('/users/:userID/token', ...deps.allow(Scope.Read), async (req, res) => {
     const userID = parseRequest(UserId, req.params.userID, 'userID');
     try {
       const status = await callService(

@@ -1,0 +1,141 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import {
+  CREDENTIAL_FIELDS,
+  PersistenceApi,
+  RemoveUserRequest,
+  RemoveUserResponse,
+  UpsertUserRequest,
+  UpsertUserResponse,
+  UserId,
+  type EncryptedCredentials,
+} from '@refresher/contracts';
+import { encryptField, type Keyring } from '@refresher/credential-crypto';
+import { callService, ServiceCallError } from '@refresher/platform';
+import { Scope } from '../auth.ts';
+import type { RouteDeps } from '../http/deps.ts';
+import { send } from '../http/respond.ts';
+import { parseRequest } from '../http/validation.ts';
+
+const Secret = (name: string) =>
+  z.string({ error: `${name} must be a string` }).min(1, `${name} must not be empty`).max(1024, `${name} is too long`);
+
+const Profile = {
+  clientName: z.string({ error: 'clientName must be a string' }).min(1).max(200, 'clientName is too long').optional(),
+  email: z.string({ error: 'email must be a string' }).max(320, 'email is too long').optional(),
+  phoneNumber: z.string({ error: 'phoneNumber must be a string' }).max(32, 'phoneNumber is too long').optional(),
+  state: z.string({ error: 'state must be a string' }).min(1).max(32, 'state is too long').optional(),
+};
+
+/** `POST /users/:userID`: a new user with all four credentials. Unknown fields are refused. */
+const CreateBody = z.strictObject(
+  {
+    ...Profile,
+    password: Secret('password'),
+    appKey: Secret('appKey'),
+    appSecret: Secret('appSecret'),
+    totpSecret: Secret('totpSecret'),
+  },
+  { error: 'request body must be a JSON object' },
+);
+
+/** `PUT /users/:userID`: any of the profile fields and credentials. */
+const UpdateBody = z
+  .strictObject(
+    {
+      ...Profile,
+      password: Secret('password').optional(),
+      appKey: Secret('appKey').optional(),
+      appSecret: Secret('appSecret').optional(),
+      totpSecret: Secret('totpSecret').optional(),
+    },
+    { error: 'request body must be a JSON object' },
+  )
+  .refine((body) => Object.keys(body).length > 0, 'nothing to update');
+
+/**
+ * The credentials given, encrypted for their row and column. The plain values exist in this
+ * process only for the time of the call; what goes to persistence is ciphertext.
+ */
+function encryptGiven(keyring: Keyring, userID: string, body: { [K in (typeof CREDENTIAL_FIELDS)[number]]?: string | undefined }) {
+  const credentials: Partial<EncryptedCredentials> = {};
+  for (const column of CREDENTIAL_FIELDS) {
+    const value = body[column];
+    if (value !== undefined) credentials[column] = encryptField(keyring, value, { table: 'IIFLUser', column, row: userID });
+  }
+  return credentials;
+}
+
+function profileOf(body: { clientName?: string | undefined; email?: string | undefined; phoneNumber?: string | undefined; state?: string | undefined }) {
+  const profile: Pick<UpsertUserRequest, 'clientName' | 'email' | 'phoneNumber' | 'state'> = {};
+  if (body.clientName !== undefined) profile.clientName = body.clientName;
+  if (body.email !== undefined) profile.email = body.email;
+  if (body.phoneNumber !== undefined) profile.phoneNumber = body.phoneNumber;
+  if (body.state !== undefined) profile.state = body.state;
+  return profile;
+}
+
+/** Registers, changes and removes users (scope manage-users). Answers never carry a credential. */
+export function userAdminRoutes(deps: RouteDeps & { keyring: Keyring }): Router {
+  const router = Router();
+  const upsert = (request: UpsertUserRequest) =>
+    callService(deps.nc, PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, request, deps.persistenceTimeoutMs);
+
+  router.post('/users/:userID', ...deps.allow(Scope.ManageUsers), async (req, res) => {
+    const userID = parseRequest(UserId, req.params.userID, 'userID');
+    const body = parseRequest(CreateBody, req.body, 'request body');
+    try {
+      const done = await upsert({ userID, mode: 'create', ...profileOf(body), credentials: encryptGiven(deps.keyring, userID, body) });
+      deps.log.info({ userID }, 'user registered');
+      send(res, { status: 201, body: { success: true, userID, created: true, changed: done.changed } });
+    } catch (err) {
+      if (err instanceof ServiceCallError && err.code === 409) {
+        return send(res, { status: 409, body: { success: false, error: 'User exists already' } });
+      }
+      throw err;
+    }
+  });
+
+  router.put('/users/:userID', ...deps.allow(Scope.ManageUsers), async (req, res) => {
+    const userID = parseRequest(UserId, req.params.userID, 'userID');
+    const body = parseRequest(UpdateBody, req.body, 'request body');
+    const credentials = encryptGiven(deps.keyring, userID, body);
+    try {
+      const done = await upsert({
+        userID,
+        mode: 'update',
+        ...profileOf(body),
+        ...(Object.keys(credentials).length ? { credentials } : {}),
+      });
+      deps.log.info({ userID, changed: done.changed }, 'user updated');
+      send(res, { status: 200, body: { success: true, userID, created: false, changed: done.changed } });
+    } catch (err) {
+      if (err instanceof ServiceCallError && err.code === 404) {
+        return send(res, { status: 404, body: { success: false, error: 'User not found' } });
+      }
+      if (err instanceof ServiceCallError && err.code === 409) {
+        return send(res, {
+          status: 409,
+          body: { success: false, error: 'An integration-managed user needs all four credentials to become a real user' },
+        });
+      }
+      throw err;
+    }
+  });
+
+  router.delete('/users/:userID', ...deps.allow(Scope.ManageUsers), async (req, res) => {
+    const userID = parseRequest(UserId, req.params.userID, 'userID');
+    try {
+      await callService(deps.nc, PersistenceApi.removeUser, RemoveUserRequest, RemoveUserResponse, { userID }, deps.persistenceTimeoutMs);
+      deps.log.info({ userID }, 'user removed');
+      send(res, { status: 200, body: { success: true, userID, removed: true } });
+    } catch (err) {
+      if (err instanceof ServiceCallError && err.code === 404) {
+        return send(res, { status: 404, body: { success: false, error: 'User not found' } });
+      }
+      throw err;
+    }
+  });
+
+  return router;
+}
