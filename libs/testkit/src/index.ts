@@ -2,3 +2,4 @@ export * from './ports.ts';
 export * from './nats-server.ts';
 export * from './postgres.ts';
 export * from './processes.ts';
+export * from './postgres-cluster.ts';

@@ -10,7 +10,7 @@ import {
 } from '@refresher/platform';
 import { startRefreshRun } from '@refresher/refresh-runs';
 import type { SchedulerConfig } from './config.ts';
-import { nextSlot, slotRunId } from './slot.ts';
+import { latestSlot, nextSlot, slotRunId } from './slot.ts';
 
 export interface Scheduler {
   stop(): Promise<void>;
@@ -133,7 +133,13 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
   });
 
   if (config.SCHEDULER_ENABLED) {
-    const first = nextSlot(config.REFRESH_SCHEDULE, config.REFRESH_TIMEZONE, new Date());
+    const startedAt = new Date();
+    const missed = latestSlot(config.REFRESH_SCHEDULE, config.REFRESH_TIMEZONE, startedAt, config.SCHEDULER_CATCH_UP_MS);
+    if (missed) {
+      log.info({ slot: missed.toISOString(), runId: slotRunId(missed) }, 'catching up the latest slot');
+      track(missed);
+    }
+    const first = nextSlot(config.REFRESH_SCHEDULE, config.REFRESH_TIMEZONE, startedAt);
     arm(first);
     log.info(
       {

@@ -26,6 +26,12 @@ export const schedulerConfigSchema = natsEnvSchema
     /** How long, in total, a fire keeps retrying when persistence does not answer. */
     SCHEDULER_START_RETRY_MS: env.nonNegativeInt(10 * 60 * 1000),
     HEALTH_PORT: env.port(8083),
+    /**
+     * At start, fire the latest slot that fell within this window before now (0: off). The run id is
+     * the slot's, so a slot that already ran, or that another replica fires too, is one run. Used
+     * to catch up a slot missed while no replica was up, and by the fault tests to fire a slot now.
+     */
+    SCHEDULER_CATCH_UP_MS: z.coerce.number().int().min(0).max(25 * 60 * 60 * 1000).default(0),
   })
   .transform(({ ENABLE_LOCAL_IIFL_LOGIN, SCHEDULER_ENABLED, ...rest }) => ({
     ...rest,

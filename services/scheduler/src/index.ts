@@ -1,3 +1,3 @@
 export { startScheduler, SchedulerStoppedError, type Scheduler } from './app.ts';
 export { schedulerConfigSchema, type SchedulerConfig } from './config.ts';
-export { slotRunId, nextSlot } from './slot.ts';
+export { slotRunId, nextSlot, latestSlot } from './slot.ts';

@@ -17,3 +17,13 @@ export function slotRunId(slot: Date): string {
 export function nextSlot(schedule: string, timezone: string, after: Date): Date | null {
   return new Cron(schedule, { paused: true, timezone }).nextRun(after);
 }
+
+/** The latest scheduled time in (now - windowMs, now], or null when none fell in that window. */
+export function latestSlot(schedule: string, timezone: string, now: Date, windowMs: number): Date | null {
+  if (windowMs <= 0) return null;
+  const cron = new Cron(schedule, { paused: true, timezone });
+  let latest: Date | null = null;
+  // A schedule firing every second over a day is 90 000 steps: bounded, and only done at start.
+  for (let at = cron.nextRun(new Date(now.getTime() - windowMs)); at && at <= now; at = cron.nextRun(at)) latest = at;
+  return latest;
+}
