@@ -51,10 +51,10 @@ export async function runCli(
 }
 
 /** Unlike a service, a command fails fast when NATS is not there instead of waiting for it. */
-function connectOnce(config: NatsEnv): Promise<NatsConnection> {
+export function connectOnce(config: NatsEnv, name = 'refresh-tokens'): Promise<NatsConnection> {
   const options: ConnectionOptions = {
     servers: config.NATS_URL.split(',').map((s) => s.trim()),
-    name: 'refresh-tokens',
+    name,
     timeout: 5_000,
     maxReconnectAttempts: 10,
     reconnectTimeWait: 500,
@@ -66,6 +66,6 @@ function connectOnce(config: NatsEnv): Promise<NatsConnection> {
   return connect(options);
 }
 
-function withoutUserInfo(urls: string): string {
+export function withoutUserInfo(urls: string): string {
   return urls.replace(/\/\/[^@/]*@/g, '//');
 }

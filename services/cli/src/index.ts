@@ -2,3 +2,4 @@ export { runCli, cliConfigSchema } from './cli.ts';
 export { parseCliArgs, USAGE, DEFAULT_TIMEOUT_SECONDS, type CliOptions, type ParsedArgs } from './args.ts';
 export { runRefresh, ExitCode, type Output, type RunRefreshTuning } from './run-refresh.ts';
 export * from './summary-format.ts';
+export { runUsersCli, USERS_USAGE, encryptCredentials, type UsersIo } from './users.ts';

@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INTEGRATION_MANAGED } from '@refresher/contracts';
+import { decryptField, keyringFromEnv } from '@refresher/credential-crypto';
+import { loadConfig } from '@refresher/platform';
+import { persistenceConfigSchema, startPersistence, type Persistence } from '@refresher/persistence';
+import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { runUsersCli, type Output, type UsersIo } from '../src/index.ts';
+
+// `pnpm users ...` in-process against the real persistence service over real NATS and Postgres.
+let nats: TestNats;
+let database: TestDatabase;
+let persistence: Persistence;
+const CREDENTIALS_KEY = randomBytes(32).toString('base64');
+const keyring = keyringFromEnv({ CREDENTIALS_KEY });
+
+beforeAll(async () => {
+  [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
+  persistence = await startPersistence(
+    loadConfig(persistenceConfigSchema, { DATABASE_URL: database.url, NATS_URL: nats.url, HEALTH_PORT: '0', LOG_LEVEL: 'silent' }),
+  );
+});
+afterAll(async () => {
+  await persistence?.stop();
+  await Promise.all([database?.dispose(), nats?.dispose()]);
+});
+
+const creds = { password: 'cli-pass-plain', appKey: 'cli-appkey-plain', appSecret: 'cli-secret-plain', totpSecret: 'JBSWY3DPEHPK3PXR' };
+
+async function users(argv: string[], files: Record<string, unknown> = {}, env: Record<string, string> = { CREDENTIALS_KEY }) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const output: Output = { out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+  const io: UsersIo = {
+    read: (path) => {
+      if (!(path in files)) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+      return JSON.stringify(files[path]);
+    },
+  };
+  const code = await runUsersCli(argv, { NATS_URL: nats.url, ...env }, output, io);
+  const text = [...stdout, ...stderr].join('\n');
+  for (const secret of [...Object.values(creds), CREDENTIALS_KEY]) expect(text).not.toContain(secret);
+  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+}
+
+const row = (userID: string) =>
+  persistence.db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirst();
+
+describe('pnpm users', () => {
+  it('adds a user with credentials encrypted before they leave the command', async () => {
+    const res = await users(['add', 'CLI1', '--client-name', 'Cli One', '--credentials-file', 'c.json'], { 'c.json': creds });
+    expect(res).toMatchObject({ code: 0 });
+    expect(res.stdout).toMatch(/Added user CLI1/);
+    const stored = (await row('CLI1'))!;
+    expect(stored.clientName).toBe('Cli One');
+    for (const column of ['password', 'appKey', 'appSecret', 'totpSecret'] as const) {
+      expect(stored[column]).toMatch(/^enc:v1:k1:/);
+      expect(decryptField(keyring, stored[column], { table: 'IIFLUser', column, row: 'CLI1' })).toBe(creds[column]);
+    }
+    const again = await users(['add', 'CLI1', '--credentials-file', 'c.json'], { 'c.json': creds });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/exists already/);
+  });
+
+  it('updates a password alone, and the profile without any key', async () => {
+    await users(['add', 'CLI2', '--credentials-file', 'c.json'], { 'c.json': creds });
+    const before = (await row('CLI2'))!;
+    expect((await users(['update', 'CLI2', '--credentials-file', 'p.json'], { 'p.json': { password: 'new-plain-pass' } })).code).toBe(0);
+    const after = (await row('CLI2'))!;
+    expect(decryptField(keyring, after.password, { table: 'IIFLUser', column: 'password', row: 'CLI2' })).toBe('new-plain-pass');
+    expect(after.appSecret).toBe(before.appSecret);
+    expect((await users(['update', 'CLI2', '--state', 'paused'], {}, {})).code).toBe(0);
+    expect((await row('CLI2'))!.state).toBe('paused');
+    expect((await users(['update', 'NOBODY', '--state', 'x'], {}, {})).code).toBe(1);
+  });
+
+  it('removes a user', async () => {
+    await users(['add', 'CLI3', '--credentials-file', 'c.json'], { 'c.json': creds });
+    expect((await users(['remove', 'CLI3'], {}, {})).code).toBe(0);
+    expect(await row('CLI3')).toBeUndefined();
+    const missing = await users(['remove', 'CLI3'], {}, {});
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/User not found: CLI3/);
+  });
+
+  it('imports a users file: real users encrypted, integration-managed ones kept as such', async () => {
+    const file = [
+      { clientId: 'IMP1', clientName: 'Imported', ...creds },
+      { userID: 'IMP2', password: INTEGRATION_MANAGED, appKey: INTEGRATION_MANAGED, appSecret: INTEGRATION_MANAGED, totpSecret: INTEGRATION_MANAGED },
+    ];
+    const res = await users(['import', 'users.json'], { 'users.json': file });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/Imported 2 user\(s\): 2 created, 0 updated/);
+    expect((await row('IMP1'))!.totpSecret).toMatch(/^enc:v1:/);
+    expect((await row('IMP2'))!.totpSecret).toBe(INTEGRATION_MANAGED);
+    expect((await users(['import', 'users.json'], { 'users.json': file })).stdout).toMatch(/0 created, 2 updated/);
+  });
+
+  it('refuses without a key, with credentials on the wrong shape, or with bad arguments', async () => {
+    const noKey = await users(['add', 'X1', '--credentials-file', 'c.json'], { 'c.json': creds }, {});
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/CREDENTIALS_KEY is not set/);
+    const partial = await users(['add', 'X1', '--credentials-file', 'c.json'], { 'c.json': { password: creds.password } });
+    expect(partial.code).toBe(2);
+    const badFile = await users(['import', 'u.json'], { 'u.json': [{ userID: 'bad id', ...creds }] });
+    expect(badFile.code).toBe(2);
+    expect(badFile.stderr).toMatch(/0\.userID/);
+    expect((await users(['add', 'X1', '--password', 'p'])).code).toBe(2);
+    expect((await users(['add', 'bad.id', '--credentials-file', 'c.json'], { 'c.json': creds })).code).toBe(2);
+    expect(await row('X1')).toBeUndefined();
+  });
+});
