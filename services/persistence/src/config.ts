@@ -6,7 +6,7 @@ export const persistenceConfigSchema = natsEnvSchema.extend({
   HEALTH_PORT: env.port(8082),
   MIGRATE_ON_START: env.bool(true),
   DB_POOL_MAX: env.positiveInt(10),
-  /** How many outcome events are processed at once (each in its own transaction). */
-  EVENT_CONCURRENCY: env.positiveInt(32),
+  /** Outcome events taken but not yet acknowledged, at most; they are written in batches of up to 128. */
+  EVENT_CONCURRENCY: env.positiveInt(256),
 });
 export type PersistenceConfig = z.infer<typeof persistenceConfigSchema>;

@@ -4,16 +4,16 @@ import { Consumers, Streams } from '@refresher/contracts';
 import type { Logger } from '@refresher/platform';
 import type { Database } from '@refresher/db';
 import { putTokenIfNewer } from '../tokens-kv.ts';
-import { applyOutcomeEvent } from './apply-event.ts';
+import { applyOutcomeEvent, applyOutcomeEvents, type AppliedEvent } from './apply-event.ts';
 import { publishDeadLetter } from './dead-letter.ts';
 import { publishOutcomeNotices } from './notices.ts';
-import { parseOutcomeEvent } from './parse-event.ts';
+import { parseOutcomeEvent, type OutcomeEvent } from './parse-event.ts';
 
 const ACK_WAIT_MS = 30_000;
 /** With the back-off below this rides out about 25 minutes of database trouble. */
 export const MAX_DELIVER = 50;
 const MAX_NAK_DELAY_MS = 30_000;
-const MAX_ACK_PENDING = 1_000;
+const MAX_ACK_PENDING = 2_000;
 
 /**
  * The durable consumer of the events stream. It has no filter: the stream holds exactly the three
@@ -61,9 +61,17 @@ export interface EventConsumer {
   stop(): Promise<void>;
 }
 
+/** Events applied in one transaction at most. */
+export const EVENT_BATCH_MAX = 128;
+/** Batches (transactions) in flight at once: one is written while the next one fills. */
+const PARALLEL_BATCHES = 2;
+
 /**
- * Processes outcome events up to `concurrency` at a time. A message is acked only after its
- * transaction committed and the KV bucket and run notices were updated; a failure naks it with a
+ * Processes outcome events, up to `concurrency` unacknowledged at a time, in batches: the events
+ * that arrived while the previous batch was written are applied together in one transaction
+ * (applyOutcomeEvents), then the KV bucket and run notices are updated and each message is acked.
+ * An idle consumer writes a lone event at once. When a batch fails, its events are applied one by
+ * one, so a single bad event cannot hold back the others: a failure naks that message with a
  * growing delay (JetStream redelivers); a message that cannot be valid is dead-lettered.
  */
 export async function startEventConsumer(deps: {
@@ -79,9 +87,6 @@ export async function startEventConsumer(deps: {
   const consumer = await nc.jetstream().consumers.get(Streams.events.name, Consumers.persistence);
   const messages = await consumer.consume({ max_messages: concurrency });
 
-  const inFlight = new Set<Promise<void>>();
-  let freed: (() => void) | undefined;
-
   const deadLetter = async (msg: JsMsg, reason: string) => {
     try {
       await publishDeadLetter(nc, { subject: msg.subject, reason, deliveries: msg.info.redeliveryCount, data: msg.data });
@@ -93,39 +98,95 @@ export async function startEventConsumer(deps: {
     }
   };
 
-  const handle = async (msg: JsMsg) => {
-    const parsed = parseOutcomeEvent(msg.subject, msg.data);
-    if (!parsed.ok) return deadLetter(msg, parsed.reason);
-    const { event } = parsed.value;
+  const failed = async (msg: JsMsg, userID: string, err: unknown) => {
+    const deliveries = msg.info.redeliveryCount;
+    if (isPermanentDbError(err)) {
+      return deadLetter(msg, `rejected by the database: ${(err as Error).message}`);
+    }
+    if (deliveries >= MAX_DELIVER) {
+      return deadLetter(msg, `still failing after ${deliveries} deliveries: ${(err as Error).message ?? String(err)}`);
+    }
+    log.warn({ err, userID, deliveries }, 'event not processed; it will be redelivered');
+    msg.nak(nakDelay(deliveries));
+  };
+
+  /** After the transaction: the KV entry, the run notices, then the ack. */
+  const finish = async (msg: JsMsg, outcome: OutcomeEvent, applied: AppliedEvent) => {
+    if (outcome.kind === 'refreshed') await putTokenIfNewer(kv, outcome.event);
+    if (applied.recorded) publishOutcomeNotices(nc, applied.recorded);
+    msg.ack();
+    log.debug({ userID: outcome.event.userID, kind: outcome.kind, duplicate: applied.duplicate }, 'event processed');
+  };
+
+  /** One event in its own transaction (a batch of one, or a failed batch taken apart). */
+  const handleOne = async (msg: JsMsg, outcome: OutcomeEvent) => {
     try {
-      const applied = await applyOutcomeEvent(db, msg.subject, parsed.value);
-      if (parsed.value.kind === 'refreshed') await putTokenIfNewer(kv, parsed.value.event);
-      if (applied.recorded) publishOutcomeNotices(nc, applied.recorded);
-      msg.ack();
-      log.debug({ userID: event.userID, kind: parsed.value.kind, duplicate: applied.duplicate }, 'event processed');
+      await finish(msg, outcome, await applyOutcomeEvent(db, msg.subject, outcome));
     } catch (err) {
-      const deliveries = msg.info.redeliveryCount;
-      if (isPermanentDbError(err)) {
-        return deadLetter(msg, `rejected by the database: ${(err as Error).message}`);
-      }
-      if (deliveries >= MAX_DELIVER) {
-        return deadLetter(msg, `still failing after ${deliveries} deliveries: ${(err as Error).message ?? String(err)}`);
-      }
-      log.warn({ err, userID: event.userID, deliveries }, 'event not processed; it will be redelivered');
-      msg.nak(nakDelay(deliveries));
+      await failed(msg, outcome.event.userID, err);
+    }
+  };
+
+  const handleBatch = async (batch: JsMsg[]) => {
+    const valid: Array<{ msg: JsMsg; outcome: OutcomeEvent }> = [];
+    for (const msg of batch) {
+      const parsed = parseOutcomeEvent(msg.subject, msg.data);
+      if (parsed.ok) valid.push({ msg, outcome: parsed.value });
+      else await deadLetter(msg, parsed.reason);
+    }
+    if (valid.length === 1) return handleOne(valid[0]!.msg, valid[0]!.outcome);
+    if (valid.length === 0) return;
+    let applied: AppliedEvent[];
+    try {
+      applied = await applyOutcomeEvents(db, valid.map((v) => ({ subject: v.msg.subject, outcome: v.outcome })));
+    } catch (err) {
+      log.warn({ err, events: valid.length }, 'batch not applied; applying its events one by one');
+      await Promise.all(valid.map((v) => handleOne(v.msg, v.outcome)));
+      return;
+    }
+    await Promise.all(
+      valid.map(async (v, i) => {
+        try {
+          await finish(v.msg, v.outcome, applied[i]!);
+        } catch (err) {
+          await failed(v.msg, v.outcome.event.userID, err);
+        }
+      }),
+    );
+  };
+
+  const queue: JsMsg[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let unfinished = 0;
+  let freed: (() => void) | undefined;
+  let scheduled = false;
+
+  const pump = () => {
+    scheduled = false;
+    while (inFlight.size < PARALLEL_BATCHES && queue.length > 0) {
+      const batch = queue.splice(0, EVENT_BATCH_MAX);
+      const task: Promise<void> = handleBatch(batch)
+        .catch((err: unknown) => log.error({ err }, 'event handler failed'))
+        .finally(() => {
+          inFlight.delete(task);
+          unfinished -= batch.length;
+          freed?.();
+          pump();
+        });
+      inFlight.add(task);
     }
   };
 
   const loop = (async () => {
     for await (const msg of messages) {
-      while (inFlight.size >= concurrency) await new Promise<void>((resolve) => (freed = resolve));
-      const task: Promise<void> = handle(msg)
-        .catch((err: unknown) => log.error({ err }, 'event handler failed'))
-        .finally(() => {
-          inFlight.delete(task);
-          freed?.();
-        });
-      inFlight.add(task);
+      while (unfinished >= concurrency) await new Promise<void>((resolve) => (freed = resolve));
+      unfinished += 1;
+      queue.push(msg);
+      // Messages that arrive in the same turn of the event loop join one batch.
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(pump);
+      }
     }
   })();
 
@@ -134,7 +195,8 @@ export async function startEventConsumer(deps: {
       // Messages fetched but not started are not acked: JetStream redelivers them.
       await messages.close();
       await loop.catch(() => {});
-      await Promise.allSettled([...inFlight]);
+      queue.length = 0;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
 }

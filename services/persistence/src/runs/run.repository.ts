@@ -144,3 +144,74 @@ export async function recordOutcome(
     completed: run.refreshed_count + run.failed_count + run.skipped_count >= run.total,
   };
 }
+
+/** One user's outcome to record in a run (see {@link recordOutcomes}). */
+export interface OutcomeToRecord {
+  runId: string;
+  userID: string;
+  eventId: string;
+  attempts: number | null;
+  tokenValidity: Date | null;
+}
+
+/**
+ * {@link recordOutcome} for many 'refreshed' outcomes at once: one statement for the outcome rows,
+ * one per run for its counters. Each (run, user) must appear once. The returned outcomes carry the
+ * counts as they stood after each one, in input order, so their notices read as if recorded one by
+ * one; the run's last pending outcome has `completed: true`.
+ */
+export async function recordRefreshedOutcomes(
+  trx: Transaction<Database>,
+  outcomes: readonly OutcomeToRecord[],
+  recordedAt: Date,
+): Promise<Map<OutcomeToRecord, RecordedOutcome>> {
+  const recorded = new Map<OutcomeToRecord, RecordedOutcome>();
+  if (outcomes.length === 0) return recorded;
+  const changed = await sql<{ run_id: string; user_id: string }>`
+    update refresh_outcomes o set
+      outcome = 'refreshed', code = null, message = null, event_id = v.event_id, attempts = v.attempts,
+      token_validity = v.token_validity, recorded_at = ${recordedAt.toISOString()}::timestamptz
+    from unnest(
+      ${outcomes.map((o) => o.runId)}::text[], ${outcomes.map((o) => o.userID)}::text[],
+      ${outcomes.map((o) => o.eventId)}::text[], ${outcomes.map((o) => o.attempts)}::int[],
+      ${outcomes.map((o) => o.tokenValidity?.toISOString() ?? null)}::timestamptz[]
+    ) as v(run_id, user_id, event_id, attempts, token_validity)
+    where o.run_id = v.run_id and o.user_id = v.user_id and o.outcome = 'pending'
+    returning o.run_id, o.user_id`.execute(trx);
+  const changedKeys = new Set(changed.rows.map((r) => `${r.run_id}\u0000${r.user_id}`));
+  const byRun = new Map<string, OutcomeToRecord[]>();
+  for (const o of outcomes) {
+    if (!changedKeys.has(`${o.runId}\u0000${o.userID}`)) continue;
+    byRun.set(o.runId, [...(byRun.get(o.runId) ?? []), o]);
+  }
+  for (const [runId, list] of byRun) {
+    const run = await trx
+      .updateTable('refresh_runs')
+      .set((eb) => ({
+        refreshed_count: eb('refreshed_count', '+', list.length),
+        completed_at: sql<Date | null>`case when refreshed_count + failed_count + skipped_count + ${list.length} >= total
+          then coalesce(completed_at, ${recordedAt}::timestamptz) else completed_at end`,
+      }))
+      .where('run_id', '=', runId)
+      .returning(['total', 'refreshed_count', 'failed_count', 'skipped_count'])
+      .executeTakeFirstOrThrow();
+    const refreshedBefore = run.refreshed_count - list.length;
+    list.forEach((o, i) => {
+      const refreshed = refreshedBefore + i + 1;
+      const done = refreshed + run.failed_count + run.skipped_count;
+      recorded.set(o, {
+        runId,
+        userID: o.userID,
+        outcome: 'refreshed',
+        code: null,
+        message: null,
+        total: run.total,
+        refreshed,
+        failed: run.failed_count,
+        skipped: run.skipped_count,
+        completed: done >= run.total && i === list.length - 1,
+      });
+    });
+  }
+  return recorded;
+}
