@@ -8,6 +8,7 @@ const packageDirs = [
   ...['libs', 'services'].flatMap((group) => readdirSync(group).map((name) => join(group, name))),
   'db',
   'test',
+  'bench',
 ].filter((dir) => existsSync(join(dir, 'package.json')));
 
 export default defineConfig({
@@ -17,7 +18,7 @@ export default defineConfig({
       test: {
         name: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name as string,
         root: dir,
-        include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'],
+        include: ['test/**/*.test.ts', 'e2e/**/*.test.ts', 'faults/**/*.test.ts'],
       },
     })),
     testTimeout: 30_000,

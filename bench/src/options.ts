@@ -1,0 +1,107 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const USAGE = `Usage: pnpm bench [options]
+
+Starts a fresh database, NATS, the IIFL simulator and the four services as processes, refreshes
+every user once, and times the legacy algorithm on a sample against the same simulator.
+
+Options:
+  --users <n>                users in the refresh (default 2000)
+  --auth-replicas <n>        iifl-auth processes (default 1)
+  --auth-concurrency <n>     AUTH_CONCURRENCY of each iifl-auth (default: the service's default)
+  --latency-ms <n>           simulator latency per IIFL call (default 20)
+  --jitter-ms <n>            plus a random 0..n ms per call (default 4)
+  --key-association-ms <n>   simulator key-association wait, and the client's (default 0)
+  --keypair-max-age-ms <n>   IIFL_KEYPAIR_MAX_AGE_MS (default 600000, the recommended policy; 0 = new pair per login)
+  --transport <name>         IIFL_HTTP_TRANSPORT: node-http or ky (default node-http)
+  --baseline-users <n>       users the legacy algorithm logs in (default 20; 0 skips it)
+  --idle-probes <n>          one-user refreshes through the gateway on the idle system (default 5)
+  --log-level <level>        LOG_LEVEL of the services (default info)
+  --timeout-s <n>            give up on the run after this long (default 900)
+  --cpu-prof <dir>           run the services with --cpu-prof, profiles written to <dir>
+  --json <file>              also write the figures as JSON
+  --help                     show this text
+Relative paths are taken from the directory pnpm was run in.`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface BenchOptions {
+  users: number;
+  authReplicas: number;
+  authConcurrency: number | null;
+  latencyMs: number;
+  jitterMs: number;
+  keyAssociationMs: number;
+  keyPairMaxAgeMs: number;
+  transport: 'node-http' | 'ky';
+  baselineUsers: number;
+  idleProbes: number;
+  logLevel: string;
+  timeoutSeconds: number;
+  cpuProfDir: string | null;
+  json: string | null;
+  help: boolean;
+}
+
+export function parseOptions(argv: string[], cwd: string): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        users: { type: 'string' },
+        'auth-replicas': { type: 'string' },
+        'auth-concurrency': { type: 'string' },
+        'latency-ms': { type: 'string' },
+        'jitter-ms': { type: 'string' },
+        'key-association-ms': { type: 'string' },
+        'keypair-max-age-ms': { type: 'string' },
+        transport: { type: 'string' },
+        'baseline-users': { type: 'string' },
+        'idle-probes': { type: 'string' },
+        'log-level': { type: 'string' },
+        'timeout-s': { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const int = (flag: keyof typeof values, fallback: number, min = 0): number => {
+    const raw = values[flag];
+    if (raw === undefined) return fallback;
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < min) {
+      throw new UsageError(`--${flag} must be an integer of at least ${min}, got "${String(raw)}"`);
+    }
+    return Number(raw);
+  };
+  const transport = values.transport ?? 'node-http';
+  if (transport !== 'node-http' && transport !== 'ky') throw new UsageError(`--transport must be node-http or ky, got "${transport}"`);
+  const logLevel = values['log-level'] ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    throw new UsageError(`--log-level must be a pino level, got "${logLevel}"`);
+  }
+  return {
+    users: int('users', 2_000, 1),
+    authReplicas: int('auth-replicas', 1, 1),
+    authConcurrency: values['auth-concurrency'] === undefined ? null : int('auth-concurrency', 0, 1),
+    latencyMs: int('latency-ms', 20),
+    jitterMs: int('jitter-ms', 4),
+    keyAssociationMs: int('key-association-ms', 0),
+    keyPairMaxAgeMs: int('keypair-max-age-ms', 600_000),
+    transport,
+    baselineUsers: int('baseline-users', 20),
+    idleProbes: int('idle-probes', 5),
+    logLevel,
+    timeoutSeconds: int('timeout-s', 900, 1),
+    cpuProfDir: values['cpu-prof'] === undefined ? null : resolve(cwd, values['cpu-prof']),
+    json: values.json === undefined ? null : resolve(cwd, values.json),
+    help: values.help === true,
+  };
+}

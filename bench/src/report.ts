@@ -1,0 +1,77 @@
+import type { MachineInfo } from './machine.ts';
+import type { IdleProbeResult } from './refresh-run.ts';
+
+export interface BenchReport {
+  machine: MachineInfo;
+  settings: {
+    users: number;
+    authReplicas: number;
+    authConcurrency: number | null;
+    latencyMs: number;
+    jitterMs: number;
+    keyAssociationMs: number;
+    keyPairMaxAgeMs: number;
+    keyPairPolicy: string;
+    transport: string;
+    logLevel: string;
+  };
+  runId: string;
+  users: number;
+  failed: number;
+  failureCodes: Record<string, number>;
+  acceptedMs: number;
+  wallSeconds: number;
+  usersPerSecond: number;
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  deliveryMs: { p50: number | null; p99: number | null; max: number | null };
+  deliveryAfterStoreMs: { p50: number | null; p99: number | null };
+  delivered: number;
+  /** CPU seconds of each process during the run. */
+  cpuSeconds: Record<string, number>;
+  /** All processes' CPU during the run, per user. */
+  cpuMsPerUser: number;
+  /** Peak resident memory of each process (VmHWM). */
+  peakRssMb: Record<string, number>;
+  /** The largest peak among the four services. */
+  maxServiceRssMb: number;
+  baseline: { users: number; failed: number; wallSeconds: number; usersPerSecond: number; cpuMsPerUser: number } | null;
+  /** This system's users per second over the legacy algorithm's. */
+  ratio: number | null;
+  idle: IdleProbeResult | null;
+}
+
+const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
+
+export function formatReport(r: BenchReport): string {
+  const m = r.machine;
+  const s = r.settings;
+  const rows: Array<[string, string]> = [
+    ['machine', `${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, load ${m.loadAverageAtStart} at start`],
+    ['setup', `${s.users} users, ${s.authReplicas} iifl-auth${s.authConcurrency ? ` x ${s.authConcurrency}` : ''}, simulator ${s.latencyMs} + 0..${s.jitterMs} ms per call, transport ${s.transport}`],
+    ['key pairs', s.keyPairPolicy],
+    ['users / failed', `${r.users} / ${r.failed}${r.failed ? ` ${JSON.stringify(r.failureCodes)}` : ''}`],
+    ['request accepted', ms(r.acceptedMs)],
+    ['wall time', `${r.wallSeconds} s (request to last recorded outcome)`],
+    ['throughput', `${r.usersPerSecond} users/s`],
+    ['latency request -> token stored', `p50 ${ms(r.latencyMs.p50)}, p95 ${ms(r.latencyMs.p95)}, p99 ${ms(r.latencyMs.p99)}, max ${ms(r.latencyMs.max)}`],
+    ['delivery login -> subscriber', `p50 ${ms(r.deliveryMs.p50)}, p99 ${ms(r.deliveryMs.p99)} (${r.delivered} received)`],
+    ['subscriber vs stored', `p50 ${ms(r.deliveryAfterStoreMs.p50)}, p99 ${ms(r.deliveryAfterStoreMs.p99)} (negative: before the store)`],
+    ['CPU per user (all processes)', `${r.cpuMsPerUser} ms`],
+  ];
+  for (const [name, cpu] of Object.entries(r.cpuSeconds)) {
+    const rss = r.peakRssMb[name];
+    rows.push([`  ${name}`, `${cpu} CPU s${rss === undefined ? '' : `, peak RSS ${rss} MB`}`]);
+  }
+  if (r.baseline) {
+    rows.push(['legacy algorithm', `${r.baseline.users} users in ${r.baseline.wallSeconds} s: ${r.baseline.usersPerSecond} users/s, ${r.baseline.cpuMsPerUser} ms CPU per user`]);
+    rows.push(['ratio', `${r.ratio ?? 'n/a'} x the legacy throughput`]);
+  }
+  if (r.idle) {
+    rows.push([
+      'one user, idle system',
+      `${r.idle.overheadMs.p50 ?? 'n/a'} ms beyond the simulator's ${r.idle.simulatorMs} ms (p50 of ${r.idle.probes}, max ${r.idle.overheadMs.max ?? 'n/a'}${r.idle.failed ? `, ${r.idle.failed} failed` : ''})`,
+    ]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
