@@ -8,6 +8,7 @@
  * (Ctrl-C stops it) with the gateway on http://127.0.0.1:3001.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const ADMIN_DB_URL = process.env.DEMO_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/refresher_demo';
 const API_KEY = process.env.INTEGRATION_API_KEY ?? 'demo-integration-key-0123456789';
+// A fresh key per demo run unless one is given: the demo users are (re)imported under it.
+const CREDENTIALS_KEY = process.env.CREDENTIALS_KEY ?? randomBytes(32).toString('base64');
 const PORT = process.env.PORT ?? '3001';
 const GATEWAY = `http://127.0.0.1:${PORT}/api/integration`;
 
@@ -76,6 +79,7 @@ async function main() {
     NATS_URL,
     DATABASE_URL,
     INTEGRATION_API_KEY: API_KEY,
+    CREDENTIALS_KEY,
     PORT,
     IIFL_BASE_URL: sim.baseUrl,
     IIFL_KEY_ASSOCIATION_DELAY_MS: process.env.IIFL_KEY_ASSOCIATION_DELAY_MS ?? '0',
@@ -92,12 +96,15 @@ async function main() {
   process.on('SIGTERM', () => void shutdown(0));
 
   for (const name of SERVICES) {
-    running.push(startService(name, serviceEnv(name, env)));
+    // Persistence and the scheduler never get the credentials key: only ciphertext passes them.
+    const own = name === 'iifl-auth' || name === 'gateway' ? env : { ...env, CREDENTIALS_KEY: undefined };
+    running.push(startService(name, serviceEnv(name, own)));
     if (name === 'persistence') {
       await waitForHealth(healthUrl(name, env));
-      const seeded = await runToEnd(['services/persistence/src/seed-users.ts', usersFile], env, false);
-      if (seeded !== 0) throw new Error('seeding the demo users failed');
-      say(`Seeded ${users.length} demo users into ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
+      // The users tool encrypts the credentials (CREDENTIALS_KEY); persistence stores ciphertext only.
+      const seeded = await runToEnd(['services/cli/src/users-main.ts', 'import', usersFile], env, false);
+      if (seeded !== 0) throw new Error('importing the demo users failed');
+      say(`Imported ${users.length} demo users (credentials encrypted) into ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
     }
   }
   for (const name of SERVICES) await waitForHealth(healthUrl(name, env));

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,8 @@ export interface System {
   sql: pg.Client;
   gatewayUrl: string;
   apiKey: string;
+  /** The credentials key the services and tools of this system share (generated per system). */
+  credentialsKey: string;
   env: Record<string, string>;
   services: ServiceProcess[];
   /** Runs a TypeScript entry point to its end: exit code and output. */
@@ -61,6 +64,7 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
   const [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
   const sim = await startSimulator({ port: 0, accounts: simAccounts });
   const apiKey = 'e2e-integration-key-0123456789abcdef';
+  const credentialsKey = randomBytes(32).toString('base64');
   const [gatewayPort, persistenceHealth, authHealth, schedulerHealth] = await Promise.all([
     freePort(),
     freePort(),
@@ -73,13 +77,14 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
     IIFL_BASE_URL: sim.baseUrl,
     IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
     INTEGRATION_API_KEY: apiKey,
+    CREDENTIALS_KEY: credentialsKey,
     LOG_LEVEL: 'info',
     ...extraEnv,
   };
   const services: ServiceProcess[] = [];
   const start = async (name: string, own: Record<string, string>, healthUrl: string) => {
     services.push(
-      await startServiceProcess({ name, entry: `services/${name}/src/main.ts`, env: { ...env, ...own }, healthUrl }),
+      await startServiceProcess({ name, entry: `services/${name}/src/main.ts`, env: envFor(name, { ...env, ...own }), healthUrl }),
     );
   };
   const system: System = {
@@ -90,6 +95,7 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
     sql: new pg.Client({ connectionString: db.url }),
     gatewayUrl: `http://127.0.0.1:${gatewayPort}/api/integration`,
     apiKey,
+    credentialsKey,
     env,
     services,
     run: (entry, args, more = {}) => runEntry(entry, args, { ...env, ...more }),
@@ -104,8 +110,9 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
   try {
     await start('persistence', { HEALTH_PORT: String(persistenceHealth) }, `http://127.0.0.1:${persistenceHealth}/healthz`);
     const dir = mkdtempSync(join(tmpdir(), 'e2e-users-'));
-    writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
-    const seeded = await system.run('services/persistence/src/seed-users.ts', [join(dir, 'users.json')]);
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(users), { mode: 0o600 });
+    // As an operator would: the users tool encrypts the credentials, persistence stores ciphertext.
+    const seeded = await system.run('services/cli/src/users-main.ts', ['import', join(dir, 'users.json')]);
     if (seeded.code !== 0) throw new Error(`seeding failed: ${seeded.stderr}`);
     await Promise.all([
       start('iifl-auth', { HEALTH_PORT: String(authHealth) }, `http://127.0.0.1:${authHealth}/healthz`),
@@ -119,6 +126,13 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
     await system.stop();
     throw err;
   }
+}
+
+/** Only the services that read or write credentials in the clear are given the credentials key. */
+function envFor(name: string, env: Record<string, string>): Record<string, string> {
+  if (name === 'iifl-auth' || name === 'gateway') return env;
+  const { CREDENTIALS_KEY: _key, CREDENTIALS_KEY_ID: _id, CREDENTIALS_OLD_KEYS: _old, ...rest } = env;
+  return rest;
 }
 
 function runEntry(entry: string, args: string[], env: Record<string, string>) {

@@ -62,7 +62,6 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
       log,
     });
-    if (!config.keyring) log.warn('no CREDENTIALS_KEY: only plain-text credentials can be used');
 
     const handle = createRefreshHandler({
       client,

@@ -32,30 +32,41 @@ export const iiflAuthConfigSchema = natsEnvSchema
     /** How often a request waiting for another replica's login of the same account looks again. */
     AUTH_LOGIN_LOCK_POLL_MS: env.positiveInt(250),
     /**
-     * The key ring that opens credentials encrypted at rest (libs/credential-crypto). Optional:
-     * without it only plain-text (legacy) credentials can be used.
+     * The key ring that opens credentials encrypted at rest (libs/credential-crypto). Required: this
+     * service reads credentials in the clear. Plain-text (legacy) values still pass until
+     * `pnpm credentials encrypt` has run.
      */
     CREDENTIALS_KEY: z.string().optional(),
     CREDENTIALS_KEY_ID: z.string().optional(),
     CREDENTIALS_OLD_KEYS: z.string().optional(),
   })
-  .transform((config, ctx) => {
-    let keyring: Keyring | null = null;
-    if (config.CREDENTIALS_KEY) {
-      try {
-        keyring = keyringFromEnv({
-          CREDENTIALS_KEY: config.CREDENTIALS_KEY,
-          CREDENTIALS_KEY_ID: config.CREDENTIALS_KEY_ID,
-          CREDENTIALS_OLD_KEYS: config.CREDENTIALS_OLD_KEYS,
-        });
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message, path: ['CREDENTIALS_KEY'] });
-        return z.NEVER;
-      }
-    }
-    const { CREDENTIALS_KEY: _key, CREDENTIALS_OLD_KEYS: _old, ...rest } = config;
-    return { ...rest, keyring };
+  // Runs even when other variables are invalid, so that every problem is reported at once.
+  .superRefine(
+    (config, ctx) => {
+      const problem = keyringProblem(config as Partial<typeof config>);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['CREDENTIALS_KEY'] });
+    },
+    { when: () => true },
+  )
+  .transform((config) => {
+    const { CREDENTIALS_KEY, CREDENTIALS_KEY_ID, CREDENTIALS_OLD_KEYS, ...rest } = config;
+    const keyring: Keyring = keyringFromEnv({ CREDENTIALS_KEY, CREDENTIALS_KEY_ID, CREDENTIALS_OLD_KEYS });
+    return { ...rest, CREDENTIALS_KEY_ID: keyring.current, keyring };
   });
+
+function keyringProblem(env: { CREDENTIALS_KEY?: unknown; CREDENTIALS_KEY_ID?: unknown; CREDENTIALS_OLD_KEYS?: unknown }): string | null {
+  const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+  try {
+    keyringFromEnv({
+      CREDENTIALS_KEY: text(env.CREDENTIALS_KEY),
+      CREDENTIALS_KEY_ID: text(env.CREDENTIALS_KEY_ID),
+      CREDENTIALS_OLD_KEYS: text(env.CREDENTIALS_OLD_KEYS),
+    });
+    return null;
+  } catch (err) {
+    return `${(err as Error).message} (iifl-auth opens the broker credentials with it)`;
+  }
+}
 
 export type IiflAuthConfig = z.infer<typeof iiflAuthConfigSchema>;
 export type IiflAuthEnv = z.input<typeof iiflAuthConfigSchema>;

@@ -3,9 +3,11 @@ import { ConfigError, loadConfig } from '@refresher/platform';
 import { freePort, startNats, startServiceProcess, type TestNats } from '@refresher/testkit';
 import { iiflAuthConfigSchema } from '../src/index.ts';
 
+const CREDENTIALS_KEY = Buffer.alloc(32, 3).toString('base64');
+
 describe('configuration', () => {
   it('has working defaults and a key-association delay that may be 0', () => {
-    const config = loadConfig(iiflAuthConfigSchema, { IIFL_KEY_ASSOCIATION_DELAY_MS: '0' });
+    const config = loadConfig(iiflAuthConfigSchema, { IIFL_KEY_ASSOCIATION_DELAY_MS: '0', CREDENTIALS_KEY });
     expect(config).toMatchObject({
       HEALTH_PORT: 8084,
       AUTH_CONCURRENCY: 32,
@@ -15,8 +17,12 @@ describe('configuration', () => {
       AUTH_RETRY_DEADLINE_MS: 90_000,
       AUTH_SHUTDOWN_GRACE_MS: 20_000,
       IIFL_KEY_ASSOCIATION_DELAY_MS: 0,
-      keyring: null,
     });
+    expect(config.keyring.current).toBe('k1');
+  });
+
+  it('refuses to start without CREDENTIALS_KEY, saying what it must hold', () => {
+    expect(() => loadConfig(iiflAuthConfigSchema, {})).toThrow(/CREDENTIALS_KEY is not set: it must hold 32 random bytes, base64/);
   });
 
   it('reports every problem at once', () => {
@@ -30,6 +36,7 @@ describe('configuration', () => {
     const problems = (error as ConfigError).problems.join('\n');
     expect(problems).toContain('AUTH_CONCURRENCY');
     expect(problems).toContain('IIFL_BASE_URL');
+    expect(problems).toContain('CREDENTIALS_KEY');
   });
 
   it('builds the key ring from CREDENTIALS_KEY', () => {
@@ -55,7 +62,7 @@ describe('main.ts as its own process', () => {
     const service = await startServiceProcess({
       name: 'iifl-auth',
       entry: 'services/iifl-auth/src/main.ts',
-      env: { NATS_URL: nats.url, HEALTH_PORT: String(port), AUTH_FETCH_EXPIRES_MS: '1000', LOG_LEVEL: 'info' },
+      env: { NATS_URL: nats.url, HEALTH_PORT: String(port), AUTH_FETCH_EXPIRES_MS: '1000', LOG_LEVEL: 'info', CREDENTIALS_KEY },
       healthUrl: `http://127.0.0.1:${port}/healthz`,
     });
     const res = await fetch(`http://127.0.0.1:${port}/healthz`);
