@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { encryptField, keyringFromEnv, type Keyring } from '@refresher/credential-crypto';
 import type { SimAccount } from '@refresher/iifl-sim';
 import { createTestDatabase, freePort, startNats, waitFor, type TestDatabase } from '@refresher/testkit';
 import type { BenchOptions } from './options.ts';
@@ -48,21 +50,26 @@ async function startOwnNats(): Promise<{ url: string; proc: BenchProcess | null;
   };
 }
 
-/** Inserts users with one statement per 1,000 (the bench may write its own database directly). */
-async function seedUsers(sql: pg.Client, users: ReadonlyArray<{ account: SimAccount; state: string }>): Promise<void> {
+/**
+ * Inserts users with one statement per 1,000 (the bench may write its own database directly), their
+ * credentials encrypted as the users tool stores them, so iifl-auth opens them as in production.
+ */
+async function seedUsers(sql: pg.Client, keyring: Keyring, users: ReadonlyArray<{ account: SimAccount; state: string }>): Promise<void> {
   for (let i = 0; i < users.length; i += 1_000) {
     const chunk = users.slice(i, i + 1_000);
     const column = (pick: (u: { account: SimAccount; state: string }) => string) => chunk.map(pick);
+    const sealed = (name: 'password' | 'appKey' | 'appSecret' | 'totpSecret') =>
+      column((u) => encryptField(keyring, u.account[name], { table: 'IIFLUser', column: name, row: u.account.clientId }));
     await sql.query(
       `insert into "IIFLUser" ("userID", "clientName", email, "phoneNumber", password, "appKey", "appSecret", "totpSecret", state, "updatedAt")
        select u, 'Bench ' || u, '', '', p, k, s, t, st, now()
        from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as x(u, p, k, s, t, st)`,
       [
         column((u) => u.account.clientId),
-        column((u) => u.account.password),
-        column((u) => u.account.appKey),
-        column((u) => u.account.appSecret),
-        column((u) => u.account.totpSecret),
+        sealed('password'),
+        sealed('appKey'),
+        sealed('appSecret'),
+        sealed('totpSecret'),
         column((u) => u.state),
       ],
     );
@@ -112,13 +119,19 @@ export async function startBenchSystem(
       IIFL_KEYPAIR_MAX_AGE_MS: String(options.keyPairMaxAgeMs),
       IIFL_HTTP_TRANSPORT: options.transport,
       INTEGRATION_API_KEY: API_KEY,
+      // iifl-auth refuses to start without a credentials key (plain-text rows still pass).
+      CREDENTIALS_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'),
       LOG_LEVEL: options.logLevel,
       // Never fires during a bench.
       REFRESH_SCHEDULE: '0 0 1 1 *',
       ...(options.authConcurrency === null ? {} : { AUTH_CONCURRENCY: String(options.authConcurrency) }),
     };
+    const credentialsKey = randomBytes(32).toString('base64');
+    const keyring = keyringFromEnv({ CREDENTIALS_KEY: credentialsKey });
     const service = async (name: string, dir: string, own: Record<string, string>, healthUrl: string) => {
-      const proc = spawnService(name, `services/${dir}/src/main.ts`, { ...env, ...own }, profArgs(name));
+      // Only the services that handle credentials in the clear get the key, as in production.
+      const key = dir === 'iifl-auth' || dir === 'gateway' ? { CREDENTIALS_KEY: credentialsKey } : {};
+      const proc = spawnService(name, `services/${dir}/src/main.ts`, { ...env, ...key, ...own }, profArgs(name));
       started.push(proc);
       await waitUntilHealthy(proc, healthUrl);
     };
@@ -127,7 +140,7 @@ export async function startBenchSystem(
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
     cleanups.splice(1, 0, () => sql.end());
-    await seedUsers(sql, users);
+    await seedUsers(sql, keyring, users);
     await Promise.all([
       ...authHealth.map((port, i) =>
         service(options.authReplicas > 1 ? `iifl-auth-${i + 1}` : 'iifl-auth', 'iifl-auth', { HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/healthz`),
