@@ -119,8 +119,6 @@ export async function startBenchSystem(
       IIFL_KEYPAIR_MAX_AGE_MS: String(options.keyPairMaxAgeMs),
       IIFL_HTTP_TRANSPORT: options.transport,
       INTEGRATION_API_KEY: API_KEY,
-      // iifl-auth refuses to start without a credentials key (plain-text rows still pass).
-      CREDENTIALS_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'),
       LOG_LEVEL: options.logLevel,
       // Never fires during a bench.
       REFRESH_SCHEDULE: '0 0 1 1 *',
