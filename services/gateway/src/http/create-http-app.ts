@@ -13,11 +13,16 @@ import { userRoutes } from '../routes/users.ts';
 import type { HttpDeps, RouteDeps } from './deps.ts';
 import { errorHandler, notFound } from './errors.ts';
 
-/** One line per request: method, path, status, duration. Never headers, query strings or bodies. */
+/**
+ * One line per request: method, path, status, duration. Never query strings or bodies; headers at
+ * trace level only, with the credentials in them redacted.
+ */
 function requestLog(log: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const path = req.path;
+    // Headers only at trace, for diagnosing a client; the logger redacts authorization and cookies.
+    if (log.isLevelEnabled('trace')) log.trace({ method: req.method, path, headers: req.headers }, 'request received');
     res.once('finish', () => {
       const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
       log.info({ method: req.method, path, status: res.statusCode, ms }, 'request');
