@@ -42,12 +42,19 @@ async function main(options: BenchOptions): Promise<BenchReport> {
     const watcher = watchProcesses(system.processes);
     const backendPids = async () =>
       (await system.sql.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`)).rows.map((r) => r.pid);
+    const natsCounters = async () => {
+      if (!system.natsMonitorUrl) return null;
+      const varz = (await (await fetch(`${system.natsMonitorUrl}/varz`)).json()) as { in_msgs: number; out_msgs: number };
+      return { in: varz.in_msgs, out: varz.out_msgs };
+    };
     const pgBefore = cpuOf(await backendPids());
+    const natsBefore = await natsCounters();
     watcher.mark();
     log(`refreshing ${options.users} users`);
     const run = await runRefresh(system.natsUrl, system.sql, system.gatewayUrl, options.users, options.timeoutSeconds);
     const pgAfter = cpuOf(await backendPids());
     const usage = watcher.stop();
+    const natsAfter = await natsCounters();
     let postgresCpu = 0;
     for (const [pid, cpu] of pgAfter) postgresCpu += cpu - (pgBefore.get(pid) ?? 0);
     log(`run ${run.runId}: ${run.refreshed}/${run.users} refreshed in ${run.wallSeconds} s`);
@@ -96,6 +103,10 @@ async function main(options: BenchOptions): Promise<BenchReport> {
       cpuMsPerUser: round((totalCpu * 1000) / Math.max(1, run.users), 2)!,
       peakRssMb,
       maxServiceRssMb: round(Math.max(0, ...serviceRss), 0)!,
+      natsMessagesPerUser:
+        natsBefore && natsAfter
+          ? { in: round((natsAfter.in - natsBefore.in) / run.users, 1)!, out: round((natsAfter.out - natsBefore.out) / run.users, 1)! }
+          : null,
       baseline: baseline
         ? {
             users: baseline.users,

@@ -34,6 +34,8 @@ export interface BenchReport {
   peakRssMb: Record<string, number>;
   /** The largest peak among the four services. */
   maxServiceRssMb: number;
+  /** Messages nats-server received from and sent to clients during the run, per user. */
+  natsMessagesPerUser: { in: number; out: number } | null;
   baseline: { users: number; failed: number; wallSeconds: number; usersPerSecond: number; cpuMsPerUser: number } | null;
   /** This system's users per second over the legacy algorithm's. */
   ratio: number | null;
@@ -57,6 +59,7 @@ export function formatReport(r: BenchReport): string {
     ['delivery login -> subscriber', `p50 ${ms(r.deliveryMs.p50)}, p99 ${ms(r.deliveryMs.p99)} (${r.delivered} received)`],
     ['subscriber vs stored', `p50 ${ms(r.deliveryAfterStoreMs.p50)}, p99 ${ms(r.deliveryAfterStoreMs.p99)} (negative: before the store)`],
     ['CPU per user (all processes)', `${r.cpuMsPerUser} ms`],
+    ['NATS messages per user', r.natsMessagesPerUser ? `${r.natsMessagesPerUser.in} in, ${r.natsMessagesPerUser.out} out` : 'n/a'],
   ];
   for (const [name, cpu] of Object.entries(r.cpuSeconds)) {
     const rss = r.peakRssMb[name];

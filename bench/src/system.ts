@@ -21,6 +21,8 @@ export interface BenchSystem {
   gatewayUrl: string;
   /** Processes whose CPU and memory are reported (NATS only when this run started it). */
   processes: BenchProcess[];
+  /** nats-server's monitoring endpoint (`/varz` message counters), when this run started it. */
+  natsMonitorUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -31,17 +33,18 @@ function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
 
-async function startOwnNats(): Promise<{ url: string; proc: BenchProcess | null; dispose(): Promise<void> }> {
+async function startOwnNats(): Promise<{ url: string; monitorUrl: string | null; proc: BenchProcess | null; dispose(): Promise<void> }> {
   if (!hasBinary('nats-server')) {
     const nats = await startNats();
-    return { url: nats.url, proc: null, dispose: () => nats.dispose() };
+    return { url: nats.url, monitorUrl: null, proc: null, dispose: () => nats.dispose() };
   }
-  const port = await freePort();
+  const [port, monitorPort] = await Promise.all([freePort(), freePort()]);
   const store = mkdtempSync(join(tmpdir(), 'bench-nats-'));
-  const proc = spawnProcess('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], {});
+  const proc = spawnProcess('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', store], {});
   await waitForLine(proc, /Server is ready/, 20_000);
   return {
     url: `nats://127.0.0.1:${port}`,
+    monitorUrl: `http://127.0.0.1:${monitorPort}`,
     proc,
     dispose: async () => {
       await proc.stop();
@@ -154,6 +157,7 @@ export async function startBenchSystem(
       simUrl,
       gatewayUrl: `http://127.0.0.1:${gatewayPort}/api/integration`,
       processes: started,
+      natsMonitorUrl: nats.monitorUrl,
       stop,
     };
   } catch (err) {

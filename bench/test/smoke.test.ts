@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@refresher/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/src/main.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', INIT_CWD: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('pnpm bench (smoke run)', () => {
+  it('refreshes 200 users through the services, times the legacy algorithm and writes every figure', async () => {
+    const { code, output } = await runBench([
+      '--users', '200',
+      '--baseline-users', '3',
+      '--idle-probes', '1',
+      '--log-level', 'warn',
+      '--json', 'out.json', // relative: resolved against INIT_CWD, as `pnpm bench` from a directory does
+    ]);
+    expect(code, output.slice(-3000)).toBe(0);
+    expect(output).toMatch(/throughput\s+[\d.]+ users\/s/);
+
+    const report = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'));
+    expect(report).toMatchObject({ users: 200, failed: 0 });
+    for (const field of ['wallSeconds', 'usersPerSecond', 'cpuMsPerUser', 'ratio']) expect(report[field], field).toBeGreaterThan(0);
+    for (const p of ['p50', 'p95', 'p99']) expect(report.latencyMs[p], p).toBeGreaterThan(0);
+    for (const p of ['p50', 'p99']) expect(typeof report.deliveryMs[p], p).toBe('number');
+    expect(report.delivered).toBe(200);
+    expect(Object.keys(report.peakRssMb)).toEqual(expect.arrayContaining(['iifl-sim', 'persistence', 'iifl-auth', 'scheduler', 'gateway']));
+    for (const [name, mb] of Object.entries(report.peakRssMb)) expect(mb, name).toBeGreaterThan(0);
+    expect(report.baseline).toMatchObject({ users: 3, failed: 0 });
+    expect(report.baseline.usersPerSecond).toBeGreaterThan(0);
+    expect(report.idle).toMatchObject({ probes: 1, failed: 0 });
+    expect(report.machine).toMatchObject({ cores: expect.any(Number), memoryGb: expect.any(Number), node: process.version });
+  }, 240_000);
+});
