@@ -32,6 +32,8 @@ export const env = {
   natsPassword: z.string().min(1).optional(),
   natsToken: z.string().min(1).optional(),
   natsCredsFile: z.string().min(1).optional(),
+  /** Own reply-subject prefix (e.g. `_INBOX_gateway`), so NATS permissions can keep each identity's replies to itself. */
+  natsInboxPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'NATS_INBOX_PREFIX must be subject tokens').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
@@ -50,6 +52,7 @@ export const natsEnvSchema = z.object({
   NATS_PASSWORD: env.natsPassword,
   NATS_TOKEN: env.natsToken,
   NATS_CREDS_FILE: env.natsCredsFile,
+  NATS_INBOX_PREFIX: env.natsInboxPrefix,
   LOG_LEVEL: env.logLevel,
 });
 export type NatsEnv = z.infer<typeof natsEnvSchema>;

@@ -38,7 +38,7 @@ export function decodeJson(data: Uint8Array): unknown {
  * Connects with reconnection forever: a service outlives a NATS restart and resumes where it was.
  */
 export async function connectNats(
-  config: Pick<NatsEnv, 'NATS_URL' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN' | 'NATS_CREDS_FILE'>,
+  config: Pick<NatsEnv, 'NATS_URL' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN' | 'NATS_CREDS_FILE'> & { NATS_INBOX_PREFIX?: string | undefined },
   name: string,
   log?: Logger,
 ): Promise<NatsConnection> {
@@ -54,6 +54,7 @@ export async function connectNats(
   if (config.NATS_PASSWORD) options.pass = config.NATS_PASSWORD;
   if (config.NATS_TOKEN) options.token = config.NATS_TOKEN;
   if (config.NATS_CREDS_FILE) options.authenticator = credsAuthenticator(readFileSync(config.NATS_CREDS_FILE));
+  if (config.NATS_INBOX_PREFIX) options.inboxPrefix = config.NATS_INBOX_PREFIX;
   const nc = await connect(options);
   if (log) void watchStatus(nc, log);
   return nc;

@@ -19,7 +19,15 @@ export interface TestNats {
  * restarted), else `nats-server` from PATH on a free port with a temporary store, else a
  * testcontainers NATS when a Docker engine answers.
  */
-export async function startNats(options: { extraArgs?: string[] } = {}): Promise<TestNats> {
+export async function startNats(
+  options: {
+    extraArgs?: string[];
+    /** A nats-server configuration file (accounts, users, permissions); the port and store stay the test's. */
+    configFile?: string;
+    /** Environment of nats-server, added to the test's (for variables the configuration file reads). */
+    env?: Record<string, string>;
+  } = {},
+): Promise<TestNats> {
   const shared = process.env.TEST_NATS_URL;
   if (shared) {
     return {
@@ -29,7 +37,10 @@ export async function startNats(options: { extraArgs?: string[] } = {}): Promise
       dispose: async () => {},
     };
   }
-  if (hasBinary('nats-server')) return startLocalNats(options.extraArgs ?? []);
+  if (hasBinary('nats-server')) {
+    const configArgs = options.configFile ? ['-c', options.configFile] : [];
+    return startLocalNats([...configArgs, ...(options.extraArgs ?? [])], options.env);
+  }
   return startContainerNats();
 }
 
@@ -37,7 +48,7 @@ function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
 
-async function startLocalNats(extraArgs: string[]): Promise<TestNats> {
+async function startLocalNats(extraArgs: string[], env?: Record<string, string>): Promise<TestNats> {
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'nats-test-'));
   let child: ChildProcess | undefined;
@@ -45,6 +56,7 @@ async function startLocalNats(extraArgs: string[]): Promise<TestNats> {
   const start = async () => {
     child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...extraArgs], {
       stdio: 'ignore',
+      ...(env ? { env: { ...process.env, ...env } } : {}),
     });
     await waitFor(`nats-server on port ${port}`, () => canConnect(port), 15_000);
   };

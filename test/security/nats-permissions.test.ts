@@ -1,0 +1,188 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from 'nats';
+import { PersistenceApi, Subjects } from '@refresher/contracts';
+import { generateAccounts, startSimulator, type Simulator } from '@refresher/iifl-sim';
+import { getCurrentToken, watchTokens } from '@refresher/token-feed';
+import {
+  REPO_ROOT,
+  createTestDatabase,
+  freePort,
+  startNats,
+  startServiceProcess,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@refresher/testkit';
+
+/**
+ * The pipeline against a nats-server running deploy/nats/nats.conf: every service with its own
+ * identity works, and a trading engine's identity reads tokens but is refused everything else.
+ */
+const IDENTITIES = ['persistence', 'iifl-auth', 'scheduler', 'gateway', 'operator', 'engine'] as const;
+type Identity = (typeof IDENTITIES)[number];
+const passwords = Object.fromEntries(IDENTITIES.map((id) => [id, randomBytes(18).toString('base64url')])) as Record<Identity, string>;
+const natsEnv = (id: Identity) => ({ NATS_USER: id, NATS_PASSWORD: passwords[id], NATS_INBOX_PREFIX: `_INBOX_${id}` });
+
+describe('NATS with per-service permissions', () => {
+  const accounts = generateAccounts(2, 'nats-perms');
+  let nats: TestNats;
+  let db: TestDatabase;
+  let sim: Simulator;
+  const services: ServiceProcess[] = [];
+  let gatewayUrl: string;
+  const apiKey = 'nats-perms-integration-key-0123456789';
+  const credentialsKey = randomBytes(32).toString('base64');
+  let engine: NatsConnection;
+
+  beforeAll(async () => {
+    [nats, db] = await Promise.all([
+      startNats({
+        configFile: join(REPO_ROOT, 'deploy/nats/nats.conf'),
+        env: Object.fromEntries(IDENTITIES.map((id) => [`NATS_PASSWORD_${id.replace('-', '_').toUpperCase()}`, passwords[id]])),
+      }),
+      createTestDatabase(),
+    ]);
+    sim = await startSimulator({ port: 0, accounts });
+    const base = { NATS_URL: nats.url, LOG_LEVEL: 'warn' };
+    const start = async (name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway', own: Record<string, string>) => {
+      const port = String(await freePort());
+      const portEnv = name === 'gateway' ? { PORT: port } : { HEALTH_PORT: port };
+      services.push(
+        await startServiceProcess({
+          name,
+          entry: `services/${name}/src/main.ts`,
+          env: { ...base, ...natsEnv(name), ...portEnv, ...own },
+          healthUrl: `http://127.0.0.1:${port}/healthz`,
+        }),
+      );
+      return port;
+    };
+    await start('persistence', { DATABASE_URL: db.url });
+    const [, , gatewayPort] = await Promise.all([
+      start('iifl-auth', { IIFL_BASE_URL: sim.baseUrl, IIFL_KEY_ASSOCIATION_DELAY_MS: '0', CREDENTIALS_KEY: credentialsKey }),
+      start('scheduler', { REFRESH_SCHEDULE: '0 0 1 1 *' }),
+      start('gateway', { INTEGRATION_API_KEY: apiKey, CREDENTIALS_KEY: credentialsKey }),
+    ]);
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}/api/integration`;
+
+    // The operator's identity imports the users (encrypted by the tool).
+    const dir = mkdtempSync(join(tmpdir(), 'nats-perms-'));
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(accounts.map((a) => ({ ...a, clientName: a.clientId }))), { mode: 0o600 });
+    const imported = await runEntry('services/cli/src/users-main.ts', ['import', join(dir, 'users.json')], {
+      NATS_URL: nats.url,
+      ...natsEnv('operator'),
+      CREDENTIALS_KEY: credentialsKey,
+    });
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+
+    engine = await connect({ servers: nats.url, user: 'engine', pass: passwords.engine, inboxPrefix: '_INBOX_engine' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await engine?.close().catch(() => {});
+    await Promise.allSettled(services.map((s) => s.stop('SIGTERM')));
+    await sim?.close();
+    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
+  });
+
+  it('runs a full refresh with each service under its own identity', async () => {
+    const res = await fetch(`${gatewayUrl}/tokens/refresh-all`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ success: true, refreshed: 2, failed: 0 });
+  });
+
+  it('lets a trading engine read the current tokens from the KV bucket and the published ones', async () => {
+    const token = await getCurrentToken(engine, accounts[0]!.clientId);
+    expect(token).toMatchObject({ userID: accounts[0]!.clientId, source: 'login' });
+    const watch = watchTokens(engine);
+    const seen = new Set<string>();
+    for await (const t of watch) {
+      seen.add(t.userID);
+      if (seen.size === accounts.length) break;
+    }
+    expect([...seen].sort()).toEqual(accounts.map((a) => a.clientId).sort());
+  });
+
+  it('refuses a trading engine the credentials endpoint, refresh requests and other subscriptions', async () => {
+    const credentials = await engine
+      .request(PersistenceApi.getCredentials, new TextEncoder().encode(JSON.stringify({ userID: accounts[0]!.clientId })), { timeout: 3_000 })
+      .then(() => 'answered', (err: Error) => err.message);
+    expect(credentials).toMatch(/permissions violation/i);
+
+    const published = await engine
+      .jetstream()
+      .publish(Subjects.refreshRequested(accounts[0]!.clientId), new Uint8Array(), { timeout: 3_000 })
+      .then(() => 'stored', (err: Error) => err.message);
+    expect(published).toMatch(/permissions violation/i);
+
+    const stolen = await engine
+      .request('$JS.API.CONSUMER.INFO.TOKEN_REQUESTS.iifl-auth', new Uint8Array(), { timeout: 3_000 })
+      .then(() => 'answered', (err: Error) => err.message);
+    expect(stolen).toMatch(/permissions violation/i);
+
+    // Replies to others (credentials on their way to iifl-auth) are out of reach.
+    const other = await connect({ servers: nats.url, user: 'engine', pass: passwords.engine, inboxPrefix: '_INBOX_engine' });
+    try {
+      const refused = new Promise<string>((resolve) => {
+        other.subscribe('_INBOX_iifl-auth.>', { callback: (err) => resolve(err ? err.message : 'message received') });
+      });
+      expect(await refused).toMatch(/permissions violation/i);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses the credentials endpoint to every identity but iifl-auth', async () => {
+    for (const id of ['gateway', 'scheduler', 'operator'] as const) {
+      const nc = await connect({ servers: nats.url, user: id, pass: passwords[id], inboxPrefix: `_INBOX_${id}` });
+      try {
+        const answer = await nc
+          .request(PersistenceApi.getCredentials, new TextEncoder().encode('{}'), { timeout: 3_000 })
+          .then(() => 'answered', (err: Error) => err.message);
+        expect(answer, id).toMatch(/permissions violation/i);
+      } finally {
+        await nc.close();
+      }
+    }
+  });
+
+  it('gave no service a permission error along the way', () => {
+    for (const service of services) {
+      expect(service.output(), service.name).not.toMatch(/permission|NATS connection trouble/i);
+    }
+  });
+
+  it('refuses connections without the right password', async () => {
+    for (const options of [{}, { user: 'engine', pass: 'wrong' }, { user: 'nobody', pass: passwords.engine }]) {
+      const result = await connect({ servers: nats.url, reconnect: false, ...options }).then(
+        async (nc) => {
+          await nc.close();
+          return 'connected';
+        },
+        (err: Error) => err.message,
+      );
+      expect(result).toMatch(/authorization violation/i);
+    }
+  });
+});
+
+function runEntry(entry: string, args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
