@@ -22,6 +22,11 @@ function healthPortVar(name: ServiceName): string {
 export function serviceEnv(name: ServiceName, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env = { ...base };
   if (name !== 'gateway') env.HEALTH_PORT = base[healthPortVar(name)] ?? HEALTH_PORTS[name];
+  // Only the services that read or write credentials in the clear get the credentials key.
+  if (name === 'persistence' || name === 'scheduler') {
+    delete env.CREDENTIALS_KEY;
+    delete env.CREDENTIALS_OLD_KEYS;
+  }
   return env;
 }
 
