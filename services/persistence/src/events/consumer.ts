@@ -110,18 +110,29 @@ export async function startEventConsumer(deps: {
     msg.nak(nakDelay(deliveries));
   };
 
-  /** After the transaction: the KV entry, the run notices, then the ack. */
-  const finish = async (msg: JsMsg, outcome: OutcomeEvent, applied: AppliedEvent) => {
-    if (outcome.kind === 'refreshed') await putTokenIfNewer(kv, outcome.event);
+  /**
+   * The KV entry does not depend on the database (it has its own never-older guard), so it is
+   * written while the transaction runs. Rejections are handled where the promise is awaited.
+   */
+  const storeToken = (outcome: OutcomeEvent): Promise<unknown> => {
+    const write = outcome.kind === 'refreshed' ? putTokenIfNewer(kv, outcome.event) : Promise.resolve();
+    write.catch(() => {});
+    return write;
+  };
+
+  /** After the transaction and the KV entry: the run notices, then the ack. */
+  const finish = (msg: JsMsg, outcome: OutcomeEvent, applied: AppliedEvent) => {
     if (applied.recorded) publishOutcomeNotices(nc, applied.recorded);
     msg.ack();
     log.debug({ userID: outcome.event.userID, kind: outcome.kind, duplicate: applied.duplicate }, 'event processed');
   };
 
   /** One event in its own transaction (a batch of one, or a failed batch taken apart). */
-  const handleOne = async (msg: JsMsg, outcome: OutcomeEvent) => {
+  const handleOne = async (msg: JsMsg, outcome: OutcomeEvent, tokenStored = storeToken(outcome)) => {
     try {
-      await finish(msg, outcome, await applyOutcomeEvent(db, msg.subject, outcome));
+      const applied = await applyOutcomeEvent(db, msg.subject, outcome);
+      await tokenStored;
+      finish(msg, outcome, applied);
     } catch (err) {
       await failed(msg, outcome.event.userID, err);
     }
@@ -136,18 +147,20 @@ export async function startEventConsumer(deps: {
     }
     if (valid.length === 1) return handleOne(valid[0]!.msg, valid[0]!.outcome);
     if (valid.length === 0) return;
+    const stored = valid.map((v) => storeToken(v.outcome));
     let applied: AppliedEvent[];
     try {
       applied = await applyOutcomeEvents(db, valid.map((v) => ({ subject: v.msg.subject, outcome: v.outcome })));
     } catch (err) {
       log.warn({ err, events: valid.length }, 'batch not applied; applying its events one by one');
-      await Promise.all(valid.map((v) => handleOne(v.msg, v.outcome)));
+      await Promise.all(valid.map((v, i) => handleOne(v.msg, v.outcome, stored[i])));
       return;
     }
     await Promise.all(
       valid.map(async (v, i) => {
         try {
-          await finish(v.msg, v.outcome, applied[i]!);
+          await stored[i];
+          finish(v.msg, v.outcome, applied[i]!);
         } catch (err) {
           await failed(v.msg, v.outcome.event.userID, err);
         }
