@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRefreshRun } from '@refresher/refresh-runs';
+import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
+
+const USERS = 200;
+
+/**
+ * SIGKILL of one iifl-auth replica out of two while a run of a few hundred users is in flight.
+ *
+ * Invariants: every requested user ends with exactly one recorded outcome (distinct outcomes ==
+ * users requested, losses == 0), all of them `refreshed`; the broker never saw two logins of one
+ * account at once (simulator maxConcurrentLoginsPerClient <= 1) nor one TOTP step used twice
+ * (totpStepReuse == 0). Duplicate outcome events are tolerated (a login whose event was published
+ * just before the kill is announced again after the redelivery): the run row records one.
+ */
+describe('an iifl-auth replica killed in the middle of a run', () => {
+  let nats: TestNats;
+  let db: TestDatabase;
+  let rig: Rig;
+
+  beforeAll(async () => {
+    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
+    rig = await startRig({
+      nats,
+      dbUrl: db.url,
+      users: USERS,
+      prefix: 'kill',
+      env: {
+        AUTH_CONCURRENCY: '12',
+        AUTH_ACK_WAIT_MS: '5000',
+        AUTH_LOGIN_LOCK_TTL_MS: '9000',
+        AUTH_FETCH_EXPIRES_MS: '1000',
+      },
+    });
+    // A login abandoned by the killed replica expires at the broker within 4 s: before the lock
+    // of its account expires (>= 6 s after the kill), so a new login never overlaps it.
+    rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25, loginTokenTtlMs: 4_000, authCodeTtlMs: 4_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.stop();
+    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
+  });
+
+  it('every user ends with exactly one outcome, no account logged in twice at once', async () => {
+    const [victim] = await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);
+    const run = await startRefreshRun(rig.nc, { trigger: 'cli' });
+    run.close();
+    const runId = run.start.runId;
+    const requested = run.start.requested.map((u) => u.userID);
+    expect(requested).toHaveLength(USERS);
+
+    // Kill while the run is well under way: some done, many in flight or queued.
+    await waitFor('a fifth of the run done', async () => {
+      const c = await outcomeCounts(rig.sql, runId);
+      return (c['refreshed'] ?? 0) >= USERS / 5 ? true : undefined;
+    }, 60_000, 50);
+    const doneAtKill = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
+    await victim!.stop('SIGKILL');
+
+    await waitForRun(rig.sql, runId, 150_000);
+    const f = await runFigures(rig, runId, requested);
+    const sim = rig.sim.stats();
+    report('sigkill-iifl-auth', {
+      users: USERS,
+      faults: `SIGKILL of 1 of 2 iifl-auth replicas at ${doneAtKill}/${USERS} outcomes`,
+      outcomes: f.outcomes,
+      failures: f.failures,
+      distinctOutcomes: f.distinctOutcomes,
+      outcomeEvents: f.events.length,
+      duplicates: f.duplicates,
+      losses: f.losses,
+      sessionsIssued: sim.sessionsIssued,
+      maxConcurrentLoginsPerClient: sim.maxConcurrentLoginsPerClient,
+      totpStepReuse: sim.totpStepReuse,
+    });
+
+    expect(f.losses).toBe(0);
+    expect(f.distinctOutcomes).toBe(USERS);
+    expect(f.outcomes).toEqual({ refreshed: USERS, failed: 0, skipped: 0, pending: 0 });
+    expect(f.withoutEvent).toBe(0);
+    expect(sim.maxConcurrentLoginsPerClient).toBeLessThanOrEqual(1);
+    expect(sim.totpStepReuse).toBe(0);
+    // Each stored token is the newest one issued for the user (never an older one).
+    const { rows } = await rig.sql.query<{ userID: string; lastLoginTime: Date }>(
+      'select "userID", "lastLoginTime" from "IIFLUser" where "userID" = any($1)',
+      [requested],
+    );
+    const newest = new Map<string, number>();
+    for (const e of f.events) {
+      const t = Date.parse(String(e.payload['loginTime']));
+      if (t > (newest.get(e.userID) ?? 0)) newest.set(e.userID, t);
+    }
+    for (const row of rows) expect(row.lastLoginTime.getTime()).toBe(newest.get(row.userID));
+  }, 240_000);
+});

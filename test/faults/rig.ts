@@ -1,0 +1,213 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import pg from 'pg';
+import { Streams } from '@refresher/contracts';
+import { decodeJson } from '@refresher/platform';
+import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
+import { REPO_ROOT, freePort, startServiceProcess, waitFor, type ServiceProcess, type TestNats } from '@refresher/testkit';
+
+/**
+ * The services as separate processes (as deployed) over a real NATS and Postgres, with the
+ * simulator as IIFL, for tests that inject faults into them while a run is in flight.
+ */
+export interface Rig {
+  nats: TestNats;
+  dbUrl: string;
+  sim: Simulator;
+  /** The test's own connection (reconnects forever, like the services'). */
+  nc: NatsConnection;
+  /** Short-lived connections: survives the database going away. */
+  sql: pg.Pool;
+  env: Record<string, string>;
+  accounts: SimAccount[];
+  services: ServiceProcess[];
+  start(name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway', env?: Record<string, string>): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export interface RigOptions {
+  nats: TestNats;
+  dbUrl: string;
+  users: number;
+  prefix: string;
+  /** Users stored with a password the broker refuses (the last ones). */
+  wrongPasswords?: number;
+  env?: Record<string, string>;
+}
+
+export async function startRig(options: RigOptions): Promise<Rig> {
+  const accounts = generateAccounts(options.users, options.prefix);
+  const sim = await startSimulator({ port: 0, accounts });
+  const env: Record<string, string> = {
+    NATS_URL: options.nats.url,
+    DATABASE_URL: options.dbUrl,
+    IIFL_BASE_URL: sim.baseUrl,
+    IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
+    INTEGRATION_API_KEY: 'faults-integration-key-0123456789abcdef',
+    // iifl-auth refuses to start without a credentials key (plain-text rows still pass).
+    CREDENTIALS_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'),
+    LOG_LEVEL: 'warn',
+    DB_POOL_MAX: '4',
+    ...options.env,
+  };
+  // Only iifl-auth and the gateway hold the credentials key (the users are seeded in plain text,
+  // as legacy rows are; encrypted rows are covered by the e2e and iifl-auth tests).
+  const keyEnv: Record<string, string> = { CREDENTIALS_KEY: randomBytes(32).toString('base64')
+  };
+  const sql = new pg.Pool({ connectionString: options.dbUrl, max: 2, connectionTimeoutMillis: 2_000 });
+  sql.on('error', () => {}); // an idle connection cut by a database restart
+  const services: ServiceProcess[] = [];
+  let nc: NatsConnection | undefined;
+
+  const start: Rig['start'] = async (name, own = {}) => {
+    const port = String(await freePort());
+    const service = await startServiceProcess({
+      name,
+      entry: `services/${name}/src/main.ts`,
+      env: {
+        ...env,
+        ...(name === 'iifl-auth' || name === 'gateway' ? keyEnv : {}),
+        ...(name === 'gateway' ? { PORT: port } : { HEALTH_PORT: port }),
+        ...own,
+      },
+      healthUrl: `http://127.0.0.1:${port}/healthz`,
+      timeoutMs: 60_000,
+    });
+    services.push(service);
+    return service;
+  };
+  const rig: Rig = {
+    nats: options.nats,
+    dbUrl: options.dbUrl,
+    sim,
+    nc: undefined as unknown as NatsConnection,
+    sql,
+    env,
+    accounts,
+    services,
+    start,
+    stop: async () => {
+      await Promise.allSettled(services.map((s) => s.stop('SIGKILL')));
+      await nc?.close().catch(() => {});
+      await sql.end().catch(() => {});
+      await sim.close();
+    },
+  };
+  try {
+    await start('persistence');
+    const wrong = options.wrongPasswords ?? 0;
+    const users = accounts.map((a, i) => ({
+      clientId: a.clientId,
+      clientName: `Client ${i}`,
+      password: i >= accounts.length - wrong ? 'not-the-password' : a.password,
+      appKey: a.appKey,
+      appSecret: a.appSecret,
+      totpSecret: a.totpSecret,
+    }));
+    const dir = mkdtempSync(join(tmpdir(), 'faults-users-'));
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
+    await runEntry('services/persistence/src/seed-users.ts', [join(dir, 'users.json')], env);
+    nc = await connect({ servers: options.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    rig.nc = nc;
+    return rig;
+  } catch (err) {
+    await rig.stop();
+    throw err;
+  }
+}
+
+function runEntry(entry: string, args: string[], env: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${entry} exited ${code}: ${stderr}`))));
+  });
+}
+
+/** Outcome rows of a run, by outcome. */
+export async function outcomeCounts(sql: pg.Pool, runId: string): Promise<Record<string, number>> {
+  const { rows } = await sql.query<{ outcome: string; n: string }>(
+    'select outcome, count(*) as n from refresh_outcomes where run_id = $1 group by outcome',
+    [runId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.outcome, Number(r.n)]));
+}
+
+/** Waits until no outcome of the run is pending (the database may be away for a while meanwhile). */
+export async function waitForRun(sql: pg.Pool, runId: string, timeoutMs: number): Promise<Record<string, number>> {
+  return waitFor(
+    `run ${runId} to complete`,
+    async () => {
+      const counts = await outcomeCounts(sql, runId).catch(() => undefined);
+      return counts && Object.keys(counts).length > 0 && !counts['pending'] ? counts : undefined;
+    },
+    timeoutMs,
+    250,
+  );
+}
+
+export interface StoredOutcome {
+  subject: string;
+  runId: string | null;
+  userID: string;
+  eventId: string;
+  payload: Record<string, unknown>;
+}
+
+/** Every outcome event the events stream holds (what was published and acknowledged). */
+export async function storedOutcomes(nc: NatsConnection): Promise<StoredOutcome[]> {
+  const jsm = await nc.jetstreamManager();
+  const { state } = await jsm.streams.info(Streams.events.name);
+  const out: StoredOutcome[] = [];
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const msg = await jsm.streams.getMessage(Streams.events.name, { seq }).catch(() => null);
+    if (!msg) continue;
+    const payload = decodeJson(msg.data) as Record<string, unknown>;
+    out.push({
+      subject: msg.subject,
+      runId: (payload['runId'] as string | null) ?? null,
+      userID: payload['userID'] as string,
+      eventId: payload['eventId'] as string,
+      payload,
+    });
+  }
+  return out;
+}
+
+/**
+ * The figures every fault test reports and checks: per (run, user), how many outcome events were
+ * published (duplicates: more than one, harmless when the run row records exactly one), and how
+ * many requested users have no recorded outcome (losses).
+ */
+export async function runFigures(rig: Rig, runId: string, requested: string[]) {
+  const { rows } = await rig.sql.query<{ user_id: string; outcome: string; code: string | null; message: string | null; attempts: number | null }>(
+    'select user_id, outcome, code, message, attempts from refresh_outcomes where run_id = $1',
+    [runId],
+  );
+  const byUser = new Map(rows.map((r) => [r.user_id, r]));
+  const events = (await storedOutcomes(rig.nc)).filter((e) => e.runId === runId);
+  const perUser = new Map<string, number>();
+  for (const e of events) perUser.set(e.userID, (perUser.get(e.userID) ?? 0) + 1);
+  const outcomes = { refreshed: 0, failed: 0, skipped: 0, pending: 0 };
+  for (const r of rows) outcomes[r.outcome as keyof typeof outcomes]++;
+  const losses = requested.filter((u) => !byUser.has(u) || byUser.get(u)!.outcome === 'pending').length;
+  const duplicates = [...perUser.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);
+  const withoutEvent = requested.filter((u) => !perUser.has(u)).length;
+  const failures: Record<string, number> = {};
+  for (const r of rows) if (r.outcome === 'failed') failures[r.code ?? '?'] = (failures[r.code ?? '?'] ?? 0) + 1;
+  return { rows, byUser, events, outcomes, failures, losses, duplicates, withoutEvent, distinctOutcomes: byUser.size };
+}
+
+/** One line per fault test, copied into docs/reliability.md. */
+export function report(test: string, figures: Record<string, unknown>): void {
+  console.log(`[fault-figures] ${test}: ${JSON.stringify(figures)}`);
+}
