@@ -54,7 +54,8 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       js.views.kv(Buckets.loginLocks, { history: 1, ttl: config.AUTH_LOGIN_LOCK_TTL_MS, storage: StorageType.File }),
       js.views.kv(Buckets.totpSteps, { history: 1, ttl: TOTP_BUCKET_TTL_MS, storage: StorageType.File }),
     ]);
-    client = createIiflClient(iiflClientConfigFromEnv(config), { totpGuard: createSharedTotpGuard({ kv: totpKv }) });
+    const totpGuard = createSharedTotpGuard({ kv: totpKv });
+    client = createIiflClient(iiflClientConfigFromEnv(config), { totpGuard });
     const lock = createLoginLock({
       kv: lockKv,
       ttlMs: config.AUTH_LOGIN_LOCK_TTL_MS,
@@ -69,6 +70,7 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       log,
       retryPolicy: retryPolicyFrom(config),
       lock,
+      totpFresh: (userID, signal) => totpGuard.fresh(userID, signal),
       keyring: config.keyring,
       maxDeliver: config.AUTH_MAX_DELIVER,
       ackWaitMs: config.AUTH_ACK_WAIT_MS,

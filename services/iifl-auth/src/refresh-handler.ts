@@ -50,6 +50,8 @@ export interface RefreshHandlerDeps {
   retryPolicy: RetryPolicy;
   /** One login per account across replicas; a request finding one under way joins it. */
   lock: LoginLock;
+  /** Waits until the account's current TOTP step is unused (before a login attempt starts). */
+  totpFresh?: (userID: string, signal: AbortSignal) => Promise<void>;
   /** Opens credentials encrypted at rest; null when none are expected. */
   keyring: Keyring | null;
   /** The consumer's max_deliver: on that delivery nothing is handed back any more. */
@@ -186,7 +188,11 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
       const failure = pipelineFailure(FailureCode.CredentialsUnavailable, err.message);
       return { kind: 'publish', event: failedEvent(request, failure, 0), code: failure.code, attempts: 0 };
     }
-    const outcome = await loginWithRetries(loginDeps, (attemptSignal) => deps.client.login(creds, attemptSignal), signal);
+    const attempt = async (attemptSignal: AbortSignal) => {
+      await deps.totpFresh?.(request.userID, attemptSignal);
+      return deps.client.login(creds, attemptSignal);
+    };
+    const outcome = await loginWithRetries(loginDeps, attempt, signal);
     switch (outcome.kind) {
       case 'refreshed':
         return {

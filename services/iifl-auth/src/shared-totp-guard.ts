@@ -10,9 +10,28 @@ const STEP_MS = TOTP_STEP_SECONDS * 1000;
  * step, whichever replicas they run on (a replica that died after sending a code included).
  * Replicas' clocks are assumed to agree well within a step (NTP).
  */
-export function createSharedTotpGuard(deps: { kv: KV; now?: () => Date }): TotpStepGuard {
+export interface SharedTotpGuard extends TotpStepGuard {
+  /**
+   * Resolves once the current step is one no login of the account has used, without claiming it.
+   * Called before a login starts, so the wait for a fresh step does not fall between the password
+   * step and the TOTP step, where the broker's login token could expire.
+   */
+  fresh(userID: string, signal?: AbortSignal): Promise<void>;
+}
+
+export function createSharedTotpGuard(deps: { kv: KV; now?: () => Date }): SharedTotpGuard {
   const now = deps.now ?? (() => new Date());
   return {
+    async fresh(userID, signal) {
+      for (;;) {
+        signal?.throwIfAborted();
+        const at = now();
+        const entry = await deps.kv.get(userID);
+        const used = entry && entry.operation === 'PUT' ? Number(entry.string()) : Number.NaN;
+        if (!(used >= totpStep(at))) return;
+        await sleep(Math.max(1, (used + 1) * STEP_MS - at.getTime()), undefined, signal ? { signal } : {});
+      }
+    },
     async claim(userID, signal) {
       for (;;) {
         signal?.throwIfAborted();
