@@ -1,0 +1,83 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRefreshRun } from '@refresher/refresh-runs';
+import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
+
+const USERS = 150;
+const OUTAGE_MS = 3_000;
+
+/**
+ * nats-server killed (SIGKILL) in the middle of a run and started again on the same store.
+ *
+ * Invariants: no outcome lost (losses == 0, distinct outcomes == users requested), every user
+ * refreshed; nothing acknowledged before the crash is gone (every request published reached an
+ * outcome); no two logins of one account at once. Duplicate outcome events are tolerated (a publish
+ * whose ack was lost in the crash is repeated, or a login redone): the run records one per user.
+ */
+describe('NATS restarted in the middle of a run', () => {
+  let nats: TestNats;
+  let db: TestDatabase;
+  let rig: Rig;
+
+  beforeAll(async () => {
+    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
+    rig = await startRig({
+      nats,
+      dbUrl: db.url,
+      users: USERS,
+      prefix: 'natsdown',
+      env: { AUTH_CONCURRENCY: '12', AUTH_ACK_WAIT_MS: '5000', AUTH_LOGIN_LOCK_TTL_MS: '9000', AUTH_FETCH_EXPIRES_MS: '1000' },
+    });
+    rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25, loginTokenTtlMs: 4_000, authCodeTtlMs: 4_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.stop();
+    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
+  });
+
+  it('no outcome is lost and every service resumes its consumers', async () => {
+    await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);
+    const run = await startRefreshRun(rig.nc, { trigger: 'cli' });
+    run.close();
+    const runId = run.start.runId;
+    const requested = run.start.requested.map((u) => u.userID);
+    expect(requested).toHaveLength(USERS);
+
+    await waitFor('a fifth of the run done', async () => {
+      const c = await outcomeCounts(rig.sql, runId);
+      return (c['refreshed'] ?? 0) >= USERS / 5 ? true : undefined;
+    }, 60_000, 50);
+    const doneAtCrash = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
+    await nats.stop('SIGKILL');
+    await sleep(OUTAGE_MS);
+    await nats.start();
+
+    await waitForRun(rig.sql, runId, 150_000);
+    const f = await runFigures(rig, runId, requested);
+    const sim = rig.sim.stats();
+    report('nats-restart', {
+      users: USERS,
+      faults: `nats-server SIGKILL at ${doneAtCrash}/${USERS} outcomes, down ${OUTAGE_MS} ms, restarted on the same store`,
+      outcomes: f.outcomes,
+      failures: f.failures,
+      distinctOutcomes: f.distinctOutcomes,
+      outcomeEvents: f.events.length,
+      duplicates: f.duplicates,
+      losses: f.losses,
+      sessionsIssued: sim.sessionsIssued,
+      maxConcurrentLoginsPerClient: sim.maxConcurrentLoginsPerClient,
+      totpStepReuse: sim.totpStepReuse,
+    });
+
+    expect(f.losses).toBe(0);
+    expect(f.distinctOutcomes).toBe(USERS);
+    expect(f.outcomes).toEqual({ refreshed: USERS, failed: 0, skipped: 0, pending: 0 });
+    expect(f.withoutEvent).toBe(0);
+    expect(sim.maxConcurrentLoginsPerClient).toBeLessThanOrEqual(1);
+    expect(sim.totpStepReuse).toBe(0);
+    // Every service is still up and answering health (they reconnected rather than exited).
+    for (const service of rig.services) expect(service.child.exitCode).toBeNull();
+  }, 240_000);
+});

@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRefreshRun } from '@refresher/refresh-runs';
+import { startNats, startPostgresCluster, waitFor, type TestNats, type TestPostgresCluster } from '@refresher/testkit';
+import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
+
+const USERS = 150;
+const OUTAGE_MS = 6_000;
+
+/**
+ * The database stopped in the middle of a run (a private PostgreSQL server, fast shutdown: every
+ * session cut) and started again.
+ *
+ * Invariants: no outcome lost (losses == 0, distinct outcomes == users requested), every user
+ * refreshed, and the rows are right: each user's stored token is the newest one published for it,
+ * with loginStatus 'success'. While the database is away persistence acks nothing (events wait in
+ * JetStream) and iifl-auth hands requests back (credentials cannot be read), then both catch up.
+ */
+describe('Postgres stopped in the middle of a run', () => {
+  let nats: TestNats;
+  let pgServer: TestPostgresCluster;
+  let rig: Rig;
+
+  beforeAll(async () => {
+    [nats, pgServer] = await Promise.all([startNats(), startPostgresCluster()]);
+    rig = await startRig({
+      nats,
+      dbUrl: pgServer.url,
+      users: USERS,
+      prefix: 'pgdown',
+      env: {
+        AUTH_CONCURRENCY: '12',
+        AUTH_NAK_DELAY_MS: '1000',
+        AUTH_CREDENTIALS_TIMEOUT_MS: '2000',
+        AUTH_FETCH_EXPIRES_MS: '1000',
+      },
+    });
+    rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.stop();
+    await Promise.allSettled([nats?.dispose(), pgServer?.dispose()]);
+  });
+
+  it('no outcome is lost and the rows are right once the database is back', async () => {
+    await rig.start('iifl-auth');
+    const run = await startRefreshRun(rig.nc, { trigger: 'cli' });
+    run.close();
+    const runId = run.start.runId;
+    const requested = run.start.requested.map((u) => u.userID);
+    expect(requested).toHaveLength(USERS);
+
+    await waitFor('a fifth of the run done', async () => {
+      const c = await outcomeCounts(rig.sql, runId);
+      return (c['refreshed'] ?? 0) >= USERS / 5 ? true : undefined;
+    }, 60_000, 50);
+    const doneAtStop = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
+    await pgServer.stop();
+    await sleep(OUTAGE_MS);
+    await pgServer.start();
+
+    await waitForRun(rig.sql, runId, 150_000);
+    const f = await runFigures(rig, runId, requested);
+    const sim = rig.sim.stats();
+
+    // Rows: the stored token of each user is the newest one published for it.
+    const newest = new Map<string, { token: string; loginTime: number }>();
+    for (const e of f.events) {
+      if (!e.subject.startsWith('tokens.refreshed.')) continue;
+      const loginTime = Date.parse(String(e.payload['loginTime']));
+      if (loginTime > (newest.get(e.userID)?.loginTime ?? 0)) newest.set(e.userID, { token: String(e.payload['token']), loginTime });
+    }
+    const { rows } = await rig.sql.query<{ userID: string; token: string; lastLoginTime: Date; loginStatus: string }>(
+      'select "userID", token, "lastLoginTime", "loginStatus" from "IIFLUser" where "userID" = any($1)',
+      [requested],
+    );
+    const wrongRows = rows.filter((r) => {
+      const want = newest.get(r.userID);
+      return !want || r.token !== want.token || r.lastLoginTime.getTime() !== want.loginTime || r.loginStatus !== 'success';
+    });
+    const runRow = await rig.sql.query('select refreshed_count, failed_count, completed_at from refresh_runs where run_id = $1', [runId]);
+
+    report('postgres-outage', {
+      users: USERS,
+      faults: `Postgres fast shutdown at ${doneAtStop}/${USERS} outcomes, down ${OUTAGE_MS} ms`,
+      outcomes: f.outcomes,
+      failures: f.failures,
+      distinctOutcomes: f.distinctOutcomes,
+      outcomeEvents: f.events.length,
+      duplicates: f.duplicates,
+      losses: f.losses,
+      wrongRows: wrongRows.length,
+      sessionsIssued: sim.sessionsIssued,
+    });
+
+    expect(f.losses).toBe(0);
+    expect(f.distinctOutcomes).toBe(USERS);
+    expect(f.outcomes).toEqual({ refreshed: USERS, failed: 0, skipped: 0, pending: 0 });
+    expect(rows).toHaveLength(USERS);
+    expect(wrongRows).toEqual([]);
+    expect(runRow.rows[0]).toMatchObject({ refreshed_count: USERS, failed_count: 0 });
+    expect(runRow.rows[0].completed_at).not.toBeNull();
+    for (const service of rig.services) expect(service.child.exitCode).toBeNull();
+  }, 240_000);
+});
