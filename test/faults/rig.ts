@@ -48,10 +48,10 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     IIFL_BASE_URL: sim.baseUrl,
     IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
     INTEGRATION_API_KEY: 'faults-integration-key-0123456789abcdef',
-    // iifl-auth refuses to start without a credentials key (plain-text rows still pass).
-    CREDENTIALS_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'),
     LOG_LEVEL: 'warn',
     DB_POOL_MAX: '4',
+    // Key pairs reused for 10 minutes: the machine's CPU goes to the faults, not to RSA keygen.
+    IIFL_KEYPAIR_MAX_AGE_MS: '600000',
     ...options.env,
   };
   // Only iifl-auth and the gateway hold the credentials key (the users are seeded in plain text,
