@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Streams } from '@refresher/contracts';
+import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
+
+const USERS = 40;
+
+/**
+ * Two scheduler replicas, as processes, firing the same slot at the same moment
+ * (SCHEDULER_CATCH_UP_MS makes each fire the latest slot at start; the slot time names the run).
+ *
+ * Invariants: one run (one refresh_runs row), one request stored per user (the requests stream
+ * holds USERS messages in all), one login per user, and one outcome per user.
+ */
+describe('two scheduler replicas firing the same slot', () => {
+  let nats: TestNats;
+  let db: TestDatabase;
+  let rig: Rig;
+
+  beforeAll(async () => {
+    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
+    rig = await startRig({ nats, dbUrl: db.url, users: USERS, prefix: 'sched' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.stop();
+    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
+  });
+
+  it('make one run', async () => {
+    await rig.start('iifl-auth');
+    // A daily slot one minute ago, caught up at start (window 3 minutes): both replicas fire it
+    // at once, and the next one is a day away.
+    const slot = new Date(Date.now() - 60_000);
+    const env = {
+      REFRESH_SCHEDULE: `${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *`,
+      REFRESH_TIMEZONE: 'UTC',
+      SCHEDULER_CATCH_UP_MS: '180000',
+    };
+    await Promise.all([rig.start('scheduler', env), rig.start('scheduler', env)]);
+
+    const runIds = await waitFor('the scheduled run', async () => {
+      const { rows } = await rig.sql.query<{ run_id: string }>('select run_id from refresh_runs');
+      return rows.length > 0 ? rows.map((r) => r.run_id) : undefined;
+    }, 30_000);
+    const runId = runIds[0]!;
+    await waitForRun(rig.sql, runId, 120_000);
+    const { rows: runs } = await rig.sql.query<{ run_id: string }>('select run_id from refresh_runs');
+    const f = await runFigures(rig, runId, rig.accounts.map((a) => a.clientId));
+    const stream = await (await rig.nc.jetstreamManager()).streams.info(Streams.requests.name);
+    const sessions = rig.sim.stats().sessionsIssued;
+
+    report('scheduler-replicas', {
+      users: USERS,
+      faults: '2 scheduler replicas fire the same slot at start',
+      runs: runs.length,
+      requestsStored: stream.state.last_seq,
+      outcomes: f.outcomes,
+      duplicates: f.duplicates,
+      losses: f.losses,
+      sessionsIssued: sessions,
+    });
+
+    expect(runs).toHaveLength(1);
+    expect(stream.state.last_seq).toBe(USERS);
+    expect(f.losses).toBe(0);
+    expect(f.outcomes).toEqual({ refreshed: USERS, failed: 0, skipped: 0, pending: 0 });
+    expect(f.duplicates).toBe(0);
+    expect(sessions).toBe(USERS);
+  }, 180_000);
+});
