@@ -61,7 +61,7 @@ async function main(options: BenchOptions): Promise<BenchReport> {
 
     await new Promise((r) => setTimeout(r, 1_000));
     const idle = options.idleProbes > 0
-      ? await probeIdleLatency(system.gatewayUrl, system.simUrl, probeAccounts.map((a) => a.clientId), options.latencyMs, options.jitterMs)
+      ? await probeIdleLatency(system.sql, system.gatewayUrl, system.simUrl, probeAccounts.map((a) => a.clientId), options.latencyMs, options.jitterMs)
       : null;
 
     const cpuSeconds: Record<string, number> = {};

@@ -150,6 +150,12 @@ export interface IdleProbeResult {
   simulatorMs: number;
   totalMs: number[];
   overheadMs: { p50: number | null; max: number | null };
+  /**
+   * Medians of where the time went, from the rows the probe left: request -> run registered
+   * (persistence's requested_at); -> login done in iifl-auth (lastLoginTime) minus the simulator's
+   * delay; -> outcome stored (recorded_at); -> the HTTP answer received.
+   */
+  stagesMs: { register: number | null; beforeAndAroundLogin: number | null; store: number | null; answer: number | null };
 }
 
 /**
@@ -157,6 +163,7 @@ export interface IdleProbeResult {
  * the time beyond the simulator's own latency of the four login calls.
  */
 export async function probeIdleLatency(
+  sql: pg.Client,
   gatewayUrl: string,
   simUrl: string,
   userIDs: readonly string[],
@@ -168,9 +175,11 @@ export async function probeIdleLatency(
   await knobs({ jitterMs: 0 });
   const simulatorMs = 4 * latencyMs;
   const totals: number[] = [];
+  const stages = { register: [] as number[], beforeAndAroundLogin: [] as number[], store: [] as number[], answer: [] as number[] };
   let failed = 0;
   try {
     for (const userID of userIDs) {
+      const t0 = Date.now();
       const started = performance.now();
       const res = await fetch(`${gatewayUrl}/tokens/refresh/${userID}`, {
         method: 'POST',
@@ -178,8 +187,27 @@ export async function probeIdleLatency(
       });
       const body = (await res.json()) as { success?: boolean };
       const elapsed = performance.now() - started;
-      if (res.status !== 200 || body.success !== true) failed += 1;
-      else totals.push(elapsed);
+      const answered = t0 + elapsed;
+      if (res.status !== 200 || body.success !== true) {
+        failed += 1;
+      } else {
+        totals.push(elapsed);
+        const { rows } = await sql.query<{ requested: number; recorded: number; login: number }>(
+          `select (extract(epoch from r.requested_at) * 1000)::float8 as requested,
+                  (extract(epoch from o.recorded_at) * 1000)::float8 as recorded,
+                  (extract(epoch from (u."lastLoginTime" at time zone 'UTC')) * 1000)::float8 as login
+           from refresh_runs r join refresh_outcomes o using (run_id) join "IIFLUser" u on u."userID" = o.user_id
+           where r.user_id = $1 order by r.requested_at desc limit 1`,
+          [userID],
+        );
+        const row = rows[0];
+        if (row) {
+          stages.register.push(row.requested - t0);
+          stages.beforeAndAroundLogin.push(row.login - simulatorMs - row.requested);
+          stages.store.push(row.recorded - row.login);
+          stages.answer.push(answered - row.recorded);
+        }
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
@@ -192,5 +220,11 @@ export async function probeIdleLatency(
     simulatorMs,
     totalMs: totals.map((t) => round(t, 1)!),
     overheadMs: { p50: round(percentile(overheads, 50), 1), max: round(percentile(overheads, 100), 1) },
+    stagesMs: {
+      register: round(percentile(stages.register, 50), 0),
+      beforeAndAroundLogin: round(percentile(stages.beforeAndAroundLogin, 50), 0),
+      store: round(percentile(stages.store, 50), 0),
+      answer: round(percentile(stages.answer, 50), 0),
+    },
   };
 }

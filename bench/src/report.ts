@@ -74,6 +74,11 @@ export function formatReport(r: BenchReport): string {
       'one user, idle system',
       `${r.idle.overheadMs.p50 ?? 'n/a'} ms beyond the simulator's ${r.idle.simulatorMs} ms (p50 of ${r.idle.probes}, max ${r.idle.overheadMs.max ?? 'n/a'}${r.idle.failed ? `, ${r.idle.failed} failed` : ''})`,
     ]);
+    const st = r.idle.stagesMs;
+    rows.push([
+      '  where (p50)',
+      `register ${ms(st.register)}, to login end minus simulator ${ms(st.beforeAndAroundLogin)}, store ${ms(st.store)}, answer ${ms(st.answer)}`,
+    ]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
