@@ -25,7 +25,8 @@ export interface Rig {
   env: Record<string, string>;
   accounts: SimAccount[];
   services: ServiceProcess[];
-  start(name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway', env?: Record<string, string>): Promise<ServiceProcess>;
+  /** Starts a service process; `port` is its HTTP port (the gateway's API, the others' health). */
+  start(name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway', env?: Record<string, string>): Promise<ServiceProcess & { port: number }>;
   stop(): Promise<void>;
 }
 
@@ -78,7 +79,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       timeoutMs: 60_000,
     });
     services.push(service);
-    return service;
+    return Object.assign(service, { port: Number(port) });
   };
   const rig: Rig = {
     nats: options.nats,
