@@ -69,6 +69,7 @@ describe('NATS restarted in the middle of a run', () => {
       sessionsIssued: sim.sessionsIssued,
       maxConcurrentLoginsPerClient: sim.maxConcurrentLoginsPerClient,
       totpStepReuse: sim.totpStepReuse,
+      rateLimited: sim.rateLimited,
     });
 
     expect(f.losses).toBe(0);
@@ -77,6 +78,8 @@ describe('NATS restarted in the middle of a run', () => {
     expect(f.withoutEvent).toBe(0);
     expect(sim.maxConcurrentLoginsPerClient).toBeLessThanOrEqual(1);
     expect(sim.totpStepReuse).toBe(0);
+    // The spec's per-session rate limits (the simulator's defaults) were never hit across replicas.
+    expect(sim.rateLimited).toBe(0);
     // Every service is still up and answering health (they reconnected rather than exited).
     for (const service of rig.services) expect(service.child.exitCode).toBeNull();
   }, 240_000);

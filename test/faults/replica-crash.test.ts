@@ -11,7 +11,8 @@ const USERS = 200;
  * Invariants: every requested user ends with exactly one recorded outcome (distinct outcomes ==
  * users requested, losses == 0), all of them `refreshed`; the broker never saw two logins of one
  * account at once (simulator maxConcurrentLoginsPerClient <= 1) nor one TOTP step used twice
- * (totpStepReuse == 0). Duplicate outcome events are tolerated (a login whose event was published
+ * (totpStepReuse == 0), and its per-session rate limits (the spec's, on by default) were never hit
+ * (rateLimited == 0). Duplicate outcome events are tolerated (a login whose event was published
  * just before the kill is announced again after the redelivery): the run row records one.
  */
 describe('an iifl-auth replica killed in the middle of a run', () => {
@@ -74,6 +75,7 @@ describe('an iifl-auth replica killed in the middle of a run', () => {
       sessionsIssued: sim.sessionsIssued,
       maxConcurrentLoginsPerClient: sim.maxConcurrentLoginsPerClient,
       totpStepReuse: sim.totpStepReuse,
+      rateLimited: sim.rateLimited,
     });
 
     expect(f.losses).toBe(0);
@@ -82,6 +84,8 @@ describe('an iifl-auth replica killed in the middle of a run', () => {
     expect(f.withoutEvent).toBe(0);
     expect(sim.maxConcurrentLoginsPerClient).toBeLessThanOrEqual(1);
     expect(sim.totpStepReuse).toBe(0);
+    // The spec's per-session rate limits (the simulator's defaults) were never hit across replicas.
+    expect(sim.rateLimited).toBe(0);
     // Each stored token is the newest one issued for the user (never an older one).
     const { rows } = await rig.sql.query<{ userID: string; lastLoginTime: Date }>(
       'select "userID", "lastLoginTime" from "IIFLUser" where "userID" = any($1)',

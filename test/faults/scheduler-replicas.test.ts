@@ -10,7 +10,8 @@ const USERS = 40;
  * (SCHEDULER_CATCH_UP_MS makes each fire the latest slot at start; the slot time names the run).
  *
  * Invariants: one run (one refresh_runs row), one request stored per user (the requests stream
- * holds USERS messages in all), one login per user, and one outcome per user.
+ * holds USERS messages in all), one login per user, and one outcome per user; a replica started
+ * after the run, still within the catch-up window, starts nothing again.
  */
 describe('two scheduler replicas firing the same slot', () => {
   let nats: TestNats;
@@ -67,5 +68,11 @@ describe('two scheduler replicas firing the same slot', () => {
     expect(f.outcomes).toEqual({ refreshed: USERS, failed: 0, skipped: 0, pending: 0 });
     expect(f.duplicates).toBe(0);
     expect(sessions).toBe(USERS);
+
+    // A replica started later in the catch-up window sees the slot ran and starts nothing again.
+    const late = await rig.start('scheduler', { ...env, LOG_LEVEL: 'info' });
+    await waitFor('the late replica to decide', () => (late.output().includes('nothing to catch up') ? true : undefined), 30_000);
+    expect((await (await rig.nc.jetstreamManager()).streams.info(Streams.requests.name)).state.last_seq).toBe(USERS);
+    expect(rig.sim.stats().sessionsIssued).toBe(USERS);
   }, 180_000);
 });

@@ -8,7 +8,7 @@ import {
   startHealthServer,
   type Logger,
 } from '@refresher/platform';
-import { startRefreshRun } from '@refresher/refresh-runs';
+import { getRunSummary, startRefreshRun } from '@refresher/refresh-runs';
 import type { SchedulerConfig } from './config.ts';
 import { latestSlot, nextSlot, slotRunId } from './slot.ts';
 
@@ -104,6 +104,27 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
     void fire.finally(() => inFlight.delete(fire));
   };
 
+  /**
+   * Fires a slot missed while no replica was up, unless its run exists already: a run that is
+   * re-started publishes its requests again, and past JetStream's duplicate window they would be
+   * logins repeated.
+   */
+  const catchUp = async (slot: Date) => {
+    const runId = slotRunId(slot);
+    try {
+      await getRunSummary(nc, runId);
+      log.info({ runId }, 'latest slot already ran; nothing to catch up');
+      return;
+    } catch (err) {
+      if (!(err instanceof ServiceCallError && err.code === 404)) {
+        log.warn({ runId, err }, 'could not tell whether the latest slot ran; not catching it up');
+        return;
+      }
+    }
+    log.info({ slot: slot.toISOString(), runId }, 'catching up the latest slot');
+    track(slot);
+  };
+
   // Each slot is computed from the previous one, so a fire always carries its scheduled time.
   const arm = (slot: Date | null) => {
     next = slot;
@@ -135,10 +156,7 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
   if (config.SCHEDULER_ENABLED) {
     const startedAt = new Date();
     const missed = latestSlot(config.REFRESH_SCHEDULE, config.REFRESH_TIMEZONE, startedAt, config.SCHEDULER_CATCH_UP_MS);
-    if (missed) {
-      log.info({ slot: missed.toISOString(), runId: slotRunId(missed) }, 'catching up the latest slot');
-      track(missed);
-    }
+    if (missed) void catchUp(missed);
     const first = nextSlot(config.REFRESH_SCHEDULE, config.REFRESH_TIMEZONE, startedAt);
     arm(first);
     log.info(
