@@ -111,7 +111,8 @@ describe('broker faults during a run', () => {
       expect(TRANSIENT, `${row.user_id}: ${row.code}`).toContain(row.code);
     }
     for (const user of wrongUsers) {
-      expect(f.byUser.get(user)).toMatchObject({ outcome: 'failed', code: 'BAD_CREDENTIALS', attempts: 1 });
+      // (An attempt cut short by a transient fault before the password step may come first.)
+      expect(f.byUser.get(user)).toMatchObject({ outcome: 'failed', code: 'BAD_CREDENTIALS' });
       expect(passwordAttempts(user)).toBe(1);
     }
     // The faults really happened.
