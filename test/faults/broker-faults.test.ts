@@ -15,9 +15,9 @@ const TRANSIENT = ['RATE_LIMITED', 'BROKER_UNAVAILABLE', 'TIMEOUT', 'UNEXPECTED_
  *
  * Invariants: the run finishes (losses == 0, distinct outcomes == users requested); retries are
  * bounded (no outcome with more than AUTH_RETRY_MAX_ATTEMPTS attempts, no account with more password
- * attempts than that); every failure carries its cause (a code and a message); a wrong password is
- * tried exactly once (BAD_CREDENTIALS, one password attempt) and the next run skips the user
- * (CREDENTIALS_REJECTED) without trying it again.
+ * calls than that); every failure carries its cause (a code and a message); a wrong password is
+ * refused by the broker exactly once (one EC016, outcome BAD_CREDENTIALS: no attempt after the
+ * refusal) and the next run skips the user (CREDENTIALS_REJECTED) without calling the broker.
  */
 describe('broker faults during a run', () => {
   let nats: TestNats;
@@ -78,6 +78,10 @@ describe('broker faults during a run', () => {
     const f = await runFigures(rig, runId, requested);
     const sim = rig.sim.stats();
     const passwordAttempts = (user: string) => sim.clients[user]?.passwordAttempts ?? 0;
+    // How often the broker checked the password and refused it (EC016). A password call cut short by
+    // a 429, a 5xx or a hang is counted by the simulator as a password attempt, but nobody can know
+    // the password is wrong before the broker has said so: that is what must happen only once.
+    const rejections = (user: string) => rig.sim.stats().clients[user]?.failures['EC016'] ?? 0;
 
     report('broker-faults', {
       users: USERS,
@@ -96,7 +100,8 @@ describe('broker faults during a run', () => {
       losses: f.losses,
       maxAttemptsSeen: Math.max(...f.rows.map((r) => r.attempts ?? 0)),
       maxPasswordAttemptsPerAccount: Math.max(...requested.map(passwordAttempts)),
-      wrongPasswordAttempts: wrongUsers.map(passwordAttempts),
+      wrongPasswordCalls: wrongUsers.map(passwordAttempts),
+      wrongPasswordRejections: wrongUsers.map(rejections),
     });
 
     expect(f.losses).toBe(0);
@@ -113,7 +118,7 @@ describe('broker faults during a run', () => {
     for (const user of wrongUsers) {
       // (An attempt cut short by a transient fault before the password step may come first.)
       expect(f.byUser.get(user)).toMatchObject({ outcome: 'failed', code: 'BAD_CREDENTIALS' });
-      expect(passwordAttempts(user)).toBe(1);
+      expect(rejections(user)).toBe(1);
     }
     // The faults really happened.
     expect(sim.injectedFaults).toBeGreaterThan(0);
@@ -121,11 +126,13 @@ describe('broker faults during a run', () => {
 
     // The next run, with the broker healthy: the rejected users are skipped and not tried again.
     rig.sim.setKnobs({ errorRate: 0, hangRate: 0, inject: [] });
+    const callsBefore = wrongUsers.map(passwordAttempts);
     const next = await startRefreshRun(rig.nc, { trigger: 'cli' });
     next.close();
     expect(next.start.skipped.map((s) => [s.userID, s.reason]).sort()).toEqual(wrongUsers.map((u) => [u, 'CREDENTIALS_REJECTED']).sort());
     const counts = await waitForRun(rig.sql, next.start.runId, 120_000);
     expect(counts).toEqual({ refreshed: USERS - WRONG, skipped: WRONG });
-    for (const user of wrongUsers) expect(rig.sim.stats().clients[user]?.passwordAttempts).toBe(1);
+    expect(wrongUsers.map((u) => rig.sim.stats().clients[u]?.passwordAttempts ?? 0)).toEqual(callsBefore);
+    for (const user of wrongUsers) expect(rejections(user)).toBe(1);
   }, 240_000);
 });

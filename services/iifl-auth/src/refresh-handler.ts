@@ -188,6 +188,15 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
       const failure = pipelineFailure(FailureCode.CredentialsUnavailable, err.message);
       return { kind: 'publish', event: failedEvent(request, failure, 0), code: failure.code, attempts: 0 };
     }
+    // Wait for an unused TOTP step before the retry budget starts: a login right after another one
+    // of the account (another run's, or one cut short by a crash) would otherwise spend up to a
+    // step (30 s) of AUTH_RETRY_DEADLINE_MS waiting.
+    try {
+      await deps.totpFresh?.(request.userID, signal);
+    } catch (err) {
+      if (signal.aborted) return abortedDecision(request, lastDelivery, 0);
+      throw err;
+    }
     const attempt = async (attemptSignal: AbortSignal) => {
       await deps.totpFresh?.(request.userID, attemptSignal);
       return deps.client.login(creds, attemptSignal);
