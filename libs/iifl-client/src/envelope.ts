@@ -18,11 +18,24 @@ export interface EnvelopeParts {
   ciphertext: Buffer;
 }
 
+/**
+ * Parsed server keys, by their text. The broker hands out few distinct keys and parsing one costs
+ * about half a millisecond of CPU, a good share of a login's client-side cost.
+ */
+const parsedKeys = new Map<string, KeyObject>();
+const PARSED_KEYS_MAX = 64;
+
 /** Reads an RSA public key given as base64 SPKI DER (or, tolerated, PEM). */
 export function publicKeyFromBase64(key: string): KeyObject {
   const text = key.trim();
-  if (text.startsWith('-----BEGIN')) return createPublicKey({ key: text, format: 'pem' });
-  return createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+  const cached = parsedKeys.get(text);
+  if (cached) return cached;
+  const parsed = text.startsWith('-----BEGIN')
+    ? createPublicKey({ key: text, format: 'pem' })
+    : createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+  if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.delete(parsedKeys.keys().next().value!);
+  parsedKeys.set(text, parsed);
+  return parsed;
 }
 
 /** The public half as base64 SPKI DER, no armour, no whitespace: IIFL's `clientPub`. */
