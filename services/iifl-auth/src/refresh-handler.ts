@@ -211,6 +211,16 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
           attempts: outcome.attempts,
         };
       case 'failed':
+        if (outcome.failure.code === FailureCode.Internal && !lastDelivery) {
+          // Not the broker's verdict but a fault on our side, typically NATS away while the TOTP
+          // step was being recorded: hand the request back instead of failing the user for it.
+          return {
+            kind: 'hand-back',
+            delayMs: handBackDelay(deps.nakDelayMs, deliveries),
+            why: 'internal fault during login',
+            attempts: outcome.attempts,
+          };
+        }
         return {
           kind: 'publish',
           event: failedEvent(request, outcome.failure, outcome.attempts),
