@@ -7,6 +7,7 @@ COPY libs ./libs
 COPY services ./services
 COPY db ./db
 COPY test/package.json ./test/package.json
+COPY bench/package.json ./bench/package.json
 RUN pnpm install --frozen-lockfile
 ARG SERVICE=gateway
 ENV SERVICE=${SERVICE} NODE_ENV=production
