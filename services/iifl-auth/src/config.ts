@@ -8,7 +8,7 @@ export const iiflAuthConfigSchema = natsEnvSchema
   .extend({
     HEALTH_PORT: env.port(8084),
     /** Logins in flight at once in one replica. */
-    AUTH_CONCURRENCY: env.positiveInt(32),
+    AUTH_CONCURRENCY: env.positiveInt(48),
     AUTH_RETRY_MAX_ATTEMPTS: env.positiveInt(4),
     AUTH_RETRY_BASE_MS: env.positiveInt(500),
     AUTH_RETRY_MAX_DELAY_MS: env.positiveInt(8_000),

@@ -10,7 +10,7 @@ describe('configuration', () => {
     const config = loadConfig(iiflAuthConfigSchema, { IIFL_KEY_ASSOCIATION_DELAY_MS: '0', CREDENTIALS_KEY });
     expect(config).toMatchObject({
       HEALTH_PORT: 8084,
-      AUTH_CONCURRENCY: 32,
+      AUTH_CONCURRENCY: 48,
       AUTH_RETRY_MAX_ATTEMPTS: 4,
       AUTH_RETRY_BASE_MS: 500,
       AUTH_RETRY_MAX_DELAY_MS: 8_000,
