@@ -11,6 +11,11 @@ import type { BenchOptions } from './options.ts';
 import { spawnProcess, spawnService, waitForLine, waitUntilHealthy, type BenchProcess } from './processes.ts';
 
 export const API_KEY = 'bench-integration-key-0123456789abcdef';
+/**
+ * The per-key refresh limit (burst 10, 30 a minute) would turn all but the first ten idle probes
+ * into 429s: the bench measures latency, not the limiter.
+ */
+const BENCH_GATEWAY_LIMITS = { REFRESH_BURST: '100000', REFRESH_RATE_PER_MINUTE: '100000' };
 
 /** Everything one bench run starts, and how to reach it. */
 export interface BenchSystem {
@@ -147,7 +152,7 @@ export async function startBenchSystem(
         service(options.authReplicas > 1 ? `iifl-auth-${i + 1}` : 'iifl-auth', 'iifl-auth', { HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/healthz`),
       ),
       service('scheduler', 'scheduler', { HEALTH_PORT: String(schedulerHealth) }, `http://127.0.0.1:${schedulerHealth}/healthz`),
-      service('gateway', 'gateway', { PORT: String(gatewayPort), HOST: '127.0.0.1' }, `http://127.0.0.1:${gatewayPort}/healthz`),
+      service('gateway', 'gateway', { PORT: String(gatewayPort), HOST: '127.0.0.1', ...BENCH_GATEWAY_LIMITS }, `http://127.0.0.1:${gatewayPort}/healthz`),
     ]);
     await waitFor('the services to settle', () => true);
     return {
