@@ -75,6 +75,11 @@ export const RunOutcomeRecorded = z.strictObject({
   outcome: Outcome,
   code: z.string().max(64).nullable(),
   message: z.string().max(500).nullable(),
+  /**
+   * Until when the stored token is valid (refreshed outcomes; null otherwise). Optional: notices
+   * from a persistence without this field still parse, and their readers fall back to the summary.
+   */
+  tokenValidity: Timestamp.nullable().optional(),
   done: z.number().int().min(0),
   total: z.number().int().min(0),
 });

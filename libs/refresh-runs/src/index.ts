@@ -1,1 +1,1 @@
-export { startRefreshRun, getRunSummary, type RefreshRun, type StartRefreshRunOptions } from './refresh-run.ts';
+export { startRefreshRun, getRunSummary, outcomeFromNotice, type RefreshRun, type StartRefreshRunOptions, type UserOutcome } from './refresh-run.ts';

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import {
   GetRunRequest,
+  type Outcome,
   PersistenceApi,
   RefreshRequested,
   RunCompleted,
   RunOutcomeRecorded,
+  type RunResult,
   RunSummary,
   StartRunRequest,
   StartRunResponse,
@@ -23,9 +25,17 @@ export interface RefreshRun {
     timeoutMs: number,
     onOutcome?: (outcome: RunOutcomeRecorded) => void,
   ): Promise<{ completed: boolean; summary: RunSummary }>;
+  /**
+   * Resolves with one user's outcome as soon as persistence announces it (no summary read on the
+   * way), or null when `timeoutMs` passes first or the run is closed.
+   */
+  waitForUser(userID: string, timeoutMs: number): Promise<UserOutcome | null>;
   /** Stops listening for the run's progress. */
   close(): void;
 }
+
+/** One user's recorded outcome in a run. */
+export type UserOutcome = Pick<RunResult, 'outcome' | 'code' | 'message' | 'tokenValidity'> & { outcome: Outcome };
 
 export interface StartRefreshRunOptions {
   /** How many publishes wait for their JetStream ack at once. */
@@ -52,13 +62,14 @@ export async function startRefreshRun(
     request,
     options.requestTimeoutMs ?? 30_000,
   );
-  // Listen before publishing, so no outcome can be missed.
+  // Listen before publishing, so no outcome can be missed. No flush needed: the server handles this
+  // connection's SUB before the PUBs that follow it, and every notice comes after one of those.
   const progress = nc.subscribe(Subjects.runAll(start.runId));
-  await nc.flush();
   await publishRequests(nc, start, request.trigger, options.publishConcurrency ?? 256);
   return {
     start,
     waitForCompletion: (timeoutMs, onOutcome) => waitForRun(nc, start.runId, progress, timeoutMs, onOutcome),
+    waitForUser: (userID, timeoutMs) => waitForUser(nc, start.runId, userID, progress, timeoutMs),
     close: () => progress.unsubscribe(),
   };
 }
@@ -137,4 +148,53 @@ async function waitForRun(
   clearInterval(poll);
   summary = await fetchSummary();
   return { completed: summary.pending === 0, summary };
+}
+
+async function waitForUser(
+  nc: NatsConnection,
+  runId: string,
+  userID: string,
+  progress: Subscription,
+  timeoutMs: number,
+): Promise<UserOutcome | null> {
+  let settle!: (outcome: UserOutcome | null) => void;
+  const settled = new Promise<UserOutcome | null>((resolve) => (settle = resolve));
+  const fromSummary = async () => {
+    const result = (await getRunSummary(nc, runId)).results.find((r) => r.userID === userID);
+    if (result && result.outcome !== 'pending') settle({ ...result, outcome: result.outcome });
+  };
+  const deadline = setTimeout(() => settle(null), timeoutMs);
+  // The summary as a backstop: for a notice lost in a reconnect, and for a run that was over
+  // before this call (an existing run id).
+  const poll = () => void fromSummary().catch(() => {});
+  const timer = setInterval(poll, POLL_INTERVAL_MS);
+  poll();
+
+  void (async () => {
+    for await (const msg of progress) {
+      const notice = RunOutcomeRecorded.safeParse(decodeJson(msg.data));
+      if (!notice.success || notice.data.userID !== userID) continue;
+      const outcome = outcomeFromNotice(notice.data);
+      if (outcome) settle(outcome);
+      else poll();
+    }
+    settle(null);
+  })();
+
+  try {
+    return await settled;
+  } finally {
+    clearTimeout(deadline);
+    clearInterval(timer);
+  }
+}
+
+/**
+ * The user outcome a notice tells, or null when it lacks something the answer needs: a refreshed
+ * notice from a persistence that does not send `tokenValidity` yet (the summary has it).
+ */
+export function outcomeFromNotice(notice: RunOutcomeRecorded): UserOutcome | null {
+  const { outcome, code, message, tokenValidity } = notice;
+  if (tokenValidity === undefined && outcome === 'refreshed') return null;
+  return { outcome, code, message, tokenValidity: tokenValidity ?? null };
 }

@@ -1,4 +1,4 @@
-import { SkipReason, type RunResult, type RunSummary, type SkippedUser, type StartRunResponse } from '@refresher/contracts';
+import { SkipReason, type RunResult, type RunSummary, type RunUser, type SkippedUser, type StartRunResponse } from '@refresher/contracts';
 
 /**
  * Pure mappings from runs to the bodies the legacy API answered, plus the fields this gateway adds
@@ -140,10 +140,14 @@ function isSkipReason(value: string | null): value is SkipReason {
  * `POST /tokens/refresh/:userID` after waiting: 200 refreshed, 500 with the failure (the legacy
  * status for a failed login), 202 while the user has no outcome yet.
  */
-export function refreshUserAnswer(summary: RunSummary, userID: string): HttpAnswer {
-  const result = summary.results.find((r) => r.userID === userID);
+export function refreshUserAnswer(
+  runId: string,
+  user: RunUser,
+  result: Pick<RunResult, 'outcome' | 'code' | 'message' | 'tokenValidity'> | null,
+): HttpAnswer {
+  const { userID } = user;
   if (!result || result.outcome === 'pending') {
-    return stillRunningAnswer(summary.runId, userID);
+    return stillRunningAnswer(runId, userID);
   }
   switch (result.outcome) {
     case 'refreshed':
@@ -153,9 +157,9 @@ export function refreshUserAnswer(summary: RunSummary, userID: string): HttpAnsw
           success: true,
           message: 'Token refreshed successfully',
           userID,
-          clientName: result.clientName,
+          clientName: user.clientName,
           tokenValidity: result.tokenValidity,
-          runId: summary.runId,
+          runId,
         },
       };
     case 'failed':
@@ -166,11 +170,11 @@ export function refreshUserAnswer(summary: RunSummary, userID: string): HttpAnsw
           error: failureText(result.code, result.message),
           code: result.code,
           userID,
-          runId: summary.runId,
+          runId,
         },
       };
     case 'skipped':
-      return skippedUserAnswer({ userID, reason: result.code }, summary.runId);
+      return skippedUserAnswer({ userID, reason: result.code }, runId);
   }
 }
 

@@ -10,6 +10,7 @@ import {
 
 const at = '2026-11-30T03:00:00.000Z';
 const validity = '2026-11-30T15:00:00.000Z';
+const userA1 = { userID: 'A1', clientName: 'Client A1' };
 
 function result(userID: string, outcome: RunResult['outcome'], extra: Partial<RunResult> = {}): RunResult {
   return {
@@ -136,7 +137,7 @@ describe('refresh-all answers', () => {
 
 describe('one-user refresh answers', () => {
   it('answers 200 with the token validity when refreshed', () => {
-    const answer = refreshUserAnswer(summary([result('A1', 'refreshed', { tokenValidity: validity })]), 'A1');
+    const answer = refreshUserAnswer('run-1', userA1, result('A1', 'refreshed', { tokenValidity: validity }));
     expect(answer).toEqual({
       status: 200,
       body: {
@@ -151,8 +152,8 @@ describe('one-user refresh answers', () => {
   });
 
   it('answers 500 with the failure code and message, as the legacy API did', () => {
-    const s = summary([result('A1', 'failed', { code: 'ACCOUNT_BLOCKED', message: 'Account blocked (EC602)' })]);
-    expect(refreshUserAnswer(s, 'A1')).toEqual({
+    const failed = result('A1', 'failed', { code: 'ACCOUNT_BLOCKED', message: 'Account blocked (EC602)' });
+    expect(refreshUserAnswer('run-1', userA1, failed)).toEqual({
       status: 500,
       body: {
         success: false,
@@ -165,9 +166,11 @@ describe('one-user refresh answers', () => {
   });
 
   it('answers 202 while the user has no outcome', () => {
-    const answer = refreshUserAnswer(summary([result('A1', 'pending')]), 'A1');
-    expect(answer.status).toBe(202);
-    expect(answer.body).toMatchObject({ success: true, userID: 'A1', runId: 'run-1', statusUrl: '/api/integration/tokens/runs/run-1' });
+    for (const pending of [result('A1', 'pending'), null]) {
+      const answer = refreshUserAnswer('run-1', userA1, pending);
+      expect(answer.status).toBe(202);
+      expect(answer.body).toMatchObject({ success: true, userID: 'A1', runId: 'run-1', statusUrl: '/api/integration/tokens/runs/run-1' });
+    }
   });
 
   it('refuses integration-managed users with the legacy message', () => {
@@ -181,7 +184,7 @@ describe('one-user refresh answers', () => {
         runId: 'run-1',
       },
     });
-    const viaSummary = refreshUserAnswer(summary([result('IM1', 'skipped', { code: 'INTEGRATION_MANAGED' })]), 'IM1');
+    const viaSummary = refreshUserAnswer('run-1', { userID: 'IM1', clientName: 'Client IM1' }, result('IM1', 'skipped', { code: 'INTEGRATION_MANAGED' }));
     expect(viaSummary.body.message).toBe('Cannot refresh token for integration-managed user');
   });
 

@@ -134,12 +134,16 @@ describe('a batch of outcome events', () => {
     await startRun({ runId: 'run-many', trigger: 'api' });
     const notices = h.nc.subscribe(Subjects.runAll('run-many'));
     const done: number[] = [];
+    const validity = new Map<string, string | null | undefined>();
     let completions = 0;
     const watching = (async () => {
       for await (const msg of notices) {
         const payload = decodeJson(msg.data);
         const outcome = RunOutcomeRecorded.safeParse(payload);
-        if (outcome.success) done.push(outcome.data.done);
+        if (outcome.success) {
+          done.push(outcome.data.done);
+          validity.set(outcome.data.userID, outcome.data.tokenValidity);
+        }
         else if (RunCompleted.safeParse(payload).success && ++completions === 1) break;
       }
     })();
@@ -151,6 +155,7 @@ describe('a batch of outcome events', () => {
     await h.eventsSettled();
 
     expect(done.sort((a, b) => a - b)).toEqual(users.map((_, i) => i + 1));
+    expect(events.every((e) => validity.get(e.userID) === e.tokenValidity)).toBe(true);
     expect(await runRow('run-many')).toMatchObject({ refreshed_count: 300, failed_count: 0 });
     const kv = await h.nc.jetstream().views.kv(Buckets.tokens);
     for (const e of [events[0]!, events[150]!, events[299]!]) {

@@ -102,7 +102,7 @@ describe('refreshed events', () => {
 
     expect(await watch.completed).toEqual({ v: 1, runId: 'run-a', total: 2, refreshed: 1, failed: 0, skipped: 1 });
     expect(watch.outcomes).toEqual([
-      { v: 1, runId: 'run-a', userID: 'A1', outcome: 'refreshed', code: null, message: null, done: 2, total: 2 },
+      { v: 1, runId: 'run-a', userID: 'A1', outcome: 'refreshed', code: null, message: null, tokenValidity: event.tokenValidity, done: 2, total: 2 },
     ]);
     watch.close();
 

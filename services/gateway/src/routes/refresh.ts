@@ -25,16 +25,26 @@ async function waitForRun(
   res: Response,
   deps: RouteDeps,
 ): Promise<{ completed: boolean; summary: RunSummary } | undefined> {
+  try {
+    return await whileConnected(run, res, deps, () => run.waitForCompletion(deps.waitMs));
+  } catch (err) {
+    if (!(err instanceof ServiceCallError)) throw err;
+    deps.log.warn({ runId: run.start.runId, errCode: err.code }, 'run summary unavailable');
+    return undefined;
+  }
+}
+
+/**
+ * Runs a wait on the run, but no longer than the caller stays connected or the gateway keeps
+ * running: closing the run's progress subscription ends the wait.
+ */
+async function whileConnected<T>(run: RefreshRun, res: Response, deps: RouteDeps, wait: () => Promise<T>): Promise<T> {
   const stopWaiting = () => run.close();
   res.once('close', stopWaiting);
   deps.shutdownSignal?.addEventListener('abort', stopWaiting, { once: true });
   try {
     if (deps.shutdownSignal?.aborted) run.close();
-    return await run.waitForCompletion(deps.waitMs);
-  } catch (err) {
-    if (!(err instanceof ServiceCallError)) throw err;
-    deps.log.warn({ runId: run.start.runId, errCode: err.code }, 'run summary unavailable');
-    return undefined;
+    return await wait();
   } finally {
     res.off('close', stopWaiting);
     deps.shutdownSignal?.removeEventListener('abort', stopWaiting);
@@ -46,6 +56,7 @@ function onceClosing(run: RefreshRun): RefreshRun {
   return {
     start: run.start,
     waitForCompletion: (timeoutMs, onOutcome) => run.waitForCompletion(timeoutMs, onOutcome),
+    waitForUser: (userID, timeoutMs) => run.waitForUser(userID, timeoutMs),
     close: () => {
       if (closed) return;
       closed = true;
@@ -90,8 +101,9 @@ export function refreshRoutes(deps: RouteDeps): Router {
       deps.log.info({ runId, userID, skipped: skip?.reason }, 'refresh of one user started');
       if (skip) return send(res, skippedUserAnswer(skip, runId));
       if (prefersAsync(req)) return sendAsync(res, runStartedAnswer(run.start, userID));
-      const outcome = await waitForRun(run, res, deps);
-      send(res, outcome ? refreshUserAnswer(outcome.summary, userID) : stillRunningAnswer(runId, userID));
+      const user = run.start.requested.find((u) => u.userID === userID) ?? { userID, clientName: '' };
+      const outcome = await whileConnected(run, res, deps, () => run.waitForUser(userID, deps.waitMs));
+      send(res, refreshUserAnswer(runId, user, outcome));
     } finally {
       run.close();
     }

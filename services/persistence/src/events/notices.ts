@@ -16,6 +16,7 @@ export function publishOutcomeNotices(nc: NatsConnection, recorded: RecordedOutc
         outcome: recorded.outcome,
         code: recorded.code?.slice(0, 64) ?? null,
         message: recorded.message?.slice(0, 500) ?? null,
+        tokenValidity: recorded.tokenValidity?.toISOString() ?? null,
         done,
         total: recorded.total,
       }),

@@ -72,6 +72,7 @@ export interface RecordedOutcome {
   outcome: Outcome;
   code: string | null;
   message: string | null;
+  tokenValidity: Date | null;
   total: number;
   refreshed: number;
   failed: number;
@@ -137,6 +138,7 @@ export async function recordOutcome(
     outcome: input.outcome,
     code: input.code,
     message: input.message,
+    tokenValidity: input.tokenValidity,
     total: run.total,
     refreshed: run.refreshed_count,
     failed: run.failed_count,
@@ -205,6 +207,7 @@ export async function recordRefreshedOutcomes(
         outcome: 'refreshed',
         code: null,
         message: null,
+        tokenValidity: o.tokenValidity,
         total: run.total,
         refreshed,
         failed: run.failed_count,
