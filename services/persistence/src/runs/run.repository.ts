@@ -4,14 +4,13 @@ import type { Outcome, RunUser, SkippedUser, Trigger } from '@refresher/contract
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-const INSERT_CHUNK = 1_000;
-
 /**
  * Inserts a run with one outcome row per user: 'pending' for requested users, 'skipped' (with the
- * reason as code) for the others. Returns false, inserting nothing, when the run id exists.
+ * reason as code) for the others. One statement (atomic without a transaction, one round trip).
+ * Returns false, inserting nothing, when the run id exists.
  */
 export async function insertRun(
-  trx: Transaction<Database>,
+  db: Db,
   input: {
     runId: string;
     trigger: Trigger;
@@ -22,40 +21,32 @@ export async function insertRun(
   },
 ): Promise<boolean> {
   const total = input.requested.length + input.skipped.length;
-  const inserted = await trx
-    .insertInto('refresh_runs')
-    .values({
-      run_id: input.runId,
-      trigger: input.trigger,
-      user_id: input.userID,
-      requested_at: input.requestedAt,
-      completed_at: input.requested.length === 0 ? input.requestedAt : null,
-      total,
-      requested_count: input.requested.length,
-      skipped_count: input.skipped.length,
-    })
-    .onConflict((oc) => oc.column('run_id').doNothing())
-    .returning('run_id')
-    .executeTakeFirst();
-  if (!inserted) return false;
-
-  const rows = [
+  const requestedAt = input.requestedAt.toISOString();
+  const users = [
     ...input.requested.map((u) => ({ user: u, requested: true, code: null })),
-    ...input.skipped.map((u) => ({ user: u, requested: false, code: u.reason })),
-  ].map((r, position) => ({
-    run_id: input.runId,
-    user_id: r.user.userID,
-    position,
-    client_name: r.user.clientName,
-    requested: r.requested,
-    outcome: r.requested ? ('pending' as const) : ('skipped' as const),
-    code: r.code,
-    recorded_at: r.requested ? null : input.requestedAt,
-  }));
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await trx.insertInto('refresh_outcomes').values(rows.slice(i, i + INSERT_CHUNK)).execute();
-  }
-  return true;
+    ...input.skipped.map((u) => ({ user: u, requested: false, code: u.reason as string })),
+  ];
+  const inserted = await sql<{ run_id: string }>`
+    with run as (
+      insert into refresh_runs (run_id, trigger, user_id, requested_at, completed_at, total, requested_count, skipped_count)
+      values (
+        ${input.runId}, ${input.trigger}, ${input.userID}, ${requestedAt}::timestamptz,
+        ${input.requested.length === 0 ? requestedAt : null}::timestamptz, ${total}, ${input.requested.length}, ${input.skipped.length}
+      )
+      on conflict (run_id) do nothing
+      returning run_id
+    ), outcomes as (
+      insert into refresh_outcomes (run_id, user_id, position, client_name, requested, outcome, code, recorded_at)
+      select run.run_id, v.user_id, v.position - 1, v.client_name, v.requested,
+        case when v.requested then 'pending' else 'skipped' end, v.code,
+        case when v.requested then null else ${requestedAt}::timestamptz end
+      from run, unnest(
+        ${users.map((r) => r.user.userID)}::text[], ${users.map((r) => r.user.clientName)}::text[],
+        ${users.map((r) => r.requested)}::boolean[], ${users.map((r) => r.code)}::text[]
+      ) with ordinality as v(user_id, client_name, requested, code, position)
+    )
+    select run_id from run`.execute(db);
+  return inserted.rows.length > 0;
 }
 
 export function findRun(db: Db, runId: string): Promise<RefreshRunRow | undefined> {

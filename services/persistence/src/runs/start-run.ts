@@ -9,31 +9,33 @@ import { generateRunId } from './run-id.ts';
 import { findRun, insertRun, listOutcomes } from './run.repository.ts';
 
 /**
- * Registers a run and decides who it logs in, in one transaction, before anyone publishes a request.
- * Idempotent on runId: a run that exists is returned as it was registered (`created: false`).
+ * Registers a run and decides who it logs in, before anyone publishes a request: the users are
+ * read, then the run and its outcome rows are written in one statement. Idempotent on runId: a run
+ * that exists is returned as it was registered (`created: false`).
  */
 export async function startRun(db: Kysely<Database>, request: StartRunRequest, now = new Date()): Promise<StartRunResponse> {
+  // A run id of our own is new; one given by the caller (a scheduler slot) may exist already.
   const runId = request.runId ?? generateRunId(now);
-  return db.transaction().execute(async (trx) => {
-    const existing = await findRun(trx, runId);
-    if (existing) return existingRun(trx, existing);
+  if (request.runId) {
+    const existing = await findRun(db, runId);
+    if (existing) return existingRun(db, existing);
+  }
 
-    const { requested, skipped } = request.userID
-      ? selectOne(await findUser(trx, request.userID), request.userID)
-      : selectAll(await listLiveUsers(trx), await listRejectedUsers(trx));
+  const { requested, skipped } = request.userID
+    ? selectOne(await findUser(db, request.userID), request.userID)
+    : selectAll(...(await Promise.all([listLiveUsers(db), listRejectedUsers(db)])));
 
-    const created = await insertRun(trx, {
-      runId,
-      trigger: request.trigger,
-      userID: request.userID ?? null,
-      requestedAt: now,
-      requested,
-      skipped,
-    });
-    // A concurrent start with the same id committed first: answer with that run.
-    if (!created) return existingRun(trx, (await findRun(trx, runId))!);
-    return { runId, created: true, requestedAt: now.toISOString(), requested, skipped };
+  const created = await insertRun(db, {
+    runId,
+    trigger: request.trigger,
+    userID: request.userID ?? null,
+    requestedAt: now,
+    requested,
+    skipped,
   });
+  // A concurrent start with the same id got there first: answer with that run.
+  if (!created) return existingRun(db, (await findRun(db, runId))!);
+  return { runId, created: true, requestedAt: now.toISOString(), requested, skipped };
 }
 
 /** An explicit one-user request: whatever the user's state or earlier rejections. */
