@@ -22,7 +22,8 @@ export interface LoginLock {
   held(): number;
 }
 
-export type LoginClaim = { role: 'holder'; lease: LoginLease } | { role: 'joined'; seq: number };
+/** `waited`: the holder found the account busy first (what it read before may be out of date). */
+export type LoginClaim = { role: 'holder'; lease: LoginLease; waited: boolean } | { role: 'joined'; seq: number };
 
 export interface LoginLease {
   /** The outcome event is stored at `seq` in the events stream: waiting requests join it. */
@@ -129,10 +130,12 @@ export function createLoginLock(deps: LoginLockDeps): LoginLock {
       // Revision of the first `running` entry this request saw: a `done` entry written after it is
       // the outcome of a login that was under way while this request waited.
       let sawRunning: number | undefined;
+      let waited = false;
       for (;;) {
         if (signal.aborted) throw new GateAbortedError();
         const mine = local.get(userID);
         if (mine) {
+          waited = true;
           const seq = await waitOrAbort(mine, signal);
           if (seq !== null && join) return { role: 'joined', seq };
           continue;
@@ -141,6 +144,7 @@ export function createLoginLock(deps: LoginLockDeps): LoginLock {
         const value = read(entry);
         if (value?.state === 'running') {
           sawRunning ??= entry!.revision;
+          waited = true;
           await pause(deps.pollMs, signal);
           continue;
         }
@@ -150,7 +154,7 @@ export function createLoginLock(deps: LoginLockDeps): LoginLock {
         if (local.has(userID)) continue; // taken in this process while we were reading
         const revision = await take(userID, entry);
         if (revision === null) continue; // another request took it in between
-        return { role: 'holder', lease: hold(userID, revision) };
+        return { role: 'holder', lease: hold(userID, revision), waited };
       }
     },
     held: () => local.size,

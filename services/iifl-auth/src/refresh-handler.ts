@@ -67,6 +67,8 @@ export interface RefreshHandlerDeps {
 /** What became of one request message (for logs and tests). */
 export type HandleResult = 'refreshed' | 'failed' | 'skipped' | 'dead-lettered' | 'handed-back';
 
+type CredentialsRead = { ok: true; credentials: BrokerCredentials | null } | { ok: false; error: unknown };
+
 type Decision =
   | { kind: 'publish'; event: OutgoingEvent; code: string | null; attempts: number; joined?: boolean }
   | { kind: 'hand-back'; delayMs: number; why: string; attempts: number };
@@ -126,6 +128,9 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
     lastDelivery: boolean,
     signal: AbortSignal,
   ): Promise<{ decision: Decision; lease: LoginLease | null }> {
+    // Credentials are read while the lock is claimed (one round trip less before the login), and
+    // read again if the account was busy: they may have changed while this request waited.
+    const early = readCredentials(request.userID);
     let claim = await deps.lock.claim(request.userID, signal);
     if (claim.role === 'joined') {
       const decision = await joinedDecision(request, claim.seq);
@@ -135,7 +140,8 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
     }
     const lease = claim.lease;
     try {
-      return { decision: await decide(request, deliveries, lastDelivery, signal), lease };
+      const credentials = claim.waited ? readCredentials(request.userID) : early;
+      return { decision: await decide(request, await credentials, deliveries, lastDelivery, signal), lease };
     } catch (err) {
       await lease.release();
       throw err;
@@ -147,19 +153,33 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
     await js.publish(Subjects.deadLetter(SOURCE), encodeJson(letter));
   }
 
-  async function decide(request: RefreshRequested, deliveries: number, lastDelivery: boolean, signal: AbortSignal): Promise<Decision> {
+  /** The user's credentials from persistence; never rejects (the error is part of the result). */
+  function readCredentials(userID: string): Promise<CredentialsRead> {
+    return callService(
+      deps.nc,
+      PersistenceApi.getCredentials,
+      GetCredentialsRequest,
+      GetCredentialsResponse,
+      { userID },
+      deps.credentialsTimeoutMs,
+    ).then(
+      (answer) => ({ ok: true, credentials: answer.credentials }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+  }
+
+  async function decide(
+    request: RefreshRequested,
+    read: CredentialsRead,
+    deliveries: number,
+    lastDelivery: boolean,
+    signal: AbortSignal,
+  ): Promise<Decision> {
     let credentials: BrokerCredentials | null;
-    try {
-      const answer = await callService(
-        deps.nc,
-        PersistenceApi.getCredentials,
-        GetCredentialsRequest,
-        GetCredentialsResponse,
-        { userID: request.userID },
-        deps.credentialsTimeoutMs,
-      );
-      credentials = answer.credentials;
-    } catch (err) {
+    if (read.ok) {
+      credentials = read.credentials;
+    } else {
+      const err = read.error;
       if (err instanceof ServiceCallError && err.code === ServiceErrorCode.NotFound) {
         const failure = pipelineFailure(FailureCode.UserNotFound, 'user not found');
         return { kind: 'publish', event: failedEvent(request, failure, 0), code: failure.code, attempts: 0 };
@@ -197,8 +217,11 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
       if (signal.aborted) return abortedDecision(request, lastDelivery, 0);
       throw err;
     }
+    let firstAttempt = true;
     const attempt = async (attemptSignal: AbortSignal) => {
-      await deps.totpFresh?.(request.userID, attemptSignal);
+      // Before the first attempt the step was just found fresh; a retry looks again.
+      if (!firstAttempt) await deps.totpFresh?.(request.userID, attemptSignal);
+      firstAttempt = false;
       return deps.client.login(creds, attemptSignal);
     };
     const outcome = await loginWithRetries(loginDeps, attempt, signal);

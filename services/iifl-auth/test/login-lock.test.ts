@@ -57,17 +57,24 @@ describe('login lock across replicas', () => {
     holder(await a.claim('U3', new AbortController().signal)).finish(9);
     await waitFor('the done entry', async () => ((await kv.get('U3'))?.json<{ state: string }>().state === 'done' ? true : undefined));
     const claim = await b.claim('U3', new AbortController().signal);
-    expect(claim.role).toBe('holder');
+    expect(claim).toMatchObject({ role: 'holder', waited: false });
     await holder(claim).release();
   });
 
   it('a released lock (login handed back) passes to the waiting request, which logs in itself', async () => {
     const lease = holder(await a.claim('U4', new AbortController().signal));
     const waiting = b.claim('U4', new AbortController().signal);
+    await new Promise((r) => setTimeout(r, 100)); // b has found the login running
     await lease.release();
     const claim = await waiting;
-    expect(claim.role).toBe('holder');
+    // It waited: what it read before the wait (the credentials) is read again.
+    expect(claim).toMatchObject({ role: 'holder', waited: true });
     await holder(claim).release();
+    const local = holder(await a.claim('U4', new AbortController().signal));
+    const sameReplica = a.claim('U4', new AbortController().signal, { join: false });
+    await local.release();
+    expect(await sameReplica).toMatchObject({ role: 'holder', waited: true });
+    await holder(await sameReplica).release();
   });
 
   it('join: false waits for the end of the login under way and then takes the lock', async () => {
