@@ -20,10 +20,13 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 async function main(options: BenchOptions): Promise<BenchReport> {
   const machine = machineInfo();
   const seed = `bench-${Date.now()}`;
-  const accounts = generateAccounts(options.users + options.baselineUsers + options.idleProbes, seed);
+  // Idle probes: one account per gateway probe, and one more each (plus one) for the bare logins.
+  const bareCount = options.idleProbes > 0 ? options.idleProbes + 1 : 0;
+  const accounts = generateAccounts(options.users + options.baselineUsers + options.idleProbes + bareCount, seed);
   const live = accounts.slice(0, options.users);
   const baselineAccounts = accounts.slice(options.users, options.users + options.baselineUsers);
-  const probeAccounts = accounts.slice(options.users + options.baselineUsers);
+  const probeAccounts = accounts.slice(options.users + options.baselineUsers, options.users + options.baselineUsers + options.idleProbes);
+  const bareAccounts = accounts.slice(options.users + options.baselineUsers + options.idleProbes);
   const users = [
     ...live.map((account) => ({ account, state: UserState.live })),
     ...baselineAccounts.map((account) => ({ account, state: UserState.baseline })),
@@ -61,7 +64,7 @@ async function main(options: BenchOptions): Promise<BenchReport> {
 
     await new Promise((r) => setTimeout(r, 1_000));
     const idle = options.idleProbes > 0
-      ? await probeIdleLatency(system.sql, system.gatewayUrl, system.simUrl, probeAccounts.map((a) => a.clientId), options.latencyMs, options.jitterMs)
+      ? await probeIdleLatency(system.sql, system.gatewayUrl, system.simUrl, probeAccounts.map((a) => a.clientId), bareAccounts, options.latencyMs, options.jitterMs)
       : null;
 
     const cpuSeconds: Record<string, number> = {};

@@ -1,5 +1,7 @@
 import { connect, type NatsConnection } from 'nats';
 import type pg from 'pg';
+import { createIiflClient, parseIiflClientConfig } from '@refresher/iifl-client';
+import type { SimAccount } from '@refresher/iifl-sim';
 import { decodeJson } from '@refresher/platform';
 import { percentile, round } from './stats.ts';
 import { API_KEY } from './system.ts';
@@ -156,6 +158,33 @@ export interface IdleProbeResult {
    * delay; -> outcome stored (recorded_at); -> the HTTP answer received.
    */
   stagesMs: { register: number | null; beforeAndAroundLogin: number | null; store: number | null; answer: number | null };
+  /**
+   * The same simulator seen by a bare login in the bench process (the IIFL client alone, key pair
+   * reused, no services), one account after another on the idle system: p50 of its wall time, and
+   * the gateway probes' time beyond it (what the pipeline adds around one login).
+   */
+  bareLoginMs: number | null;
+  overheadBeyondBareMs: { p50: number | null; max: number | null };
+}
+
+/** A login by the IIFL client alone, for each account in turn (200 ms apart): wall times in ms. */
+async function timeBareLogins(simUrl: string, accounts: readonly SimAccount[]): Promise<number[]> {
+  const client = createIiflClient(
+    parseIiflClientConfig({ IIFL_BASE_URL: `${simUrl}/v1`, IIFL_KEY_ASSOCIATION_DELAY_MS: '0', IIFL_KEYPAIR_MAX_AGE_MS: '600000' }),
+  );
+  const times: number[] = [];
+  try {
+    for (const account of accounts) {
+      const { clientId: userID, password, appKey, appSecret, totpSecret } = account;
+      const started = performance.now();
+      await client.login({ userID, password, appKey, appSecret, totpSecret });
+      times.push(performance.now() - started);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await client.close();
+  }
+  return times;
 }
 
 /**
@@ -167,6 +196,7 @@ export async function probeIdleLatency(
   gatewayUrl: string,
   simUrl: string,
   userIDs: readonly string[],
+  bareAccounts: readonly SimAccount[],
   latencyMs: number,
   jitterMs: number,
 ): Promise<IdleProbeResult> {
@@ -177,7 +207,10 @@ export async function probeIdleLatency(
   const totals: number[] = [];
   const stages = { register: [] as number[], beforeAndAroundLogin: [] as number[], store: [] as number[], answer: [] as number[] };
   let failed = 0;
+  let bare: number[] = [];
   try {
+    // The first login pays for the client's key pair: it is not a sample.
+    bare = (await timeBareLogins(simUrl, bareAccounts)).slice(1);
     for (const userID of userIDs) {
       const t0 = Date.now();
       const started = performance.now();
@@ -214,12 +247,16 @@ export async function probeIdleLatency(
     await knobs({ jitterMs });
   }
   const overheads = totals.map((t) => t - simulatorMs);
+  const bareLoginMs = percentile(bare, 50);
+  const beyondBare = bareLoginMs === null ? [] : totals.map((t) => t - bareLoginMs);
   return {
     probes: userIDs.length,
     failed,
     simulatorMs,
     totalMs: totals.map((t) => round(t, 1)!),
     overheadMs: { p50: round(percentile(overheads, 50), 1), max: round(percentile(overheads, 100), 1) },
+    bareLoginMs: round(bareLoginMs, 1),
+    overheadBeyondBareMs: { p50: round(percentile(beyondBare, 50), 1), max: round(percentile(beyondBare, 100), 1) },
     stagesMs: {
       register: round(percentile(stages.register, 50), 0),
       beforeAndAroundLogin: round(percentile(stages.beforeAndAroundLogin, 50), 0),

@@ -74,6 +74,10 @@ export function formatReport(r: BenchReport): string {
       'one user, idle system',
       `${r.idle.overheadMs.p50 ?? 'n/a'} ms beyond the simulator's ${r.idle.simulatorMs} ms (p50 of ${r.idle.probes}, max ${r.idle.overheadMs.max ?? 'n/a'}${r.idle.failed ? `, ${r.idle.failed} failed` : ''})`,
     ]);
+    rows.push([
+      '  beyond a bare login',
+      `${r.idle.overheadBeyondBareMs.p50 ?? 'n/a'} ms (p50, max ${r.idle.overheadBeyondBareMs.max ?? 'n/a'}) beyond the IIFL client alone against the same simulator (p50 ${r.idle.bareLoginMs ?? 'n/a'} ms)`,
+    ]);
     const st = r.idle.stagesMs;
     rows.push([
       '  where (p50)',

@@ -45,6 +45,8 @@ describe('pnpm bench (smoke run)', () => {
     expect(report.baseline).toMatchObject({ users: 3, failed: 0 });
     expect(report.baseline.usersPerSecond).toBeGreaterThan(0);
     expect(report.idle).toMatchObject({ probes: 1, failed: 0 });
+    // The bare login takes at least the simulator's four calls.
+    expect(report.idle.bareLoginMs).toBeGreaterThanOrEqual(4 * report.settings.latencyMs);
     expect(report.machine).toMatchObject({ cores: expect.any(Number), memoryGb: expect.any(Number), node: process.version });
   }, 240_000);
 });
