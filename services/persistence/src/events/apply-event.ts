@@ -4,7 +4,8 @@ import type { Database } from '@refresher/db';
 import { credentialsFingerprint, isIntegrationManaged } from '../users/credentials.ts';
 import { clearCredentialsRejected, markCredentialsRejected, recordLastFailure } from '../users/refresh-state.repository.ts';
 import { findUserForUpdate, markLoginFailed, writeLoginToken } from '../users/user.repository.ts';
-import { recordOutcome, recordRefreshedOutcomes, type OutcomeToRecord, type RecordedOutcome } from '../runs/run.repository.ts';
+import { recordOutcome, type RecordedOutcome } from '../runs/run.repository.ts';
+import { applyLoginTokens, isLoginToken } from './apply-logins.ts';
 import type { OutcomeEvent } from './parse-event.ts';
 
 export interface AppliedEvent {
@@ -25,6 +26,7 @@ export async function applyOutcomeEvent(
   outcome: OutcomeEvent,
   now = new Date(),
 ): Promise<AppliedEvent> {
+  if (isLoginToken(outcome)) return (await applyLoginTokens(db, [{ subject, outcome }], now))[0]!;
   return db.transaction().execute(async (trx) => {
     const first = await trx
       .insertInto('processed_events')
@@ -140,88 +142,41 @@ export interface EventToApply {
   outcome: OutcomeEvent;
 }
 
-type RefreshedEvent = Extract<OutcomeEvent, { kind: 'refreshed' }>['event'];
-
 /**
- * Applies a batch of outcome events in one transaction, with the same effects and guards as
- * {@link applyOutcomeEvent} applied one by one (results in input order). The common case, a login
- * token for a user who appears once in the batch, is written with a few multi-row statements
- * (processed ids, tokens, rejection marks, run outcomes, one counter update per run); any other
- * event (failures, skips, pushed tokens, several events of one user) goes through the one-by-one
- * path inside the same transaction.
+ * Applies a batch of outcome events with the same effects and guards as {@link applyOutcomeEvent}
+ * applied one by one (results in input order). The common case, a login token for a user who
+ * appears once in the batch, is applied for all such users in one statement (applyLoginTokens);
+ * any other event (failures, skips, pushed tokens, several events of one user) goes one by one
+ * through one transaction. The two sets share no user.
  */
 export async function applyOutcomeEvents(
   db: Kysely<Database>,
   events: readonly EventToApply[],
   now = new Date(),
 ): Promise<AppliedEvent[]> {
-  return db.transaction().execute(async (trx) => {
-    const ids = events.map((e) => e.outcome.event.eventId);
+  const perUser = new Map<string, number>();
+  for (const e of events) perUser.set(e.outcome.event.userID, (perUser.get(e.outcome.event.userID) ?? 0) + 1);
+  const together: number[] = [];
+  const oneByOne: number[] = [];
+  events.forEach((e, i) => (isLoginToken(e.outcome) && perUser.get(e.outcome.event.userID) === 1 ? together : oneByOne).push(i));
+
+  const results: AppliedEvent[] = events.map(() => ({ duplicate: true, recorded: null }));
+  const applied = await applyLoginTokens(db, together.map((i) => events[i]!), now);
+  together.forEach((index, i) => (results[index] = applied[i]!));
+  if (oneByOne.length === 0) return results;
+
+  await db.transaction().execute(async (trx) => {
     const inserted = await sql<{ event_id: string }>`
       insert into processed_events (event_id, subject, processed_at)
-      select * from unnest(${ids}::text[], ${events.map((e) => e.subject)}::text[]) as v(event_id, subject),
+      select * from unnest(${oneByOne.map((i) => events[i]!.outcome.event.eventId)}::text[], ${oneByOne.map((i) => events[i]!.subject)}::text[]) as v(event_id, subject),
         (select ${now.toISOString()}::timestamptz) as t(processed_at)
       on conflict (event_id) do nothing
       returning event_id`.execute(trx);
     const fresh = new Set(inserted.rows.map((r) => r.event_id));
-
-    const results: AppliedEvent[] = events.map(() => ({ duplicate: true, recorded: null }));
-    const firstOf = new Map<string, number>();
-    const usersSeen = new Map<string, number>();
-    events.forEach((e, i) => {
-      const id = e.outcome.event.eventId;
-      // The first copy of an event id in the batch is the one that counts.
-      if (!fresh.has(id) || firstOf.has(id)) return;
-      firstOf.set(id, i);
-      usersSeen.set(e.outcome.event.userID, (usersSeen.get(e.outcome.event.userID) ?? 0) + 1);
-    });
-
-    const bulk: Array<{ index: number; event: RefreshedEvent }> = [];
-    const oneByOne: number[] = [];
-    for (const index of firstOf.values()) {
-      const { outcome } = events[index]!;
-      results[index] = { duplicate: false, recorded: null };
-      if (outcome.kind === 'refreshed' && outcome.event.source === 'login' && usersSeen.get(outcome.event.userID) === 1) {
-        bulk.push({ index, event: outcome.event });
-      } else {
-        oneByOne.push(index);
-      }
-    }
-
-    if (bulk.length > 0) {
-      const userIDs = bulk.map((b) => b.event.userID);
-      const loginTimes = bulk.map((b) => new Date(b.event.loginTime).toISOString());
-      // As writeLoginToken: never over a token from a later (or the same) login.
-      await sql`
-        update "IIFLUser" u set
-          token = v.token, "tokenValidity" = v.token_validity, "lastLoginTime" = v.login_time,
-          "loginStatus" = 'success', "tradingStatus" = 'active', "updatedAt" = ${now.toISOString()}::timestamp
-        from unnest(
-          ${userIDs}::text[], ${bulk.map((b) => b.event.token)}::text[],
-          ${bulk.map((b) => new Date(b.event.tokenValidity).toISOString())}::timestamp[], ${loginTimes}::timestamp[]
-        ) as v(user_id, token, token_validity, login_time)
-        where u."userID" = v.user_id and (u."lastLoginTime" is null or u."lastLoginTime" < v.login_time)`.execute(trx);
-      // As clearCredentialsRejected with `before`: a login after the rejection lifts the mark.
-      await sql`
-        update user_refresh_state s set
-          credentials_rejected_at = null, rejected_code = null, rejected_credentials_hash = null,
-          updated_at = ${now.toISOString()}::timestamptz
-        from unnest(${userIDs}::text[], ${loginTimes}::timestamptz[]) as v(user_id, login_time)
-        where s.user_id = v.user_id and s.credentials_rejected_at is not null and s.credentials_rejected_at <= v.login_time`.execute(trx);
-      const toRecord = new Map<OutcomeToRecord, number>();
-      for (const { index, event } of bulk) {
-        if (!event.runId) continue;
-        toRecord.set(
-          { runId: event.runId, userID: event.userID, eventId: event.eventId, attempts: event.attempts, tokenValidity: new Date(event.tokenValidity) },
-          index,
-        );
-      }
-      const recorded = await recordRefreshedOutcomes(trx, [...toRecord.keys()], now);
-      for (const [input, index] of toRecord) results[index] = { duplicate: false, recorded: recorded.get(input) ?? null };
-    }
-
     for (const index of oneByOne) {
       const { outcome } = events[index]!;
+      // The first copy of an event id in the batch is the one that counts.
+      if (!fresh.delete(outcome.event.eventId)) continue;
       const recorded =
         outcome.kind === 'refreshed'
           ? await applyRefreshed(trx, outcome.event, now)
@@ -230,6 +185,6 @@ export async function applyOutcomeEvents(
             : await applySkipped(trx, outcome.event, now);
       results[index] = { duplicate: false, recorded };
     }
-    return results;
   });
+  return results;
 }
