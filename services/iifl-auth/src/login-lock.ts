@@ -131,6 +131,7 @@ export function createLoginLock(deps: LoginLockDeps): LoginLock {
       // the outcome of a login that was under way while this request waited.
       let sawRunning: number | undefined;
       let waited = false;
+      let triedCreate = false;
       for (;;) {
         if (signal.aborted) throw new GateAbortedError();
         const mine = local.get(userID);
@@ -139,6 +140,13 @@ export function createLoginLock(deps: LoginLockDeps): LoginLock {
           const seq = await waitOrAbort(mine, signal);
           if (seq !== null && join) return { role: 'joined', seq };
           continue;
+        }
+        // Most accounts have no entry (the last login's expired): try to take it in one round trip.
+        if (!triedCreate) {
+          triedCreate = true;
+          const revision = await take(userID, null);
+          if (revision !== null) return { role: 'holder', lease: hold(userID, revision), waited };
+          if (signal.aborted) throw new GateAbortedError();
         }
         const entry = await kv.get(userID);
         const value = read(entry);

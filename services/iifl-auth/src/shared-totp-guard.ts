@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KV } from 'nats';
+import type { KV, KvEntry } from 'nats';
 import { totpStep, TOTP_STEP_SECONDS, type TotpStepGuard } from '@refresher/iifl-client';
 
 const STEP_MS = TOTP_STEP_SECONDS * 1000;
@@ -21,14 +21,21 @@ export interface SharedTotpGuard extends TotpStepGuard {
 
 export function createSharedTotpGuard(deps: { kv: KV; now?: () => Date }): SharedTotpGuard {
   const now = deps.now ?? (() => new Date());
+  // The entry `fresh` read, per account, until `claim` uses it: the claim's first compare-and-set
+  // goes without reading again (a change in between makes it fail, and the claim reads afresh).
+  const seen = new Map<string, KvEntry | null>();
+  const usedStep = (entry: KvEntry | null) => (entry && entry.operation === 'PUT' ? Number(entry.string()) : Number.NaN);
   return {
     async fresh(userID, signal) {
       for (;;) {
         signal?.throwIfAborted();
         const at = now();
         const entry = await deps.kv.get(userID);
-        const used = entry && entry.operation === 'PUT' ? Number(entry.string()) : Number.NaN;
-        if (!(used >= totpStep(at))) return;
+        const used = usedStep(entry);
+        if (!(used >= totpStep(at))) {
+          seen.set(userID, entry);
+          return;
+        }
         await sleep(Math.max(1, (used + 1) * STEP_MS - at.getTime()), undefined, signal ? { signal } : {});
       }
     },
@@ -37,8 +44,10 @@ export function createSharedTotpGuard(deps: { kv: KV; now?: () => Date }): Share
         signal?.throwIfAborted();
         const at = now();
         const step = totpStep(at);
-        const entry = await deps.kv.get(userID);
-        const used = entry && entry.operation === 'PUT' ? Number(entry.string()) : Number.NaN;
+        const known = seen.get(userID);
+        seen.delete(userID);
+        const entry = known !== undefined ? known : await deps.kv.get(userID);
+        const used = usedStep(entry);
         if (!(used >= step)) {
           try {
             if (entry) await deps.kv.update(userID, String(step), entry.revision);

@@ -138,6 +138,21 @@ describe('shared TOTP step guard', () => {
     expect((await totpKv.get('T1'))?.string()).toBe(String(Math.floor(at.getTime() / 30_000)));
   });
 
+  it('a step another replica claims between fresh() and claim() is not claimed again', async () => {
+    const fixed = new Date();
+    const step = Math.floor(fixed.getTime() / 30_000);
+    const g1 = createSharedTotpGuard({ kv: totpKv, now: () => fixed });
+    const g2 = createSharedTotpGuard({ kv: totpKv, now: () => fixed });
+    await g1.fresh('T3'); // g1 saw the step unused ...
+    await g2.claim('T3'); // ... and g2 took it
+    const controller = new AbortController();
+    const late = g1.claim('T3', controller.signal).then(() => 'claimed', () => 'still waiting');
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    expect(await late).toBe('still waiting');
+    expect((await totpKv.get('T3'))?.string()).toBe(String(step));
+  });
+
   it('concurrent claims of one step: exactly one wins it', async () => {
     const fixed = new Date();
     const guards = Array.from({ length: 5 }, () => createSharedTotpGuard({ kv: totpKv, now: () => fixed }));
