@@ -42,6 +42,8 @@ export const iiflClientEnvSchema = z.object({
   IIFL_KEY_ASSOCIATION_DELAY_MS: ms(10_000),
   IIFL_TOKEN_VALIDITY_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
   IIFL_KEYPAIR_MAX_AGE_MS: ms(DEFAULT_KEYPAIR_MAX_AGE_MS),
+  /** Never-used key pairs kept ready in the background (services set their own default). */
+  IIFL_KEYPAIR_SPARES: z.coerce.number().int().min(0).max(64).default(0),
   IIFL_LOGIN_FLOW: z.enum(LOGIN_FLOW_NAMES).default('enckey'),
   IIFL_HTTP_TRANSPORT: z.enum(HTTP_TRANSPORT_NAMES).default('node-http'),
 });
@@ -63,6 +65,7 @@ export interface IiflClientConfig {
   keyAssociationDelayMs: number;
   tokenValidityHours: number;
   keyPairMaxAgeMs: number;
+  keyPairSpares: number;
   loginFlow: LoginFlowName;
   httpTransport: HttpTransportName;
 }
@@ -83,6 +86,7 @@ export function iiflClientConfigFromEnv(env: IiflClientEnv): IiflClientConfig {
     keyAssociationDelayMs: env.IIFL_KEY_ASSOCIATION_DELAY_MS,
     tokenValidityHours: env.IIFL_TOKEN_VALIDITY_HOURS,
     keyPairMaxAgeMs: env.IIFL_KEYPAIR_MAX_AGE_MS,
+    keyPairSpares: env.IIFL_KEYPAIR_SPARES,
     loginFlow: env.IIFL_LOGIN_FLOW,
     httpTransport: env.IIFL_HTTP_TRANSPORT,
   };

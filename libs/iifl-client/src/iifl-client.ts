@@ -32,7 +32,7 @@ export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps 
   const sleep = deps.sleep ?? realSleep;
   const transport = deps.transport ?? createHttpTransport(config.httpTransport, { timeoutMs: config.timeoutMs });
   const caller = createIiflCaller(transport, config.baseUrl);
-  const keyPairs: KeyPairSource = createKeyPairSource({ maxAgeMs: config.keyPairMaxAgeMs, now });
+  const keyPairs: KeyPairSource = createKeyPairSource({ maxAgeMs: config.keyPairMaxAgeMs, spares: config.keyPairSpares, now });
   const totpGuard: TotpStepGuard = deps.totpGuard ?? createTotpStepGuard({ now, sleep });
   const flow = LOGIN_FLOWS[config.loginFlow];
 
@@ -72,7 +72,10 @@ export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps 
       }
     },
 
-    close: () => transport.close(),
+    close: () => {
+      keyPairs.close();
+      return transport.close();
+    },
     keyPairsGenerated: () => keyPairs.generated(),
   };
 }

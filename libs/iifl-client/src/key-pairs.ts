@@ -27,11 +27,21 @@ export interface KeyPairSource {
   acquire(): Promise<KeyPairLease>;
   /** Pairs generated so far (for tests and measurements). */
   generated(): number;
+  /** Unused pairs ready now (for tests and measurements). */
+  spares(): number;
+  /** Stops making spares. */
+  close(): void;
 }
 
 export interface KeyPairSourceDeps {
   /** 0: a new pair for every login. Otherwise a pair is reused while younger than this. */
   maxAgeMs: number;
+  /**
+   * Never-used pairs kept ready, made in the background (0: none). A login takes one instead of
+   * waiting for a key generation, so a lone login does not pay for it; under load every pair is
+   * still made once and used by one login first.
+   */
+  spares?: number;
   now: () => Date;
   generate?: (now: () => Date) => Promise<ClientKeyPair>;
 }
@@ -43,19 +53,45 @@ export interface KeyPairSourceDeps {
  */
 export function createKeyPairSource(deps: KeyPairSourceDeps): KeyPairSource {
   const generate = deps.generate ?? generateClientKeyPair;
+  const wantedSpares = deps.spares ?? 0;
   const idle: ClientKeyPair[] = [];
+  const spares: ClientKeyPair[] = [];
+  let making = 0;
+  let closed = false;
   let count = 0;
 
   const fresh = (pair: ClientKeyPair): boolean => deps.now().getTime() - pair.createdAt < deps.maxAgeMs;
+
+  const make = async (): Promise<ClientKeyPair> => {
+    const pair = await generate(deps.now);
+    count += 1;
+    return pair;
+  };
+
+  /** Tops the spares up in the background; a failed generation is tried again at the next acquire. */
+  const refill = () => {
+    while (!closed && spares.length + making < wantedSpares) {
+      making += 1;
+      make().then(
+        (pair) => {
+          making -= 1;
+          if (!closed) spares.push(pair);
+        },
+        () => {
+          making -= 1;
+        },
+      );
+    }
+  };
+  refill();
 
   return {
     async acquire() {
       let pair: ClientKeyPair | undefined;
       while (deps.maxAgeMs > 0 && (pair = idle.pop()) && !fresh(pair)) pair = undefined;
-      if (!pair) {
-        pair = await generate(deps.now);
-        count += 1;
-      }
+      pair ??= spares.shift();
+      refill();
+      pair ??= await make();
       const lent = pair;
       let released = false;
       return {
@@ -68,5 +104,10 @@ export function createKeyPairSource(deps: KeyPairSourceDeps): KeyPairSource {
       };
     },
     generated: () => count,
+    spares: () => spares.length,
+    close: () => {
+      closed = true;
+      spares.length = 0;
+    },
   };
 }

@@ -158,6 +158,34 @@ describe('key pair source', () => {
     const d = await source.acquire();
     expect([a.pair.clientPub, b.pair.clientPub]).not.toContain(d.pair.clientPub);
   });
+
+  it('keeps never-used spares ready: a login takes one without waiting, each pair serves one login first', async () => {
+    const pending: Array<() => void> = [];
+    let made = 0;
+    // Generation finishes only when the test says so.
+    const slow = (now: () => Date) =>
+      new Promise<ClientKeyPair>((resolve) => {
+        made += 1;
+        const pair = { clientPub: `spare-${made}`, privateKey: null as never, createdAt: now().getTime() };
+        pending.push(() => resolve(pair));
+      });
+    const source = createKeyPairSource({ maxAgeMs: 0, spares: 2, now: () => new Date(0), generate: slow });
+    expect(made).toBe(2); // started at once, in the background
+    pending.splice(0).forEach((finish) => finish());
+    await new Promise((r) => setImmediate(r));
+    expect(source.spares()).toBe(2);
+
+    const a = await source.acquire(); // a spare: no generation awaited
+    expect(a.pair.clientPub).toBe('spare-1');
+    expect(made).toBe(3); // and one more is on its way
+    a.release(true);
+    const b = await source.acquire();
+    expect(b.pair.clientPub).toBe('spare-2'); // max age 0: never the pair a login used
+    source.close();
+    pending.splice(0).forEach((finish) => finish());
+    await new Promise((r) => setImmediate(r));
+    expect(source.spares()).toBe(0); // closed: nothing kept
+  });
 });
 
 describe('error mapping', () => {
@@ -264,6 +292,7 @@ describe('config', () => {
       keyAssociationDelayMs: 10_000,
       tokenValidityHours: 12,
       keyPairMaxAgeMs: 0,
+      keyPairSpares: 0,
       loginFlow: 'enckey',
       httpTransport: 'node-http',
     });

@@ -7,6 +7,8 @@ export const iiflAuthConfigSchema = natsEnvSchema
   .extend(iiflClientEnvSchema.shape)
   .extend({
     HEALTH_PORT: env.port(8084),
+    /** Two never-used key pairs ready: a lone refresh does not wait for a key generation. */
+    IIFL_KEYPAIR_SPARES: z.coerce.number().int().min(0).max(64).default(2),
     /** Logins in flight at once in one replica. */
     AUTH_CONCURRENCY: env.positiveInt(48),
     AUTH_RETRY_MAX_ATTEMPTS: env.positiveInt(4),
