@@ -15,7 +15,7 @@ import {
   TokenRefreshed,
 } from '@refresher/contracts';
 import { decodeJson, encodeJson } from '@refresher/platform';
-import { applyOutcomeEvent, applyOutcomeEvents, type EventToApply } from '../src/events/apply-event.ts';
+import { applyOutcomeEvent, applyOutcomeEvents, type AppliedEvent, type EventToApply } from '../src/events/apply-event.ts';
 import { realUser, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -35,6 +35,13 @@ const row = (userID: string) =>
   h.persistence.db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirstOrThrow();
 const outcomeOf = (runId: string, userID: string) =>
   h.persistence.db.selectFrom('refresh_outcomes').selectAll().where('run_id', '=', runId).where('user_id', '=', userID).executeTakeFirstOrThrow();
+/** The results of a batch none of whose groups failed. */
+async function applyAll(events: EventToApply[]): Promise<AppliedEvent[]> {
+  return (await applyOutcomeEvents(h.persistence.db, events)).map((r) => {
+    if ('failed' in r) throw new Error(`not applied: ${String(r.failed)}`);
+    return r;
+  });
+}
 const runRow = (runId: string) => h.persistence.db.selectFrom('refresh_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
 
 function refreshed(userID: string, runId: string | null, loginTime: string): TokenRefreshed {
@@ -89,7 +96,7 @@ describe('a batch of outcome events', () => {
     const b4 = refreshed('B4', 'run-batch', '2026-11-30T03:00:04.000Z');
     const batch = [asRefreshed(b1), asRefreshed(b2new), asRefreshed(b2old), asFailed(b3), asRefreshed(b4), asRefreshed(seen), asRefreshed(b1)];
 
-    const results = await applyOutcomeEvents(h.persistence.db, batch);
+    const results = await applyAll(batch);
 
     expect(results.map((r) => r.duplicate)).toEqual([false, false, false, false, false, true, true]);
     expect(results.map((r) => r.recorded?.outcome ?? null)).toEqual(['refreshed', 'refreshed', null, 'failed', 'refreshed', null, null]);
@@ -113,6 +120,32 @@ describe('a batch of outcome events', () => {
     expect(rows[0]!.n).toBe(7); // later, seen, and the five new ids
   });
 
+  it('when the one-by-one group fails, the login tokens stand and only the failed group comes back', async () => {
+    await h.seed([realUser('G1'), realUser('G2'), realUser('BOOM')]);
+    await startRun({ runId: 'run-part', trigger: 'api' });
+    // A database fault for one user's failure record only (dropped again below).
+    await sql`create function boom() returns trigger language plpgsql as $$
+      begin if new.user_id = 'BOOM' then raise exception 'boom'; end if; return new; end $$`.execute(h.persistence.db);
+    await sql`create trigger boom before insert or update on user_refresh_state for each row execute function boom()`.execute(h.persistence.db);
+    try {
+      const g1 = refreshed('G1', 'run-part', '2026-11-30T03:00:01.000Z');
+      const g2 = refreshed('G2', 'run-part', '2026-11-30T03:00:02.000Z');
+      const results = await applyOutcomeEvents(h.persistence.db, [
+        asRefreshed(g1),
+        asFailed(failed('BOOM', 'run-part', '2026-11-30T03:00:03.000Z')),
+        asRefreshed(g2),
+      ]);
+      expect(results.map((r) => ('failed' in r ? 'not applied' : r.recorded?.outcome))).toEqual(['refreshed', 'not applied', 'refreshed']);
+      expect((await row('G1')).token).toBe(g1.token);
+      expect((await row('G2')).token).toBe(g2.token);
+      expect(await outcomeOf('run-part', 'BOOM')).toMatchObject({ outcome: 'pending' });
+      expect(await runRow('run-part')).toMatchObject({ refreshed_count: 2, failed_count: 0, completed_at: null });
+    } finally {
+      await sql`drop trigger boom on user_refresh_state`.execute(h.persistence.db);
+      await sql`drop function boom()`.execute(h.persistence.db);
+    }
+  });
+
   it('lifts a rejection mark only for a login after the rejection', async () => {
     await h.seed([realUser('R1'), realUser('R2')]);
     await startRun({ runId: 'run-rej', trigger: 'api' });
@@ -120,7 +153,7 @@ describe('a batch of outcome events', () => {
       await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash, updated_at)
         values (${userID}, ${at}::timestamptz, 'BAD_CREDENTIALS', 'x', now())`.execute(h.persistence.db);
     }
-    await applyOutcomeEvents(h.persistence.db, [
+    await applyAll([
       asRefreshed(refreshed('R1', 'run-rej', '2026-11-30T03:30:00.000Z')),
       asRefreshed(refreshed('R2', 'run-rej', '2026-11-30T03:30:00.000Z')),
     ]);

@@ -142,49 +142,73 @@ export interface EventToApply {
   outcome: OutcomeEvent;
 }
 
+/** An event of a batch whose group could not be applied: the caller retries it alone. */
+export interface NotApplied {
+  failed: unknown;
+}
+
 /**
  * Applies a batch of outcome events with the same effects and guards as {@link applyOutcomeEvent}
  * applied one by one (results in input order). The common case, a login token for a user who
  * appears once in the batch, is applied for all such users in one statement (applyLoginTokens);
  * any other event (failures, skips, pushed tokens, several events of one user) goes one by one
- * through one transaction. The two sets share no user.
+ * through one transaction. The two groups share no user and are applied independently: when one
+ * fails, its events come back as {@link NotApplied} and the other group's results stand. Never
+ * rejects.
  */
 export async function applyOutcomeEvents(
   db: Kysely<Database>,
   events: readonly EventToApply[],
   now = new Date(),
-): Promise<AppliedEvent[]> {
+): Promise<Array<AppliedEvent | NotApplied>> {
   const perUser = new Map<string, number>();
   for (const e of events) perUser.set(e.outcome.event.userID, (perUser.get(e.outcome.event.userID) ?? 0) + 1);
   const together: number[] = [];
   const oneByOne: number[] = [];
   events.forEach((e, i) => (isLoginToken(e.outcome) && perUser.get(e.outcome.event.userID) === 1 ? together : oneByOne).push(i));
 
-  const results: AppliedEvent[] = events.map(() => ({ duplicate: true, recorded: null }));
-  const applied = await applyLoginTokens(db, together.map((i) => events[i]!), now);
-  together.forEach((index, i) => (results[index] = applied[i]!));
-  if (oneByOne.length === 0) return results;
+  const results = new Array<AppliedEvent | NotApplied>(events.length);
+  const applyGroup = async (indices: number[], apply: (group: EventToApply[]) => Promise<AppliedEvent[]>) => {
+    if (indices.length === 0) return;
+    try {
+      const applied = await apply(indices.map((i) => events[i]!));
+      indices.forEach((index, k) => (results[index] = applied[k]!));
+    } catch (failed) {
+      for (const index of indices) results[index] = { failed };
+    }
+  };
+  await Promise.all([
+    applyGroup(together, (group) => applyLoginTokens(db, group, now)),
+    applyGroup(oneByOne, (group) => applyOneByOne(db, group, now)),
+  ]);
+  return results;
+}
 
-  await db.transaction().execute(async (trx) => {
+/** Events in one transaction, one after another; a repeated event id counts once. */
+async function applyOneByOne(db: Kysely<Database>, events: readonly EventToApply[], now: Date): Promise<AppliedEvent[]> {
+  return db.transaction().execute(async (trx) => {
     const inserted = await sql<{ event_id: string }>`
       insert into processed_events (event_id, subject, processed_at)
-      select * from unnest(${oneByOne.map((i) => events[i]!.outcome.event.eventId)}::text[], ${oneByOne.map((i) => events[i]!.subject)}::text[]) as v(event_id, subject),
+      select * from unnest(${events.map((e) => e.outcome.event.eventId)}::text[], ${events.map((e) => e.subject)}::text[]) as v(event_id, subject),
         (select ${now.toISOString()}::timestamptz) as t(processed_at)
       on conflict (event_id) do nothing
       returning event_id`.execute(trx);
     const fresh = new Set(inserted.rows.map((r) => r.event_id));
-    for (const index of oneByOne) {
-      const { outcome } = events[index]!;
+    const results: AppliedEvent[] = [];
+    for (const { outcome } of events) {
       // The first copy of an event id in the batch is the one that counts.
-      if (!fresh.delete(outcome.event.eventId)) continue;
+      if (!fresh.delete(outcome.event.eventId)) {
+        results.push({ duplicate: true, recorded: null });
+        continue;
+      }
       const recorded =
         outcome.kind === 'refreshed'
           ? await applyRefreshed(trx, outcome.event, now)
           : outcome.kind === 'failed'
             ? await applyFailed(trx, outcome.event, now)
             : await applySkipped(trx, outcome.event, now);
-      results[index] = { duplicate: false, recorded };
+      results.push({ duplicate: false, recorded });
     }
+    return results;
   });
-  return results;
 }

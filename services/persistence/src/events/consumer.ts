@@ -4,7 +4,7 @@ import { Consumers, Streams } from '@refresher/contracts';
 import type { Logger } from '@refresher/platform';
 import type { Database } from '@refresher/db';
 import { putTokenIfNewer } from '../tokens-kv.ts';
-import { applyOutcomeEvent, applyOutcomeEvents, type AppliedEvent } from './apply-event.ts';
+import { applyOutcomeEvent, applyOutcomeEvents, type AppliedEvent, type NotApplied } from './apply-event.ts';
 import { publishDeadLetter } from './dead-letter.ts';
 import { publishOutcomeNotices } from './notices.ts';
 import { parseOutcomeEvent, type OutcomeEvent } from './parse-event.ts';
@@ -148,19 +148,18 @@ export async function startEventConsumer(deps: {
     if (valid.length === 1) return handleOne(valid[0]!.msg, valid[0]!.outcome);
     if (valid.length === 0) return;
     const stored = valid.map((v) => storeToken(v.outcome));
-    let applied: AppliedEvent[];
-    try {
-      applied = await applyOutcomeEvents(db, valid.map((v) => ({ subject: v.msg.subject, outcome: v.outcome })));
-    } catch (err) {
-      log.warn({ err, events: valid.length }, 'batch not applied; applying its events one by one');
-      await Promise.all(valid.map((v, i) => handleOne(v.msg, v.outcome, stored[i])));
-      return;
+    const applied = await applyOutcomeEvents(db, valid.map((v) => ({ subject: v.msg.subject, outcome: v.outcome })));
+    const notApplied = applied.filter((a) => 'failed' in a);
+    if (notApplied.length > 0) {
+      log.warn({ err: (notApplied[0] as NotApplied).failed, events: notApplied.length }, 'part of a batch not applied; applying its events one by one');
     }
     await Promise.all(
       valid.map(async (v, i) => {
+        const result = applied[i]!;
+        if ('failed' in result) return handleOne(v.msg, v.outcome, stored[i]);
         try {
           await stored[i];
-          finish(v.msg, v.outcome, applied[i]!);
+          finish(v.msg, v.outcome, result);
         } catch (err) {
           await failed(v.msg, v.outcome.event.userID, err);
         }
