@@ -16,7 +16,7 @@ Options:
   --keypair-max-age-ms <n>   IIFL_KEYPAIR_MAX_AGE_MS (default 600000, the recommended policy; 0 = new pair per login)
   --transport <name>         IIFL_HTTP_TRANSPORT: node-http or ky (default node-http)
   --baseline-users <n>       users the legacy algorithm logs in (default 20; 0 skips it)
-  --idle-probes <n>          one-user refreshes through the gateway on the idle system (default 5)
+  --idle-probes <n>          one-user refreshes through the gateway on the idle system (default 15)
   --log-level <level>        LOG_LEVEL of the services (default info)
   --timeout-s <n>            give up on the run after this long (default 900)
   --cpu-prof <dir>           run the services with --cpu-prof, profiles written to <dir>
@@ -97,7 +97,7 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
     keyPairMaxAgeMs: int('keypair-max-age-ms', 600_000),
     transport,
     baselineUsers: int('baseline-users', 20),
-    idleProbes: int('idle-probes', 5),
+    idleProbes: int('idle-probes', 15),
     logLevel,
     timeoutSeconds: int('timeout-s', 900, 1),
     cpuProfDir: values['cpu-prof'] === undefined ? null : resolve(cwd, values['cpu-prof']),
