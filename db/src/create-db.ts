@@ -36,7 +36,11 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Ky
     options: '-c TimeZone=UTC',
     types,
   });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A connection cut by the server (database restart) must not crash the process. The pool only
+  // listens on idle clients; a checked-out client between two queries would throw the error as an
+  // uncaught event, so each client gets a listener of its own. The next query on it fails, and the
+  // pool drops it when it is released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
