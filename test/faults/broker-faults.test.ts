@@ -74,7 +74,7 @@ describe('broker faults during a run', () => {
     await sleep(2_000);
     rig.sim.setKnobs({ outage: false });
 
-    await waitForRun(rig.sql, runId, 150_000);
+    await waitForRun(rig, runId, 150_000);
     const f = await runFigures(rig, runId, requested);
     const sim = rig.sim.stats();
     const passwordAttempts = (user: string) => sim.clients[user]?.passwordAttempts ?? 0;
@@ -130,7 +130,7 @@ describe('broker faults during a run', () => {
     const next = await startRefreshRun(rig.nc, { trigger: 'cli' });
     next.close();
     expect(next.start.skipped.map((s) => [s.userID, s.reason]).sort()).toEqual(wrongUsers.map((u) => [u, 'CREDENTIALS_REJECTED']).sort());
-    const counts = await waitForRun(rig.sql, next.start.runId, 120_000);
+    const counts = await waitForRun(rig, next.start.runId, 120_000);
     expect(counts).toEqual({ refreshed: USERS - WRONG, skipped: WRONG });
     expect(wrongUsers.map((u) => rig.sim.stats().clients[u]?.passwordAttempts ?? 0)).toEqual(callsBefore);
     for (const user of wrongUsers) expect(rejections(user)).toBe(1);

@@ -54,7 +54,7 @@ describe('NATS restarted in the middle of a run', () => {
     await sleep(OUTAGE_MS);
     await nats.start();
 
-    await waitForRun(rig.sql, runId, 150_000);
+    await waitForRun(rig, runId, 150_000);
     const f = await runFigures(rig, runId, requested);
     const sim = rig.sim.stats();
     report('nats-restart', {

@@ -60,7 +60,7 @@ describe('Postgres stopped in the middle of a run', () => {
     await sleep(OUTAGE_MS);
     await pgServer.start();
 
-    await waitForRun(rig.sql, runId, 150_000);
+    await waitForRun(rig, runId, 150_000);
     const f = await runFigures(rig, runId, requested);
     const sim = rig.sim.stats();
 

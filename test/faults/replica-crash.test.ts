@@ -60,7 +60,7 @@ describe('an iifl-auth replica killed in the middle of a run', () => {
     const doneAtKill = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
     await victim!.stop('SIGKILL');
 
-    await waitForRun(rig.sql, runId, 150_000);
+    await waitForRun(rig, runId, 150_000);
     const f = await runFigures(rig, runId, requested);
     const sim = rig.sim.stats();
     report('sigkill-iifl-auth', {

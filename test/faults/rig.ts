@@ -143,17 +143,49 @@ export async function outcomeCounts(sql: pg.Pool, runId: string): Promise<Record
   return Object.fromEntries(rows.map((r) => [r.outcome, Number(r.n)]));
 }
 
-/** Waits until no outcome of the run is pending (the database may be away for a while meanwhile). */
-export async function waitForRun(sql: pg.Pool, runId: string, timeoutMs: number): Promise<Record<string, number>> {
-  return waitFor(
-    `run ${runId} to complete`,
-    async () => {
-      const counts = await outcomeCounts(sql, runId).catch(() => undefined);
-      return counts && Object.keys(counts).length > 0 && !counts['pending'] ? counts : undefined;
-    },
-    timeoutMs,
-    250,
-  );
+/**
+ * Waits until no outcome of the run is pending (the database may be away for a while meanwhile).
+ * On timeout the error says where the run stands: its outcome counts, the consumers' backlogs and
+ * the tail of every service's log (services log at warn and redact secrets).
+ */
+export async function waitForRun(rig: Rig, runId: string, timeoutMs: number): Promise<Record<string, number>> {
+  try {
+    return await waitFor(
+      `run ${runId} to complete`,
+      async () => {
+        const counts = await outcomeCounts(rig.sql, runId).catch(() => undefined);
+        return counts && Object.keys(counts).length > 0 && !counts['pending'] ? counts : undefined;
+      },
+      timeoutMs,
+      250,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await whereTheRunStands(rig, runId)}`, { cause: err });
+  }
+}
+
+async function whereTheRunStands(rig: Rig, runId: string): Promise<string> {
+  const lines: string[] = [];
+  const counts = await outcomeCounts(rig.sql, runId).catch((e: Error) => `unreadable: ${e.message}`);
+  lines.push(`outcomes: ${JSON.stringify(counts)}`);
+  try {
+    const jsm = await rig.nc.jetstreamManager();
+    for await (const stream of jsm.streams.list()) {
+      for await (const c of jsm.consumers.list(stream.config.name)) {
+        lines.push(
+          `consumer ${stream.config.name}/${c.name}: pending ${c.num_pending}, ack pending ${c.num_ack_pending}, ` +
+            `redelivered ${c.num_redelivered}, waiting pulls ${c.num_waiting}`,
+        );
+      }
+    }
+  } catch (e) {
+    lines.push(`consumers unreadable: ${(e as Error).message}`);
+  }
+  for (const s of rig.services) {
+    lines.push(`--- ${s.name} (pid ${s.child.pid}, exit ${s.child.exitCode ?? s.child.signalCode ?? 'running'}), last lines:`);
+    lines.push(s.output().split('\n').slice(-15).join('\n'));
+  }
+  return lines.join('\n');
 }
 
 export interface StoredOutcome {
