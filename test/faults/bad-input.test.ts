@@ -13,7 +13,7 @@ import {
   UserId,
 } from '@refresher/contracts';
 import { encodeJson } from '@refresher/platform';
-import { createTestDatabase, startNats, waitFor, type ServiceProcess, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { waitFor, type ServiceProcess } from '@refresher/testkit';
 import { report, startRig, type Rig } from './rig.ts';
 
 const API = '/api/integration';
@@ -38,8 +38,6 @@ const unknownUserId = fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/).map((s) => `nob
  * exits; and a valid request still works afterwards.
  */
 describe('bad input everywhere', () => {
-  let nats: TestNats;
-  let db: TestDatabase;
   let rig: Rig;
   let gateway: ServiceProcess & { port: number };
   let base: string;
@@ -48,10 +46,7 @@ describe('bad input everywhere', () => {
   const statuses: Record<number, number> = {};
 
   beforeAll(async () => {
-    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
     rig = await startRig({
-      nats,
-      dbUrl: db.url,
       users: 2,
       prefix: 'fuzz',
       // The gateway's brakes on wrong keys and on refresh calls are lifted: the fuzzing is the point.
@@ -69,10 +64,7 @@ describe('bad input everywhere', () => {
     base = `http://127.0.0.1:${gateway.port}${API}`;
   }, 120_000);
 
-  afterAll(async () => {
-    await rig?.stop();
-    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
-  });
+  afterAll(() => rig?.stop());
 
   const key = () => rig.env['INTEGRATION_API_KEY']!;
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRefreshRun } from '@refresher/refresh-runs';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { waitFor } from '@refresher/testkit';
 import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
 
 const USERS = 100;
@@ -20,15 +20,10 @@ const TRANSIENT = ['RATE_LIMITED', 'BROKER_UNAVAILABLE', 'TIMEOUT', 'UNEXPECTED_
  * refusal) and the next run skips the user (CREDENTIALS_REJECTED) without calling the broker.
  */
 describe('broker faults during a run', () => {
-  let nats: TestNats;
-  let db: TestDatabase;
   let rig: Rig;
 
   beforeAll(async () => {
-    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
     rig = await startRig({
-      nats,
-      dbUrl: db.url,
       users: USERS,
       wrongPasswords: WRONG,
       prefix: 'broker',
@@ -44,10 +39,7 @@ describe('broker faults during a run', () => {
     });
   }, 120_000);
 
-  afterAll(async () => {
-    await rig?.stop();
-    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
-  });
+  afterAll(() => rig?.stop());
 
   it('retries are bounded, the run finishes, each failure has its cause, a wrong password is tried once', async () => {
     await rig.start('iifl-auth');

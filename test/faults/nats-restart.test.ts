@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRefreshRun } from '@refresher/refresh-runs';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { waitFor } from '@refresher/testkit';
 import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
 
 const USERS = 150;
@@ -16,15 +16,10 @@ const OUTAGE_MS = 3_000;
  * whose ack was lost in the crash is repeated, or a login redone): the run records one per user.
  */
 describe('NATS restarted in the middle of a run', () => {
-  let nats: TestNats;
-  let db: TestDatabase;
   let rig: Rig;
 
   beforeAll(async () => {
-    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
     rig = await startRig({
-      nats,
-      dbUrl: db.url,
       users: USERS,
       prefix: 'natsdown',
       env: { AUTH_CONCURRENCY: '12', AUTH_ACK_WAIT_MS: '5000', AUTH_LOGIN_LOCK_TTL_MS: '9000', AUTH_FETCH_EXPIRES_MS: '1000' },
@@ -32,10 +27,7 @@ describe('NATS restarted in the middle of a run', () => {
     rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25, loginTokenTtlMs: 4_000, authCodeTtlMs: 4_000 });
   }, 120_000);
 
-  afterAll(async () => {
-    await rig?.stop();
-    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
-  });
+  afterAll(() => rig?.stop());
 
   it('no outcome is lost and every service resumes its consumers', async () => {
     await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);
@@ -50,9 +42,9 @@ describe('NATS restarted in the middle of a run', () => {
       return (c['refreshed'] ?? 0) >= USERS / 5 ? true : undefined;
     }, 60_000, 50);
     const doneAtCrash = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
-    await nats.stop('SIGKILL');
+    await rig.nats.stop('SIGKILL');
     await sleep(OUTAGE_MS);
-    await nats.start();
+    await rig.nats.start();
 
     await waitForRun(rig, runId, 150_000);
     const f = await runFigures(rig, runId, requested);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRefreshRun } from '@refresher/refresh-runs';
-import { startNats, startPostgresCluster, waitFor, type TestNats, type TestPostgresCluster } from '@refresher/testkit';
+import { waitFor } from '@refresher/testkit';
 import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
 
 const USERS = 150;
@@ -17,15 +17,11 @@ const OUTAGE_MS = 6_000;
  * JetStream) and iifl-auth hands requests back (credentials cannot be read), then both catch up.
  */
 describe('Postgres stopped in the middle of a run', () => {
-  let nats: TestNats;
-  let pgServer: TestPostgresCluster;
   let rig: Rig;
 
   beforeAll(async () => {
-    [nats, pgServer] = await Promise.all([startNats(), startPostgresCluster()]);
     rig = await startRig({
-      nats,
-      dbUrl: pgServer.url,
+      database: 'private-server',
       users: USERS,
       prefix: 'pgdown',
       env: {
@@ -38,10 +34,7 @@ describe('Postgres stopped in the middle of a run', () => {
     rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25 });
   }, 120_000);
 
-  afterAll(async () => {
-    await rig?.stop();
-    await Promise.allSettled([nats?.dispose(), pgServer?.dispose()]);
-  });
+  afterAll(() => rig?.stop());
 
   it('no outcome is lost and the rows are right once the database is back', async () => {
     await rig.start('iifl-auth');
@@ -56,9 +49,9 @@ describe('Postgres stopped in the middle of a run', () => {
       return (c['refreshed'] ?? 0) >= USERS / 5 ? true : undefined;
     }, 60_000, 50);
     const doneAtStop = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
-    await pgServer.stop();
+    await rig.postgres!.stop();
     await sleep(OUTAGE_MS);
-    await pgServer.start();
+    await rig.postgres!.start();
 
     await waitForRun(rig, runId, 150_000);
     const f = await runFigures(rig, runId, requested);

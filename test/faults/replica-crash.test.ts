@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRefreshRun } from '@refresher/refresh-runs';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { waitFor } from '@refresher/testkit';
 import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
 
 const USERS = 200;
@@ -16,15 +16,10 @@ const USERS = 200;
  * just before the kill is announced again after the redelivery): the run row records one.
  */
 describe('an iifl-auth replica killed in the middle of a run', () => {
-  let nats: TestNats;
-  let db: TestDatabase;
   let rig: Rig;
 
   beforeAll(async () => {
-    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
     rig = await startRig({
-      nats,
-      dbUrl: db.url,
       users: USERS,
       prefix: 'kill',
       env: {
@@ -39,10 +34,7 @@ describe('an iifl-auth replica killed in the middle of a run', () => {
     rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25, loginTokenTtlMs: 4_000, authCodeTtlMs: 4_000 });
   }, 120_000);
 
-  afterAll(async () => {
-    await rig?.stop();
-    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
-  });
+  afterAll(() => rig?.stop());
 
   it('every user ends with exactly one outcome, no account logged in twice at once', async () => {
     const [victim] = await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);

@@ -8,14 +8,28 @@ import pg from 'pg';
 import { Streams } from '@refresher/contracts';
 import { decodeJson } from '@refresher/platform';
 import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
-import { REPO_ROOT, freePort, startServiceProcess, waitFor, type ServiceProcess, type TestNats } from '@refresher/testkit';
+import {
+  REPO_ROOT,
+  createTestDatabase,
+  freePort,
+  startNats,
+  startPostgresCluster,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  type TestNats,
+  type TestPostgresCluster,
+} from '@refresher/testkit';
 
 /**
  * The services as separate processes (as deployed) over a real NATS and Postgres, with the
  * simulator as IIFL, for tests that inject faults into them while a run is in flight.
  */
 export interface Rig {
+  /** The rig's own nats-server, which the test may stop and start. */
   nats: TestNats;
+  /** With `database: 'private-server'`: the rig's own PostgreSQL server, which the test may stop and start. */
+  postgres: TestPostgresCluster | null;
   dbUrl: string;
   sim: Simulator;
   /** The test's own connection (reconnects forever, like the services'). */
@@ -27,25 +41,32 @@ export interface Rig {
   services: ServiceProcess[];
   /** Starts a service process; `port` is its HTTP port (the gateway's API, the others' health). */
   start(name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway', env?: Record<string, string>): Promise<ServiceProcess & { port: number }>;
+  /** Kills the services and disposes of the simulator, NATS and the database. */
   stop(): Promise<void>;
 }
 
 export interface RigOptions {
-  nats: TestNats;
-  dbUrl: string;
   users: number;
   prefix: string;
+  /**
+   * `fresh-database` (default): a throw-away database on the local PostgreSQL;
+   * `private-server`: a PostgreSQL server of the rig's own (`rig.postgres`).
+   */
+  database?: 'fresh-database' | 'private-server';
   /** Users stored with a password the broker refuses (the last ones). */
   wrongPasswords?: number;
   env?: Record<string, string>;
 }
 
+/** Starts NATS, a database, the simulator and persistence, and seeds the users. */
 export async function startRig(options: RigOptions): Promise<Rig> {
+  const privateServer = options.database === 'private-server';
+  const [nats, database] = await Promise.all([startNats(), privateServer ? startPostgresCluster() : createTestDatabase()]);
   const accounts = generateAccounts(options.users, options.prefix);
   const sim = await startSimulator({ port: 0, accounts });
   const env: Record<string, string> = {
-    NATS_URL: options.nats.url,
-    DATABASE_URL: options.dbUrl,
+    NATS_URL: nats.url,
+    DATABASE_URL: database.url,
     IIFL_BASE_URL: sim.baseUrl,
     IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
     INTEGRATION_API_KEY: 'faults-integration-key-0123456789abcdef',
@@ -59,7 +80,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   // as legacy rows are; encrypted rows are covered by the e2e and iifl-auth tests).
   const keyEnv: Record<string, string> = { CREDENTIALS_KEY: randomBytes(32).toString('base64')
   };
-  const sql = new pg.Pool({ connectionString: options.dbUrl, max: 2, connectionTimeoutMillis: 2_000 });
+  const sql = new pg.Pool({ connectionString: database.url, max: 2, connectionTimeoutMillis: 2_000 });
   sql.on('error', () => {}); // an idle connection cut by a database restart
   const services: ServiceProcess[] = [];
   let nc: NatsConnection | undefined;
@@ -82,8 +103,9 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     return Object.assign(service, { port: Number(port) });
   };
   const rig: Rig = {
-    nats: options.nats,
-    dbUrl: options.dbUrl,
+    nats,
+    postgres: privateServer ? (database as TestPostgresCluster) : null,
+    dbUrl: database.url,
     sim,
     nc: undefined as unknown as NatsConnection,
     sql,
@@ -96,6 +118,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       await nc?.close().catch(() => {});
       await sql.end().catch(() => {});
       await sim.close();
+      await Promise.allSettled([nats.dispose(), database.dispose()]);
     },
   };
   try {
@@ -112,7 +135,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     const dir = mkdtempSync(join(tmpdir(), 'faults-users-'));
     writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
     await runEntry('services/persistence/src/seed-users.ts', [join(dir, 'users.json')], env);
-    nc = await connect({ servers: options.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     rig.nc = nc;
     return rig;
   } catch (err) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Streams } from '@refresher/contracts';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { waitFor } from '@refresher/testkit';
 import { report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
 
 const USERS = 40;
@@ -14,19 +14,13 @@ const USERS = 40;
  * after the run, still within the catch-up window, starts nothing again.
  */
 describe('two scheduler replicas firing the same slot', () => {
-  let nats: TestNats;
-  let db: TestDatabase;
   let rig: Rig;
 
   beforeAll(async () => {
-    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-    rig = await startRig({ nats, dbUrl: db.url, users: USERS, prefix: 'sched' });
+    rig = await startRig({ users: USERS, prefix: 'sched' });
   }, 120_000);
 
-  afterAll(async () => {
-    await rig?.stop();
-    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
-  });
+  afterAll(() => rig?.stop());
 
   it('make one run', async () => {
     await rig.start('iifl-auth');
