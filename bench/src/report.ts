@@ -1,7 +1,8 @@
 import type { MachineInfo } from './machine.ts';
-import type { IdleProbeResult } from './refresh-run.ts';
+import type { IdleProbeResult, RunResult } from './refresh-run.ts';
 
-export interface BenchReport {
+/** The run's own figures (RunResult) with the machine, the settings and what the bench measured around it. */
+export interface BenchReport extends RunResult {
   machine: MachineInfo;
   settings: {
     users: number;
@@ -15,17 +16,6 @@ export interface BenchReport {
     transport: string;
     logLevel: string;
   };
-  runId: string;
-  users: number;
-  failed: number;
-  failureCodes: Record<string, number>;
-  acceptedMs: number;
-  wallSeconds: number;
-  usersPerSecond: number;
-  latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
-  deliveryMs: { p50: number | null; p99: number | null; max: number | null };
-  deliveryAfterStoreMs: { p50: number | null; p99: number | null };
-  delivered: number;
   /** CPU seconds of each process during the run. */
   cpuSeconds: Record<string, number>;
   /** All processes' CPU during the run, per user. */
