@@ -6,8 +6,6 @@ import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '@refresher/testkit';
 import { createDb, migrateToLatest, migrations } from '../src/index.ts';
 
-// Real servers on a shared machine: the 5 s default is too tight for a busy moment.
-
 // Exactly what Prisma generated for the legacy model (no "state" column).
 const PRISMA_DDL = `
 CREATE TABLE "IIFLUser" (

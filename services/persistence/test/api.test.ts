@@ -3,14 +3,10 @@ import {
   Buckets,
   GetCredentialsRequest,
   GetCredentialsResponse,
-  GetRunRequest,
   PersistenceApi,
   PushTokenRequest,
   PushTokenResponse,
   RunCompleted,
-  RunSummary,
-  StartRunRequest,
-  StartRunResponse,
   Subjects,
   TokenRefreshed,
   TokenStatusRequest,
@@ -18,8 +14,6 @@ import {
 } from '@refresher/contracts';
 import { ServiceCallError, decodeJson } from '@refresher/platform';
 import { integrationUser, realUser, startHarness, type Harness } from './harness.ts';
-
-// Real servers on a shared machine: the 5 s default is too tight for a busy moment.
 
 let h: Harness;
 
@@ -33,8 +27,6 @@ beforeEach(async () => {
   await h.clear();
 });
 
-const startRun = (body: StartRunRequest) => h.call(PersistenceApi.startRun, StartRunRequest, StartRunResponse, body);
-const getRun = (runId: string) => h.call(PersistenceApi.getRun, GetRunRequest, RunSummary, { runId });
 
 async function serviceError(promise: Promise<unknown>): Promise<ServiceCallError> {
   const err = await promise.then(
@@ -53,7 +45,7 @@ describe('persistence.runs.start', () => {
       realUser('C3', { state: 'paused' }),
       integrationUser('2a66c354-2cfa-467c-a14b-da76a6ca13c7'),
     ]);
-    const res = await startRun({ trigger: 'api' });
+    const res = await h.startRun({ trigger: 'api' });
     expect(res.created).toBe(true);
     expect(res.runId).toMatch(/^run-\d{14}-[0-9a-f]{8}$/);
     expect(res.requested).toEqual([
@@ -64,7 +56,7 @@ describe('persistence.runs.start', () => {
       { userID: '2a66c354-2cfa-467c-a14b-da76a6ca13c7', clientName: 'Partner 2a66c354-2cfa-467c-a14b-da76a6ca13c7', reason: 'INTEGRATION_MANAGED' },
     ]);
 
-    const summary = await getRun(res.runId);
+    const summary = await h.getRun(res.runId);
     expect(summary).toMatchObject({ runId: res.runId, trigger: 'api', completedAt: null, total: 3, refreshed: 0, failed: 0, skipped: 1, pending: 2 });
     expect(summary.requestedAt).toBe(res.requestedAt);
     expect(summary.results.map((r) => [r.userID, r.outcome, r.code])).toEqual([
@@ -77,42 +69,42 @@ describe('persistence.runs.start', () => {
   it('is idempotent on runId, also when two starts race', async () => {
     await h.seed([realUser('A1'), integrationUser('IM1')]);
     const [first, second] = await Promise.all([
-      startRun({ runId: 'schedule-20261130-0300', trigger: 'schedule' }),
-      startRun({ runId: 'schedule-20261130-0300', trigger: 'schedule' }),
+      h.startRun({ runId: 'schedule-20261130-0300', trigger: 'schedule' }),
+      h.startRun({ runId: 'schedule-20261130-0300', trigger: 'schedule' }),
     ]);
     expect([first!.created, second!.created].sort()).toEqual([false, true]);
     await h.seed([realUser('Z9')]);
-    const again = await startRun({ runId: 'schedule-20261130-0300', trigger: 'schedule' });
+    const again = await h.startRun({ runId: 'schedule-20261130-0300', trigger: 'schedule' });
     expect(again.created).toBe(false);
     expect(again.requestedAt).toBe(first!.requestedAt);
     expect(again.requested).toEqual([{ userID: 'A1', clientName: 'Client A1' }]);
     expect(again.skipped).toEqual([{ userID: 'IM1', clientName: 'Partner IM1', reason: 'INTEGRATION_MANAGED' }]);
-    expect((await getRun('schedule-20261130-0300')).total).toBe(2);
+    expect((await h.getRun('schedule-20261130-0300')).total).toBe(2);
   });
 
   it('with a userID covers that user whatever its state', async () => {
     await h.seed([realUser('A1'), realUser('P1', { state: 'paused' })]);
-    const res = await startRun({ trigger: 'cli', userID: 'P1' });
+    const res = await h.startRun({ trigger: 'cli', userID: 'P1' });
     expect(res.requested).toEqual([{ userID: 'P1', clientName: 'Client P1' }]);
     expect(res.skipped).toEqual([]);
-    expect((await getRun(res.runId)).total).toBe(1);
+    expect((await h.getRun(res.runId)).total).toBe(1);
   });
 
   it('answers 404 for an unknown user and records no run', async () => {
-    const err = await serviceError(startRun({ runId: 'r-unknown', trigger: 'api', userID: 'NOPE' }));
+    const err = await serviceError(h.startRun({ runId: 'r-unknown', trigger: 'api', userID: 'NOPE' }));
     expect(err.code).toBe(404);
     expect(err.message).toContain('NOPE');
-    expect((await serviceError(getRun('r-unknown'))).code).toBe(404);
+    expect((await serviceError(h.getRun('r-unknown'))).code).toBe(404);
   });
 
   it('completes a run without requested users at once and announces it', async () => {
     await h.seed([integrationUser('IM1')]);
     const completed = h.nc.subscribe(Subjects.runCompleted('r-im-only'), { max: 1 });
     await h.nc.flush();
-    const res = await startRun({ runId: 'r-im-only', trigger: 'api', userID: 'IM1' });
+    const res = await h.startRun({ runId: 'r-im-only', trigger: 'api', userID: 'IM1' });
     expect(res.requested).toEqual([]);
     expect(res.skipped).toEqual([{ userID: 'IM1', clientName: 'Partner IM1', reason: 'INTEGRATION_MANAGED' }]);
-    const summary = await getRun('r-im-only');
+    const summary = await h.getRun('r-im-only');
     expect(summary).toMatchObject({ total: 1, skipped: 1, pending: 0 });
     expect(summary.completedAt).not.toBeNull();
     for await (const msg of completed) {

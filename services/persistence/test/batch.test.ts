@@ -5,11 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import {
   Buckets,
-  PersistenceApi,
   RunCompleted,
   RunOutcomeRecorded,
-  StartRunRequest,
-  StartRunResponse,
   Subjects,
   TokenFailed,
   TokenRefreshed,
@@ -30,9 +27,6 @@ beforeEach(async () => {
   await h.clear();
 });
 
-const startRun = (body: StartRunRequest) => h.call(PersistenceApi.startRun, StartRunRequest, StartRunResponse, body);
-const row = (userID: string) =>
-  h.persistence.db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirstOrThrow();
 const outcomeOf = (runId: string, userID: string) =>
   h.persistence.db.selectFrom('refresh_outcomes').selectAll().where('run_id', '=', runId).where('user_id', '=', userID).executeTakeFirstOrThrow();
 /** The results of a batch none of whose groups failed. */
@@ -80,7 +74,7 @@ describe('a batch of outcome events', () => {
   it('has the effects of the same events applied one by one, guards included', async () => {
     const users = ['B1', 'B2', 'B3', 'B4', 'B5'];
     await h.seed(users.map((u) => realUser(u)));
-    await startRun({ runId: 'run-batch', trigger: 'api' });
+    await h.startRun({ runId: 'run-batch', trigger: 'api' });
     // B4 already holds a token from a later login than the one in the batch.
     const later = refreshed('B4', null, '2026-11-30T03:10:00.000Z');
     await applyOutcomeEvent(h.persistence.db, Subjects.refreshed('B4'), { kind: 'refreshed', event: later });
@@ -100,11 +94,11 @@ describe('a batch of outcome events', () => {
 
     expect(results.map((r) => r.duplicate)).toEqual([false, false, false, false, false, true, true]);
     expect(results.map((r) => r.recorded?.outcome ?? null)).toEqual(['refreshed', 'refreshed', null, 'failed', 'refreshed', null, null]);
-    expect((await row('B1')).token).toBe(b1.token);
-    expect((await row('B1')).lastLoginTime?.toISOString()).toBe(b1.loginTime);
-    expect((await row('B2')).token).toBe(b2new.token);
-    expect((await row('B3')).loginStatus).toBe('failed');
-    expect((await row('B4')).token).toBe(later.token);
+    expect((await h.userRow('B1')).token).toBe(b1.token);
+    expect((await h.userRow('B1')).lastLoginTime?.toISOString()).toBe(b1.loginTime);
+    expect((await h.userRow('B2')).token).toBe(b2new.token);
+    expect((await h.userRow('B3')).loginStatus).toBe('failed');
+    expect((await h.userRow('B4')).token).toBe(later.token);
     expect(await outcomeOf('run-batch', 'B2')).toMatchObject({ outcome: 'refreshed', event_id: b2new.eventId });
     expect(await outcomeOf('run-batch', 'B4')).toMatchObject({ outcome: 'refreshed', event_id: b4.eventId });
     expect(await outcomeOf('run-batch', 'B3')).toMatchObject({ outcome: 'failed', code: 'BROKER_UNAVAILABLE' });
@@ -122,7 +116,7 @@ describe('a batch of outcome events', () => {
 
   it('when the one-by-one group fails, the login tokens stand and only the failed group comes back', async () => {
     await h.seed([realUser('G1'), realUser('G2'), realUser('BOOM')]);
-    await startRun({ runId: 'run-part', trigger: 'api' });
+    await h.startRun({ runId: 'run-part', trigger: 'api' });
     // A database fault for one user's failure record only (dropped again below).
     await sql`create function boom() returns trigger language plpgsql as $$
       begin if new.user_id = 'BOOM' then raise exception 'boom'; end if; return new; end $$`.execute(h.persistence.db);
@@ -136,8 +130,8 @@ describe('a batch of outcome events', () => {
         asRefreshed(g2),
       ]);
       expect(results.map((r) => ('failed' in r ? 'not applied' : r.recorded?.outcome))).toEqual(['refreshed', 'not applied', 'refreshed']);
-      expect((await row('G1')).token).toBe(g1.token);
-      expect((await row('G2')).token).toBe(g2.token);
+      expect((await h.userRow('G1')).token).toBe(g1.token);
+      expect((await h.userRow('G2')).token).toBe(g2.token);
       expect(await outcomeOf('run-part', 'BOOM')).toMatchObject({ outcome: 'pending' });
       expect(await runRow('run-part')).toMatchObject({ refreshed_count: 2, failed_count: 0, completed_at: null });
     } finally {
@@ -148,7 +142,7 @@ describe('a batch of outcome events', () => {
 
   it('lifts a rejection mark only for a login after the rejection', async () => {
     await h.seed([realUser('R1'), realUser('R2')]);
-    await startRun({ runId: 'run-rej', trigger: 'api' });
+    await h.startRun({ runId: 'run-rej', trigger: 'api' });
     for (const [userID, at] of [['R1', '2026-11-30T03:00:00.000Z'], ['R2', '2026-11-30T04:00:00.000Z']] as const) {
       await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash, updated_at)
         values (${userID}, ${at}::timestamptz, 'BAD_CREDENTIALS', 'x', now())`.execute(h.persistence.db);
@@ -164,7 +158,7 @@ describe('a batch of outcome events', () => {
   it('through the consumer: events published together are all applied, stored in the KV bucket and announced once each', async () => {
     const users = Array.from({ length: 300 }, (_, i) => `M${String(i).padStart(3, '0')}`);
     await h.seed(users.map((u) => realUser(u)));
-    await startRun({ runId: 'run-many', trigger: 'api' });
+    await h.startRun({ runId: 'run-many', trigger: 'api' });
     const notices = h.nc.subscribe(Subjects.runAll('run-many'));
     const done: number[] = [];
     const validity = new Map<string, string | null | undefined>();
@@ -194,6 +188,6 @@ describe('a batch of outcome events', () => {
     for (const e of [events[0]!, events[150]!, events[299]!]) {
       expect(TokenRefreshed.parse(decodeJson((await kv.get(e.userID))!.value)).token).toBe(e.token);
     }
-    expect((await row('M299')).token).toBe(events[299]!.token);
+    expect((await h.userRow('M299')).token).toBe(events[299]!.token);
   });
 });

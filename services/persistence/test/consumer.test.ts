@@ -6,13 +6,8 @@ import { sql } from 'kysely';
 import {
   Buckets,
   DeadLetter,
-  GetRunRequest,
-  PersistenceApi,
   RunCompleted,
   RunOutcomeRecorded,
-  RunSummary,
-  StartRunRequest,
-  StartRunResponse,
   Subjects,
   TokenFailed,
   TokenRefreshed,
@@ -22,8 +17,6 @@ import { decodeJson, encodeJson } from '@refresher/platform';
 import { waitFor } from '@refresher/testkit';
 import { clearCredentialsRejected } from '../src/index.ts';
 import { integrationUser, realUser, startHarness, type Harness } from './harness.ts';
-
-// Real servers on a shared machine: the 5 s default is too tight for a busy moment.
 
 let h: Harness;
 
@@ -37,10 +30,6 @@ beforeEach(async () => {
   await h.clear();
 });
 
-const startRun = (body: StartRunRequest) => h.call(PersistenceApi.startRun, StartRunRequest, StartRunResponse, body);
-const getRun = (runId: string) => h.call(PersistenceApi.getRun, GetRunRequest, RunSummary, { runId });
-const row = (userID: string) =>
-  h.persistence.db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirstOrThrow();
 
 function refreshed(userID: string, runId: string | null, loginTime: string, token = `token-${userID}-${loginTime}`): TokenRefreshed {
   return TokenRefreshed.parse({
@@ -95,7 +84,7 @@ async function watchRun(runId: string) {
 describe('refreshed events', () => {
   it('write the token as the legacy code did, record the outcome and complete the run', async () => {
     await h.seed([realUser('A1'), integrationUser('IM1')]);
-    const run = await startRun({ runId: 'run-a', trigger: 'api' });
+    const run = await h.startRun({ runId: 'run-a', trigger: 'api' });
     const watch = await watchRun('run-a');
     const event = refreshed('A1', 'run-a', '2026-11-30T03:00:05.123Z');
     await publish(Subjects.refreshed('A1'), event);
@@ -106,7 +95,7 @@ describe('refreshed events', () => {
     ]);
     watch.close();
 
-    const user = await row('A1');
+    const user = await h.userRow('A1');
     expect(user).toMatchObject({ token: event.token, loginStatus: 'success', tradingStatus: 'active' });
     expect(user.tokenValidity?.toISOString()).toBe(event.tokenValidity);
     expect(user.lastLoginTime?.toISOString()).toBe(event.loginTime);
@@ -115,7 +104,7 @@ describe('refreshed events', () => {
     const { rows } = await sql<{ t: string }>`select "lastLoginTime"::text as t from "IIFLUser" where "userID" = 'A1'`.execute(h.persistence.db);
     expect(rows[0]!.t).toBe('2026-11-30 03:00:05.123');
 
-    const summary = await getRun(run.runId);
+    const summary = await h.getRun(run.runId);
     expect(summary).toMatchObject({ total: 2, refreshed: 1, skipped: 1, pending: 0 });
     expect(summary.completedAt).not.toBeNull();
     expect(summary.results[0]).toMatchObject({ userID: 'A1', clientName: 'Client A1', outcome: 'refreshed', tokenValidity: event.tokenValidity });
@@ -126,19 +115,19 @@ describe('refreshed events', () => {
 
   it('change nothing when delivered twice, and an older token never replaces a newer one', async () => {
     await h.seed([realUser('A1')]);
-    await startRun({ runId: 'run-b', trigger: 'api' });
+    await h.startRun({ runId: 'run-b', trigger: 'api' });
     const watch = await watchRun('run-b');
     const newer = refreshed('A1', 'run-b', '2026-11-30T03:00:00.000Z');
     const older = refreshed('A1', null, '2026-11-29T03:00:00.000Z');
     await publish(Subjects.refreshed('A1'), newer);
     await watch.completed;
-    const afterFirst = await row('A1');
+    const afterFirst = await h.userRow('A1');
 
     await publish(Subjects.refreshed('A1'), newer);
     await publish(Subjects.refreshed('A1'), older);
     await h.eventsSettled();
 
-    expect(await row('A1')).toEqual(afterFirst);
+    expect(await h.userRow('A1')).toEqual(afterFirst);
     expect(watch.outcomes).toHaveLength(1);
     watch.close();
     const kv = await h.nc.jetstream().views.kv(Buckets.tokens);
@@ -151,7 +140,7 @@ describe('refreshed events', () => {
 describe('failed events', () => {
   it('make later all-users runs skip a user whose credentials were rejected, until they change', async () => {
     await h.seed([realUser('A1'), realUser('B2')]);
-    const first = await startRun({ runId: 'run-c', trigger: 'schedule' });
+    const first = await h.startRun({ runId: 'run-c', trigger: 'schedule' });
     expect(first.requested.map((u) => u.userID)).toEqual(['A1', 'B2']);
     const watch = await watchRun('run-c');
     await publish(Subjects.failed('A1'), failed('A1', 'run-c', 'BAD_CREDENTIALS'));
@@ -159,49 +148,49 @@ describe('failed events', () => {
     expect(await watch.completed).toEqual({ v: 1, runId: 'run-c', total: 2, refreshed: 0, failed: 2, skipped: 0 });
     watch.close();
 
-    expect(await row('A1')).toMatchObject({ loginStatus: 'failed', token: null });
-    const summary = await getRun('run-c');
+    expect(await h.userRow('A1')).toMatchObject({ loginStatus: 'failed', token: null });
+    const summary = await h.getRun('run-c');
     expect(summary.results.map((r) => [r.userID, r.outcome, r.code, r.message])).toEqual([
       ['A1', 'failed', 'BAD_CREDENTIALS', 'login failed: BAD_CREDENTIALS'],
       ['B2', 'failed', 'TIMEOUT', 'login failed: TIMEOUT'],
     ]);
 
     // A transient failure does not keep B2 out; the rejected credentials keep A1 out.
-    const second = await startRun({ trigger: 'schedule' });
+    const second = await h.startRun({ trigger: 'schedule' });
     expect(second.requested.map((u) => u.userID)).toEqual(['B2']);
     expect(second.skipped).toEqual([{ userID: 'A1', clientName: 'Client A1', reason: 'CREDENTIALS_REJECTED' }]);
     // An explicit request for the user still goes through.
-    expect((await startRun({ trigger: 'cli', userID: 'A1' })).requested.map((u) => u.userID)).toEqual(['A1']);
+    expect((await h.startRun({ trigger: 'cli', userID: 'A1' })).requested.map((u) => u.userID)).toEqual(['A1']);
 
     // New credentials in the row: the user is due again.
     await h.seed([realUser('A1', { password: 'a-new-password' })]);
-    const third = await startRun({ trigger: 'schedule' });
+    const third = await h.startRun({ trigger: 'schedule' });
     expect(third.requested.map((u) => u.userID)).toEqual(['A1', 'B2']);
     expect(third.skipped).toEqual([]);
   });
 
   it('a rejection mark is lifted by an operator or a later successful login', async () => {
     await h.seed([realUser('A1')]);
-    await startRun({ runId: 'run-d', trigger: 'api' });
+    await h.startRun({ runId: 'run-d', trigger: 'api' });
     const failedAt = '2026-11-30T03:00:00.000Z';
     await publish(Subjects.failed('A1'), failed('A1', 'run-d', 'BAD_TOTP', failedAt));
     await h.eventsSettled();
-    expect((await startRun({ trigger: 'api' })).skipped.map((u) => u.reason)).toEqual(['CREDENTIALS_REJECTED']);
+    expect((await h.startRun({ trigger: 'api' })).skipped.map((u) => u.reason)).toEqual(['CREDENTIALS_REJECTED']);
 
     expect(await clearCredentialsRejected(h.persistence.db, { userID: 'A1', now: new Date() })).toBe(true);
-    expect((await startRun({ trigger: 'api' })).requested.map((u) => u.userID)).toEqual(['A1']);
+    expect((await h.startRun({ trigger: 'api' })).requested.map((u) => u.userID)).toEqual(['A1']);
 
     await publish(Subjects.failed('A1'), failed('A1', 'run-d', 'BAD_TOTP', failedAt));
     await h.eventsSettled();
-    expect((await startRun({ trigger: 'api' })).skipped.map((u) => u.reason)).toEqual(['CREDENTIALS_REJECTED']);
+    expect((await h.startRun({ trigger: 'api' })).skipped.map((u) => u.reason)).toEqual(['CREDENTIALS_REJECTED']);
     await publish(Subjects.refreshed('A1'), refreshed('A1', null, '2026-11-30T03:05:00.000Z'));
     await h.eventsSettled();
-    expect((await startRun({ trigger: 'api' })).requested.map((u) => u.userID)).toEqual(['A1']);
+    expect((await h.startRun({ trigger: 'api' })).requested.map((u) => u.userID)).toEqual(['A1']);
   });
 
   it('never overwrite a newer success, and a user keeps exactly one outcome per run', async () => {
     await h.seed([realUser('A1'), realUser('B2')]);
-    await startRun({ runId: 'run-e', trigger: 'api' });
+    await h.startRun({ runId: 'run-e', trigger: 'api' });
     const watch = await watchRun('run-e');
     const success = refreshed('A1', 'run-e', '2026-11-30T03:10:00.000Z');
     await publish(Subjects.refreshed('A1'), success);
@@ -215,8 +204,8 @@ describe('failed events', () => {
     await h.eventsSettled();
     watch.close();
 
-    expect(await row('A1')).toMatchObject({ token: success.token, loginStatus: 'success' });
-    const summary = await getRun('run-e');
+    expect(await h.userRow('A1')).toMatchObject({ token: success.token, loginStatus: 'success' });
+    const summary = await h.getRun('run-e');
     expect(summary.results.map((r) => [r.userID, r.outcome, r.code])).toEqual([
       ['A1', 'refreshed', null],
       ['B2', 'skipped', 'NOT_LIVE'],
@@ -227,7 +216,7 @@ describe('failed events', () => {
       ['B2', 'skipped', 2, 2],
     ]);
     // The older rejection does not keep the user out of the next run.
-    expect((await startRun({ trigger: 'api' })).skipped).toEqual([]);
+    expect((await h.startRun({ trigger: 'api' })).skipped).toEqual([]);
   });
 });
 
@@ -261,7 +250,7 @@ describe('invalid messages', () => {
     const good = refreshed('A1', null, '2026-11-30T03:00:00.000Z');
     await publish(Subjects.refreshed('A1'), good);
     await h.eventsSettled();
-    expect((await row('A1')).token).toBe(good.token);
+    expect((await h.userRow('A1')).token).toBe(good.token);
   });
 });
 
@@ -279,12 +268,12 @@ describe('database errors', () => {
         const info = await jsm.consumers.info('TOKEN_EVENTS', 'persistence');
         return info.num_redelivered > 0 ? true : undefined;
       });
-      expect((await row('A1')).token).toBeNull();
+      expect((await h.userRow('A1')).token).toBeNull();
     } finally {
       await sql`alter table processed_events_away rename to processed_events`.execute(db);
     }
     await h.eventsSettled();
-    expect((await row('A1')).token).toBe('token-A1-2026-11-30T03:00:00.000Z');
+    expect((await h.userRow('A1')).token).toBe('token-A1-2026-11-30T03:00:00.000Z');
     await h.nc.flush();
     expect(dlq.getReceived()).toBe(0);
     dlq.unsubscribe();

@@ -1,7 +1,16 @@
 import { connect, type NatsConnection } from 'nats';
 import { sql } from 'kysely';
 import type { z } from 'zod';
-import { Buckets, Consumers, Streams } from '@refresher/contracts';
+import {
+  Buckets,
+  Consumers,
+  GetRunRequest,
+  PersistenceApi,
+  RunSummary,
+  StartRunRequest,
+  StartRunResponse,
+  Streams,
+} from '@refresher/contracts';
 import { callService, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
 import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
 import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence, type SeedUser } from '../src/index.ts';
@@ -14,6 +23,10 @@ export interface Harness {
   call<Req extends z.ZodType, Res extends z.ZodType>(subject: string, req: Req, res: Res, body: z.input<Req>): Promise<z.infer<Res>>;
   /** Sends a raw payload and returns the service error (code, description) or the decoded answer. */
   raw(subject: string, payload: string): Promise<{ code: number | null; description: string | null; body: unknown }>;
+  /** The run API and a user's stored row, as most tests use them. */
+  startRun(body: StartRunRequest): Promise<StartRunResponse>;
+  getRun(runId: string): Promise<RunSummary>;
+  userRow(userID: string): ReturnType<typeof selectUser>;
   seed(users: SeedUser[]): Promise<void>;
   /** Waits until the persistence consumer has acked or terminated everything in the events stream. */
   eventsSettled(): Promise<void>;
@@ -44,6 +57,10 @@ export function integrationUser(userID: string): SeedUser {
   };
 }
 
+function selectUser(db: Persistence['db'], userID: string) {
+  return db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirstOrThrow();
+}
+
 export async function startHarness(): Promise<Harness> {
   const nats = await startNats();
   const database = await createTestDatabase();
@@ -59,13 +76,17 @@ export async function startHarness(): Promise<Harness> {
   const nc = await connect({ servers: nats.url });
   const db = persistence.db;
   const jsm = await nc.jetstreamManager();
+  const call: Harness['call'] = (subject, req, res, body) => callService(nc, subject, req, res, body, 10_000);
 
   return {
     nats,
     database,
     persistence,
     nc,
-    call: (subject, req, res, body) => callService(nc, subject, req, res, body, 10_000),
+    call,
+    startRun: (body) => call(PersistenceApi.startRun, StartRunRequest, StartRunResponse, body),
+    getRun: (runId) => call(PersistenceApi.getRun, GetRunRequest, RunSummary, { runId }),
+    userRow: (userID) => selectUser(db, userID),
     raw: async (subject, payload) => {
       const reply = await nc.request(subject, new TextEncoder().encode(payload), { timeout: 10_000 });
       const code = reply.headers?.get('Nats-Service-Error-Code');

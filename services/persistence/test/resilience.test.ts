@@ -5,8 +5,6 @@ import { ServiceCallError, callService, loadConfig } from '@refresher/platform';
 import { freePort, startNats, type TestNats } from '@refresher/testkit';
 import { persistenceConfigSchema, startPersistence, type Persistence } from '../src/index.ts';
 
-// Real servers on a shared machine: the 5 s default is too tight for a busy moment.
-
 describe('without a reachable database', () => {
   let nats: TestNats;
   let persistence: Persistence;

@@ -8,7 +8,6 @@ import {
   refreshUserAnswer,
   runStartedAnswer,
   skippedUserAnswer,
-  stillRunningAnswer,
 } from '../legacy-bodies.ts';
 import { Scope } from '../auth.ts';
 import type { RouteDeps } from '../http/deps.ts';
