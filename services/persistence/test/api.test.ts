@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Buckets,
   GetCredentialsRequest,
@@ -13,19 +13,9 @@ import {
   TokenStatusResponse,
 } from '@refresher/contracts';
 import { ServiceCallError, decodeJson } from '@refresher/platform';
-import { integrationUser, realUser, startHarness, type Harness } from './harness.ts';
+import { integrationUser, realUser, useHarness } from './harness.ts';
 
-let h: Harness;
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.dispose();
-});
-beforeEach(async () => {
-  await h.clear();
-});
+const h = useHarness();
 
 
 async function serviceError(promise: Promise<unknown>): Promise<ServiceCallError> {

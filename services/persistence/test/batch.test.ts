@@ -1,7 +1,7 @@
 process.env.TZ = 'Asia/Kolkata';
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import {
   Buckets,
@@ -13,19 +13,9 @@ import {
 } from '@refresher/contracts';
 import { decodeJson, encodeJson } from '@refresher/platform';
 import { applyOutcomeEvent, applyOutcomeEvents, type AppliedEvent, type EventToApply } from '../src/events/apply-event.ts';
-import { realUser, startHarness, type Harness } from './harness.ts';
+import { realUser, useHarness } from './harness.ts';
 
-let h: Harness;
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.dispose();
-});
-beforeEach(async () => {
-  await h.clear();
-});
+const h = useHarness();
 
 const outcomeOf = (runId: string, userID: string) =>
   h.persistence.db.selectFrom('refresh_outcomes').selectAll().where('run_id', '=', runId).where('user_id', '=', userID).executeTakeFirstOrThrow();

@@ -1,7 +1,7 @@
 process.env.TZ = 'Asia/Kolkata';
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import {
   Buckets,
@@ -16,19 +16,9 @@ import {
 import { decodeJson, encodeJson } from '@refresher/platform';
 import { waitFor } from '@refresher/testkit';
 import { clearCredentialsRejected } from '../src/index.ts';
-import { integrationUser, realUser, startHarness, type Harness } from './harness.ts';
+import { integrationUser, realUser, useHarness } from './harness.ts';
 
-let h: Harness;
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.dispose();
-});
-beforeEach(async () => {
-  await h.clear();
-});
+const h = useHarness();
 
 
 function refreshed(userID: string, runId: string | null, loginTime: string, token = `token-${userID}-${loginTime}`): TokenRefreshed {

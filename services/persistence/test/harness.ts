@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { sql } from 'kysely';
 import type { z } from 'zod';
@@ -59,6 +60,24 @@ export function integrationUser(userID: string): SeedUser {
 
 function selectUser(db: Persistence['db'], userID: string) {
   return db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirstOrThrow();
+}
+
+/**
+ * A harness for the test file: started before its first test, cleared before each one, disposed of
+ * after the last. The object is filled in by the first hook, so use it inside tests only.
+ */
+export function useHarness(): Harness {
+  const h = {} as Harness;
+  beforeAll(async () => {
+    Object.assign(h, await startHarness());
+  });
+  afterAll(async () => {
+    await h.dispose?.();
+  });
+  beforeEach(async () => {
+    await h.clear();
+  });
+  return h;
 }
 
 export async function startHarness(): Promise<Harness> {

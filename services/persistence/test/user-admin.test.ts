@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   GetCredentialsRequest,
   GetCredentialsResponse,
@@ -13,18 +13,9 @@ import {
   UpsertUserResponse,
 } from '@refresher/contracts';
 import { ServiceCallError } from '@refresher/platform';
-import { realUser, startHarness, type Harness } from './harness.ts';
+import { realUser, useHarness } from './harness.ts';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.dispose();
-});
-beforeEach(async () => {
-  await h.clear();
-});
+const h = useHarness();
 
 /** Shaped like an encrypted value; persistence cannot tell it from a real one (it has no key). */
 function fakeCiphertext(): string {
