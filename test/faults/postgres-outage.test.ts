@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRefreshRun } from '@refresher/refresh-runs';
 import { waitFor } from '@refresher/testkit';
-import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
+import { outcomeCounts, outcomeFigures, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
 
 const USERS = 150;
 const OUTAGE_MS = 6_000;
@@ -58,18 +58,12 @@ describe('Postgres stopped in the middle of a run', () => {
     const sim = rig.sim.stats();
 
     // Rows: the stored token of each user is the newest one published for it.
-    const newest = new Map<string, { token: string; loginTime: number }>();
-    for (const e of f.events) {
-      if (!e.subject.startsWith('tokens.refreshed.')) continue;
-      const loginTime = Date.parse(String(e.payload['loginTime']));
-      if (loginTime > (newest.get(e.userID)?.loginTime ?? 0)) newest.set(e.userID, { token: String(e.payload['token']), loginTime });
-    }
     const { rows } = await rig.sql.query<{ userID: string; token: string; lastLoginTime: Date; loginStatus: string }>(
       'select "userID", token, "lastLoginTime", "loginStatus" from "IIFLUser" where "userID" = any($1)',
       [requested],
     );
     const wrongRows = rows.filter((r) => {
-      const want = newest.get(r.userID);
+      const want = f.newestLogins.get(r.userID);
       return !want || r.token !== want.token || r.lastLoginTime.getTime() !== want.loginTime || r.loginStatus !== 'success';
     });
     const runRow = await rig.sql.query('select refreshed_count, failed_count, completed_at from refresh_runs where run_id = $1', [runId]);
@@ -77,12 +71,7 @@ describe('Postgres stopped in the middle of a run', () => {
     report('postgres-outage', {
       users: USERS,
       faults: `Postgres fast shutdown at ${doneAtStop}/${USERS} outcomes, down ${OUTAGE_MS} ms`,
-      outcomes: f.outcomes,
-      failures: f.failures,
-      distinctOutcomes: f.distinctOutcomes,
-      outcomeEvents: f.events.length,
-      duplicates: f.duplicates,
-      losses: f.losses,
+      ...outcomeFigures(f),
       wrongRows: wrongRows.length,
       sessionsIssued: sim.sessionsIssued,
     });

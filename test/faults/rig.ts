@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { Streams } from '@refresher/contracts';
 import { decodeJson } from '@refresher/platform';
-import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
+import { generateAccounts, startSimulator, type SimAccount, type SimStats, type Simulator } from '@refresher/iifl-sim';
 import {
   REPO_ROOT,
   createTestDatabase,
@@ -260,7 +261,56 @@ export async function runFigures(rig: Rig, runId: string, requested: string[]) {
   const withoutEvent = requested.filter((u) => !perUser.has(u)).length;
   const failures: Record<string, number> = {};
   for (const r of rows) if (r.outcome === 'failed') failures[r.code ?? '?'] = (failures[r.code ?? '?'] ?? 0) + 1;
-  return { rows, byUser, events, outcomes, failures, losses, duplicates, withoutEvent, distinctOutcomes: byUser.size };
+  // Per user, the token of the latest login announced: what its row must hold in the end.
+  const newestLogins = new Map<string, { token: string; loginTime: number }>();
+  for (const e of events) {
+    if (!e.subject.startsWith('tokens.refreshed.')) continue;
+    const loginTime = Date.parse(String(e.payload['loginTime']));
+    if (loginTime > (newestLogins.get(e.userID)?.loginTime ?? 0)) newestLogins.set(e.userID, { token: String(e.payload['token']), loginTime });
+  }
+  return { rows, byUser, events, outcomes, failures, losses, duplicates, withoutEvent, distinctOutcomes: byUser.size, newestLogins };
+}
+
+export type RunFigures = Awaited<ReturnType<typeof runFigures>>;
+
+/** The outcome figures every fault test reports. */
+export function outcomeFigures(f: RunFigures) {
+  return {
+    outcomes: f.outcomes,
+    failures: f.failures,
+    distinctOutcomes: f.distinctOutcomes,
+    outcomeEvents: f.events.length,
+    duplicates: f.duplicates,
+    losses: f.losses,
+  };
+}
+
+/** What the broker saw: sessions, logins of one account at once, TOTP steps used twice, rate limits hit. */
+export function brokerFigures(sim: SimStats) {
+  return {
+    sessionsIssued: sim.sessionsIssued,
+    maxConcurrentLoginsPerClient: sim.maxConcurrentLoginsPerClient,
+    totpStepReuse: sim.totpStepReuse,
+    rateLimited: sim.rateLimited,
+  };
+}
+
+/** Every requested user refreshed, with exactly one recorded outcome and at least one event. */
+export function expectEveryUserRefreshed(f: RunFigures, users: number): void {
+  expect(f.losses).toBe(0);
+  expect(f.distinctOutcomes).toBe(users);
+  expect(f.outcomes).toEqual({ refreshed: users, failed: 0, skipped: 0, pending: 0 });
+  expect(f.withoutEvent).toBe(0);
+}
+
+/**
+ * The broker's rules held across replicas: never two logins of one account at once, never one TOTP
+ * step used twice, and the spec's per-session rate limits (the simulator's defaults) never hit.
+ */
+export function expectBrokerRulesKept(sim: SimStats): void {
+  expect(sim.maxConcurrentLoginsPerClient).toBeLessThanOrEqual(1);
+  expect(sim.totpStepReuse).toBe(0);
+  expect(sim.rateLimited).toBe(0);
 }
 
 /** One line per fault test, copied into docs/reliability.md. */
