@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { REPO_ROOT, createTestDatabase, freePort, startNats, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { createTestDatabase, freePort, runEntryPoint, startNats, type TestDatabase, type TestNats } from '@refresher/testkit';
 
 /** The README's first command (`pnpm demo`), run to its end with `--once`, on its own servers. */
 describe('the demo', () => {
@@ -25,13 +24,7 @@ describe('the demo', () => {
       SCHEDULER_HEALTH_PORT: String(p2),
       IIFL_AUTH_HEALTH_PORT: String(p3),
     };
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--once'], { cwd: REPO_ROOT, env });
-      let output = '';
-      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-      child.once('exit', (c) => resolve({ code: c, output }));
-    });
+    const { code, output } = await runEntryPoint('scripts/demo.ts', ['--once'], env);
     expect(code, output).toBe(0);
     expect(output).toMatch(/engine got token for /);
     expect(output).toMatch(/HTTP 200: refreshed \d+/);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,6 @@ import pg from 'pg';
 import { INTEGRATION_MANAGED } from '@refresher/contracts';
 import { startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
 import {
-  REPO_ROOT,
   createTestDatabase,
   freePort,
   startNats,
@@ -16,6 +14,7 @@ import {
   type ServiceProcess,
   type TestDatabase,
   type TestNats,
+  runEntryPoint,
 } from '@refresher/testkit';
 
 export interface SeedUser {
@@ -98,7 +97,7 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
     credentialsKey,
     env,
     services,
-    run: (entry, args, more = {}) => runEntry(entry, args, { ...env, ...more }),
+    run: (entry, args, more = {}) => runEntryPoint(entry, args, { ...env, ...more }),
     stop: async () => {
       await Promise.allSettled(services.map((s) => s.stop('SIGTERM')));
       await system.nc?.close().catch(() => {});
@@ -133,19 +132,4 @@ function envFor(name: string, env: Record<string, string>): Record<string, strin
   if (name === 'iifl-auth' || name === 'gateway') return env;
   const { CREDENTIALS_KEY: _key, CREDENTIALS_KEY_ID: _id, CREDENTIALS_OLD_KEYS: _old, ...rest } = env;
   return rest;
-}
-
-function runEntry(entry: string, args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +9,6 @@ import { Streams } from '@refresher/contracts';
 import { decodeJson } from '@refresher/platform';
 import { generateAccounts, startSimulator, type SimAccount, type SimStats, type Simulator } from '@refresher/iifl-sim';
 import {
-  REPO_ROOT,
   createTestDatabase,
   freePort,
   startNats,
@@ -20,6 +18,7 @@ import {
   type ServiceProcess,
   type TestNats,
   type TestPostgresCluster,
+  runEntryPoint,
 } from '@refresher/testkit';
 
 /**
@@ -135,7 +134,8 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     }));
     const dir = mkdtempSync(join(tmpdir(), 'faults-users-'));
     writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
-    await runEntry('services/persistence/src/seed-users.ts', [join(dir, 'users.json')], env);
+    const seeded = await runEntryPoint('services/persistence/src/seed-users.ts', [join(dir, 'users.json')], env);
+    if (seeded.code !== 0) throw new Error(`seed-users exited ${seeded.code}: ${seeded.stderr}`);
     nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     rig.nc = nc;
     return rig;
@@ -143,19 +143,6 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     await rig.stop();
     throw err;
   }
-}
-
-function runEntry(entry: string, args: string[], env: Record<string, string>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${entry} exited ${code}: ${stderr}`))));
-  });
 }
 
 /** Outcome rows of a run, by outcome. */

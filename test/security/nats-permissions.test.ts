@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import {
   type ServiceProcess,
   type TestDatabase,
   type TestNats,
+  runEntryPoint,
 } from '@refresher/testkit';
 
 /**
@@ -73,7 +73,7 @@ describe('NATS with per-service permissions', () => {
     // The operator's identity imports the users (encrypted by the tool).
     const dir = mkdtempSync(join(tmpdir(), 'nats-perms-'));
     writeFileSync(join(dir, 'users.json'), JSON.stringify(accounts.map((a) => ({ ...a, clientName: a.clientId }))), { mode: 0o600 });
-    const imported = await runEntry('services/cli/src/users-main.ts', ['import', join(dir, 'users.json')], {
+    const imported = await runEntryPoint('services/cli/src/users-main.ts', ['import', join(dir, 'users.json')], {
       NATS_URL: nats.url,
       ...natsEnv('operator'),
       CREDENTIALS_KEY: credentialsKey,
@@ -171,18 +171,3 @@ describe('NATS with per-service permissions', () => {
     }
   });
 });
-
-function runEntry(entry: string, args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}

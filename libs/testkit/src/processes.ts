@@ -67,3 +67,37 @@ export async function startServiceProcess(options: {
   }
   return service;
 }
+
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr interleaved as they arrived. */
+  output: string;
+}
+
+/**
+ * Runs a command to its end from the repository root. Its environment holds PATH, HOME and `env`
+ * only, so that nothing of the test process's own settings leaks into it.
+ */
+export function runToEnd(command: string, args: string[], env: Record<string, string>): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => ((stdout += d.toString()), (output += d.toString())));
+    child.stderr!.on('data', (d: Buffer) => ((stderr += d.toString()), (output += d.toString())));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr, output }));
+  });
+}
+
+/** Runs a TypeScript entry point (path relative to the repository root) to its end, in its own Node process. */
+export function runEntryPoint(entry: string, args: string[], env: Record<string, string>): Promise<ProcessResult> {
+  return runToEnd(process.execPath, ['--import', 'tsx', entry, ...args], env);
+}

@@ -1,8 +1,15 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@refresher/platform';
 import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence } from '@refresher/persistence';
-import { createTestDatabase, REPO_ROOT, startNats, type TestDatabase, type TestNats } from '@refresher/testkit';
+import {
+  createTestDatabase,
+  startNats,
+  type TestDatabase,
+  type TestNats,
+  runEntryPoint,
+  runToEnd,
+  type ProcessResult,
+} from '@refresher/testkit';
 
 // The real command as a separate process, against a real NATS and the real persistence service
 // (Postgres). No iifl-auth runs: nothing here needs a broker login.
@@ -10,30 +17,9 @@ let nats: TestNats;
 let database: TestDatabase;
 let persistence: Persistence;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function run(command: string, args: string[], env: Record<string, string>): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function cli(args: string[], env: Record<string, string> = { NATS_URL: nats.url }): Promise<Result> {
-  return run(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', ...args], env);
+function cli(args: string[], env: Record<string, string> = { NATS_URL: nats.url }): Promise<ProcessResult> {
+  return runEntryPoint('services/cli/src/main.ts', args, env);
 }
 
 const partner = (userID: string) => ({
@@ -114,7 +100,7 @@ describe('refresh-tokens', { timeout: 30_000 }, () => {
   });
 
   it('through `pnpm refresh-tokens --json`: the arguments arrive and stdout is pure JSON', async () => {
-    const { code, stdout, stderr } = await run('pnpm', ['refresh-tokens', '--json'], { NATS_URL: nats.url });
+    const { code, stdout, stderr } = await runToEnd('pnpm', ['refresh-tokens', '--json'], { NATS_URL: nats.url });
     expect(code, stderr).toBe(0);
     const summary = JSON.parse(stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({
