@@ -54,11 +54,26 @@ async function startLocalNats(extraArgs: string[], env?: Record<string, string>)
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...extraArgs], {
-      stdio: 'ignore',
+    const server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...extraArgs], {
+      stdio: ['ignore', 'ignore', 'pipe'],
       ...(env ? { env: { ...process.env, ...env } } : {}),
     });
-    await waitFor(`nats-server on port ${port}`, () => canConnect(port), 15_000);
+    child = server;
+    // nats-server logs to stderr: kept (the last few KB) to say why it did not come up.
+    let log = '';
+    server.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4_000)));
+    try {
+      await waitFor(
+        `nats-server on port ${port}`,
+        async () => {
+          if (server.exitCode !== null || server.signalCode !== null) throw new Error(`nats-server exited (${server.exitCode ?? server.signalCode})`);
+          return canConnect(port);
+        },
+        15_000,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nnats-server said:\n${log}`, { cause: err });
+    }
   };
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const running = child;
