@@ -25,7 +25,9 @@ import {
  */
 const IDENTITIES = ['persistence', 'iifl-auth', 'scheduler', 'gateway', 'operator', 'engine'] as const;
 type Identity = (typeof IDENTITIES)[number];
-const passwords = Object.fromEntries(IDENTITIES.map((id) => [id, randomBytes(18).toString('base64url')])) as Record<Identity, string>;
+// As deploy/env.example makes them: hex after a letter (nats-server reads an environment value that
+// starts with a digit as a number when it can, "4e1..." for one, and does not start).
+const passwords = Object.fromEntries(IDENTITIES.map((id) => [id, `s${randomBytes(24).toString('hex')}`])) as Record<Identity, string>;
 const natsEnv = (id: Identity) => ({ NATS_USER: id, NATS_PASSWORD: passwords[id], NATS_INBOX_PREFIX: `_INBOX_${id}` });
 
 describe('NATS with per-service permissions', () => {
