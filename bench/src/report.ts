@@ -1,21 +1,15 @@
 import type { MachineInfo } from './machine.ts';
+import type { BenchOptions } from './options.ts';
 import type { IdleProbeResult, RunResult } from './refresh-run.ts';
 
 /** The run's own figures (RunResult) with the machine, the settings and what the bench measured around it. */
 export interface BenchReport extends RunResult {
   machine: MachineInfo;
-  settings: {
-    users: number;
-    authReplicas: number;
-    authConcurrency: number | null;
-    latencyMs: number;
-    jitterMs: number;
-    keyAssociationMs: number;
-    keyPairMaxAgeMs: number;
-    keyPairPolicy: string;
-    transport: string;
-    logLevel: string;
-  };
+  /** The options that shape the run, and the key-pair policy they make, in words. */
+  settings: Pick<
+    BenchOptions,
+    'users' | 'authReplicas' | 'authConcurrency' | 'latencyMs' | 'jitterMs' | 'keyAssociationMs' | 'keyPairMaxAgeMs' | 'transport' | 'logLevel'
+  > & { keyPairPolicy: string };
   /** CPU seconds of each process during the run. */
   cpuSeconds: Record<string, number>;
   /** All processes' CPU during the run, per user. */
