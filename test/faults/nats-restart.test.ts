@@ -1,16 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRefreshRun } from '@refresher/refresh-runs';
-import { waitFor } from '@refresher/testkit';
 import {
   brokerFigures,
   expectBrokerRulesKept,
   expectEveryUserRefreshed,
-  outcomeCounts,
   outcomeFigures,
   report,
   runFigures,
   startRig,
+  startRunAndWaitForAFifth,
   waitForRun,
   type Rig,
 } from './rig.ts';
@@ -42,17 +40,8 @@ describe('NATS restarted in the middle of a run', () => {
 
   it('no outcome is lost and every service resumes its consumers', async () => {
     await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);
-    const run = await startRefreshRun(rig.nc, { trigger: 'cli' });
-    run.close();
-    const runId = run.start.runId;
-    const requested = run.start.requested.map((u) => u.userID);
+    const { runId, requested, refreshedSoFar: doneAtCrash } = await startRunAndWaitForAFifth(rig);
     expect(requested).toHaveLength(USERS);
-
-    await waitFor('a fifth of the run done', async () => {
-      const c = await outcomeCounts(rig.sql, runId);
-      return (c['refreshed'] ?? 0) >= USERS / 5 ? true : undefined;
-    }, 60_000, 50);
-    const doneAtCrash = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
     await rig.nats.stop('SIGKILL');
     await sleep(OUTAGE_MS);
     await rig.nats.start();

@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRefreshRun } from '@refresher/refresh-runs';
-import { waitFor } from '@refresher/testkit';
-import { outcomeCounts, outcomeFigures, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
+import { outcomeFigures, report, runFigures, startRig, startRunAndWaitForAFifth, waitForRun, type Rig } from './rig.ts';
 
 const USERS = 150;
 const OUTAGE_MS = 6_000;
@@ -38,17 +36,8 @@ describe('Postgres stopped in the middle of a run', () => {
 
   it('no outcome is lost and the rows are right once the database is back', async () => {
     await rig.start('iifl-auth');
-    const run = await startRefreshRun(rig.nc, { trigger: 'cli' });
-    run.close();
-    const runId = run.start.runId;
-    const requested = run.start.requested.map((u) => u.userID);
+    const { runId, requested, refreshedSoFar: doneAtStop } = await startRunAndWaitForAFifth(rig);
     expect(requested).toHaveLength(USERS);
-
-    await waitFor('a fifth of the run done', async () => {
-      const c = await outcomeCounts(rig.sql, runId);
-      return (c['refreshed'] ?? 0) >= USERS / 5 ? true : undefined;
-    }, 60_000, 50);
-    const doneAtStop = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
     await rig.postgres!.stop();
     await sleep(OUTAGE_MS);
     await rig.postgres!.start();

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRefreshRun } from '@refresher/refresh-runs';
-import { waitFor } from '@refresher/testkit';
 import {
   brokerFigures,
   expectBrokerRulesKept,
   expectEveryUserRefreshed,
-  outcomeCounts,
   outcomeFigures,
   report,
   runFigures,
   startRig,
+  startRunAndWaitForAFifth,
   waitForRun,
   type Rig,
 } from './rig.ts';
@@ -49,18 +47,9 @@ describe('an iifl-auth replica killed in the middle of a run', () => {
 
   it('every user ends with exactly one outcome, no account logged in twice at once', async () => {
     const [victim] = await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);
-    const run = await startRefreshRun(rig.nc, { trigger: 'cli' });
-    run.close();
-    const runId = run.start.runId;
-    const requested = run.start.requested.map((u) => u.userID);
-    expect(requested).toHaveLength(USERS);
-
     // Kill while the run is well under way: some done, many in flight or queued.
-    await waitFor('a fifth of the run done', async () => {
-      const c = await outcomeCounts(rig.sql, runId);
-      return (c['refreshed'] ?? 0) >= USERS / 5 ? true : undefined;
-    }, 60_000, 50);
-    const doneAtKill = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
+    const { runId, requested, refreshedSoFar: doneAtKill } = await startRunAndWaitForAFifth(rig);
+    expect(requested).toHaveLength(USERS);
     await victim!.stop('SIGKILL');
 
     await waitForRun(rig, runId, 150_000);

@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { Streams } from '@refresher/contracts';
+import { startRefreshRun } from '@refresher/refresh-runs';
 import { decodeJson } from '@refresher/platform';
 import { generateAccounts, startSimulator, type SimAccount, type SimStats, type Simulator } from '@refresher/iifl-sim';
 import {
@@ -143,6 +144,28 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     await rig.stop();
     throw err;
   }
+}
+
+/**
+ * Starts a refresh of every user and waits until a fifth of them are refreshed: the moment the
+ * fault tests strike, with some users done and many in flight or queued.
+ */
+export async function startRunAndWaitForAFifth(rig: Rig): Promise<{ runId: string; requested: string[]; refreshedSoFar: number }> {
+  const run = await startRefreshRun(rig.nc, { trigger: 'cli' });
+  run.close();
+  const runId = run.start.runId;
+  const requested = run.start.requested.map((u) => u.userID);
+  await waitFor(
+    'a fifth of the run done',
+    async () => {
+      const c = await outcomeCounts(rig.sql, runId);
+      return (c['refreshed'] ?? 0) >= requested.length / 5 ? true : undefined;
+    },
+    60_000,
+    50,
+  );
+  const refreshedSoFar = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
+  return { runId, requested, refreshedSoFar };
 }
 
 /** Outcome rows of a run, by outcome. */
