@@ -12,13 +12,26 @@ export const FailureCode = {
   BadTotp: 'BAD_TOTP',
   TotpNotEnabled: 'TOTP_NOT_ENABLED',
   AppNotAuthorised: 'APP_NOT_AUTHORISED',
+  /**
+   * HTTP 401/403 without a known code on a login step. How IIFL refuses a caller whose IP is not
+   * whitelisted is undocumented; this is the most likely reading, and the password is not resent.
+   */
   IpNotAuthorised: 'IP_NOT_AUTHORISED',
+  /**
+   * An answer to a credential step (password, TOTP, session) that the client does not recognise: an
+   * unknown ECnnn, a documented "field missing" code, or a body without the expected field. Never
+   * resent: an answer we do not understand must not cost the account another password attempt.
+   */
+  BrokerRejected: 'BROKER_REJECTED',
   // Transient: retried with back-off within a bound.
   EncryptionKeyRejected: 'ENCRYPTION_KEY_REJECTED',
   RateLimited: 'RATE_LIMITED',
   BrokerUnavailable: 'BROKER_UNAVAILABLE',
   Timeout: 'TIMEOUT',
+  /** An answer not understood before any credential was sent (the key exchange): safe to retry. */
   UnexpectedResponse: 'UNEXPECTED_RESPONSE',
+  /** EC044 on a login step: the login token ran out; the login starts again. */
+  LoginExpired: 'LOGIN_EXPIRED',
   // Raised by the pipeline rather than the broker.
   UserNotFound: 'USER_NOT_FOUND',
   CredentialsUnavailable: 'CREDENTIALS_UNAVAILABLE',
@@ -32,6 +45,7 @@ const RETRYABLE: ReadonlySet<FailureCode> = new Set<FailureCode>([
   FailureCode.BrokerUnavailable,
   FailureCode.Timeout,
   FailureCode.UnexpectedResponse,
+  FailureCode.LoginExpired,
   FailureCode.CredentialsUnavailable,
   FailureCode.Internal,
 ]);
@@ -40,7 +54,12 @@ export function isRetryableFailure(code: FailureCode): boolean {
   return RETRYABLE.has(code);
 }
 
-/** Codes that mean the stored credentials themselves are wrong: later runs skip the user. */
+/**
+ * Codes after which the account is not logged in again automatically: the stored credentials (or
+ * the account, or this deployment's standing at IIFL) were refused, or IIFL answered a credential
+ * in a way we do not understand. Later all-users runs skip the user until its credentials change
+ * or an operator refreshes it explicitly.
+ */
 const CREDENTIAL_REJECTIONS: ReadonlySet<FailureCode> = new Set<FailureCode>([
   FailureCode.BadCredentials,
   FailureCode.PasswordExpired,
@@ -49,6 +68,8 @@ const CREDENTIAL_REJECTIONS: ReadonlySet<FailureCode> = new Set<FailureCode>([
   FailureCode.BadTotp,
   FailureCode.TotpNotEnabled,
   FailureCode.AppNotAuthorised,
+  FailureCode.IpNotAuthorised,
+  FailureCode.BrokerRejected,
 ]);
 
 export function isCredentialRejection(code: FailureCode): boolean {
@@ -60,6 +81,8 @@ export const SkipReason = {
   IntegrationManaged: 'INTEGRATION_MANAGED',
   NotLive: 'NOT_LIVE',
   CredentialsRejected: 'CREDENTIALS_REJECTED',
+  /** The account logs in through IIFL's browser redirect: its holder was sent a login link. */
+  LoginRequired: 'LOGIN_REQUIRED',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
@@ -75,3 +98,12 @@ export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErr
 
 /** The literal the legacy table stores in every credential column of an integration-managed user. */
 export const INTEGRATION_MANAGED = 'INTEGRATION_MANAGED';
+
+/**
+ * How an account logs in at IIFL (spec, "The headless login", "A second headless variant", "The
+ * documented flow"): `headless-v1` is the existing system's five steps, `headless-v2` IIFL's web
+ * app's idaas variant, `redirect` the browser login IIFL documents.
+ */
+export const LOGIN_FLOWS = ['headless-v1', 'headless-v2', 'redirect'] as const;
+export type LoginFlow = (typeof LOGIN_FLOWS)[number];
+export type HeadlessLoginFlow = Exclude<LoginFlow, 'redirect'>;
