@@ -1,4 +1,11 @@
 import { FailureCode, isRetryableFailure } from '@refresher/contracts';
+import {
+  extractBrokerCode,
+  extractBrokerMessage,
+  failureForBrokerCode,
+  INVALID_TOTP_CODE,
+  SESSION_INVALID_CODE,
+} from './broker-codes.ts';
 import type { IiflErrorShape } from './types.ts';
 
 /** The IIFL calls, named as in error messages and the simulator's inject knob. */
@@ -9,13 +16,42 @@ export const IiflEndpoint = {
   UserSession: 'getusersession',
   Profile: 'profile',
   Logout: 'logout',
+  VendorDetails: 'vendor-details',
+  V2EncKey: 'v2-enckey',
+  V2Password: 'v2-password',
+  V2Totp: 'v2-totp',
+  VendorAuthorize: 'vendor-authorize',
 } as const;
 export type IiflEndpoint = (typeof IiflEndpoint)[keyof typeof IiflEndpoint];
+
+/**
+ * What a call risks. `pre-credential`: nothing secret sent yet, so an answer we do not understand
+ * may be retried. `credential`: a password, TOTP code, login token or checksum goes out, so only
+ * answers known to be transient are retried. `session`: a call made with a session token.
+ */
+export type StepKind = 'pre-credential' | 'credential' | 'session';
+
+export const STEP_KINDS: Readonly<Record<IiflEndpoint, StepKind>> = {
+  enckey: 'pre-credential',
+  'vendor-details': 'pre-credential',
+  'v2-enckey': 'pre-credential',
+  validatepassword: 'credential',
+  validatetotp: 'credential',
+  getusersession: 'credential',
+  'v2-password': 'credential',
+  'v2-totp': 'credential',
+  'vendor-authorize': 'credential',
+  profile: 'session',
+  logout: 'session',
+};
 
 export interface IiflErrorOptions {
   code: FailureCode;
   brokerCode?: string | null;
   endpoint?: IiflEndpoint | null;
+  httpStatus?: number | null;
+  /** From IIFL's `Retry-After`: wait at least this long before the next attempt. */
+  retryAfterMs?: number | null;
   cause?: unknown;
 }
 
@@ -26,6 +62,14 @@ export class IiflError extends Error implements IiflErrorShape {
   readonly brokerCode: string | null;
   readonly retryable: boolean;
   readonly endpoint: IiflEndpoint | null;
+  readonly httpStatus: number | null;
+  readonly retryAfterMs: number | null;
+  /**
+   * EC036 (invalid T-OTP): the login may be tried once more, in the next 30 s step, and then never
+   * (spec, the code table). `retryable` stays false: only the caller's retry loop knows whether
+   * the one extra try was spent.
+   */
+  readonly retryInNextTotpStep: boolean;
   /** True only for {@link IiflSessionInvalidError}: the token given to the call is dead. */
   readonly sessionInvalid: boolean = false;
 
@@ -34,6 +78,9 @@ export class IiflError extends Error implements IiflErrorShape {
     this.code = options.code;
     this.brokerCode = options.brokerCode ?? null;
     this.endpoint = options.endpoint ?? null;
+    this.httpStatus = options.httpStatus ?? null;
+    this.retryAfterMs = options.retryAfterMs ?? null;
+    this.retryInNextTotpStep = this.brokerCode === INVALID_TOTP_CODE;
     this.retryable = isRetryableFailure(options.code);
   }
 }
@@ -57,78 +104,12 @@ export function isIiflError(error: unknown): error is IiflError {
   return error instanceof IiflError;
 }
 
-/** IIFL's login error codes (spec, "Responses and errors") and what each means here. */
-export const BROKER_CODE_FAILURES: Readonly<Record<string, FailureCode>> = Object.freeze({
-  EC016: FailureCode.BadCredentials,
-  EC069: FailureCode.PasswordExpired,
-  EC004: FailureCode.AccountBlocked,
-  EC014: FailureCode.AccountBlocked,
-  EC081: FailureCode.AccountBlocked,
-  EC002: FailureCode.ClientNotFound,
-  EC034: FailureCode.BadTotp,
-  EC036: FailureCode.BadTotp,
-  EC043: FailureCode.TotpNotEnabled,
-  EC053: FailureCode.AppNotAuthorised,
-  EC054: FailureCode.AppNotAuthorised,
-  EC055: FailureCode.AppNotAuthorised,
-  EC056: FailureCode.EncryptionKeyRejected,
-  EC057: FailureCode.EncryptionKeyRejected,
-  EC062: FailureCode.EncryptionKeyRejected,
-  EC003: FailureCode.BrokerUnavailable,
-  EC500: FailureCode.IpNotAuthorised,
-});
-
-/** "Token is not valid": a dead session (or login token). */
-export const SESSION_INVALID_CODE = 'EC044';
-
-const CODE_PATTERN = /^EC\d{3}$/i;
-const MESSAGE_CODE_PATTERN = /^\s*(EC\d{3})\b/i;
-
-function asRecord(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : null;
-}
-
-function codeIn(value: unknown): string | null {
-  return typeof value === 'string' && CODE_PATTERN.test(value.trim()) ? value.trim().toUpperCase() : null;
-}
-
-/** IIFL's own `ECnnn`, from `code`, `result.code`, `result[0].code` or the start of `message`. */
-export function extractBrokerCode(body: unknown): string | null {
-  const record = asRecord(body);
-  if (!record) return null;
-  const result = record['result'];
-  const first = Array.isArray(result) ? asRecord(result[0]) : asRecord(result);
-  const message = typeof record['message'] === 'string' ? record['message'] : '';
-  return (
-    codeIn(record['code']) ??
-    codeIn(first?.['code']) ??
-    MESSAGE_CODE_PATTERN.exec(message)?.[1]?.toUpperCase() ??
-    null
-  );
-}
-
-/** IIFL's `message`, trimmed and bounded, with any leading `ECnnn` and separator removed. */
-export function extractBrokerMessage(body: unknown): string | null {
-  const message = asRecord(body)?.['message'];
-  if (typeof message !== 'string' || message.trim() === '') return null;
-  const text = message.replace(MESSAGE_CODE_PATTERN, '').replace(/^\s*[:\-–]\s*/, '').trim();
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-}
-
-/** The failure for an IIFL `ECnnn`, or null for a code not in the table. */
-export function failureForBrokerCode(brokerCode: string): FailureCode | null {
-  return BROKER_CODE_FAILURES[brokerCode.toUpperCase()] ?? null;
-}
-
 export interface BrokerAnswer {
   endpoint: IiflEndpoint;
   httpStatus: number;
-  /** The parsed JSON body, or undefined when the body was not JSON. */
+  /** The parsed JSON body (opened when sealed), or undefined when the body was not JSON. */
   body: unknown;
-  /** Whether the call was made with a session token (profile, logout). */
-  withSession?: boolean;
+  retryAfterMs?: number | null;
   /** What was wrong when IIFL gave no message (for example "answer lacks userSession"). */
   reason?: string;
 }
@@ -137,40 +118,42 @@ function describe(endpoint: IiflEndpoint, parts: Array<string | null>, code: Fai
   return `IIFL ${endpoint}: ${parts.filter((p) => p).join(' ')} (${code})`;
 }
 
+/** The failure code of an answer that is not a success, by the rules of the spec's table. */
+function classify(kind: StepKind, httpStatus: number, brokerCode: string | null): FailureCode {
+  const known = brokerCode ? failureForBrokerCode(brokerCode) : null;
+  if (known) return known;
+  if (httpStatus === 429) return FailureCode.RateLimited;
+  if (httpStatus >= 500) return FailureCode.BrokerUnavailable;
+  // How IIFL refuses a caller it does not whitelist is undocumented: never resend on a 401/403.
+  if (httpStatus === 401 || httpStatus === 403) return FailureCode.IpNotAuthorised;
+  return kind === 'pre-credential' ? FailureCode.UnexpectedResponse : FailureCode.BrokerRejected;
+}
+
 /**
  * Turns an answer that is not a success into an IiflError. A known `ECnnn` wins over the HTTP
- * status (IIFL sends some rejections with 4xx/5xx); then 401, 429 and 5xx; anything else is
- * UNEXPECTED_RESPONSE.
+ * status; then 429, 5xx, 401/403; anything else is not understood: UNEXPECTED_RESPONSE (retryable)
+ * before a credential was sent, BROKER_REJECTED (never resent) once one was.
  */
 export function errorFromAnswer(answer: BrokerAnswer): IiflError {
   const { endpoint, httpStatus, body } = answer;
+  const kind = STEP_KINDS[endpoint];
   const brokerCode = extractBrokerCode(body);
   const brokerMessage = extractBrokerMessage(body);
-  const httpPart = httpStatus === 200 ? null : `HTTP ${httpStatus}`;
+  const httpPart = httpStatus >= 200 && httpStatus < 300 ? null : `HTTP ${httpStatus}`;
+  const detail = body === undefined ? 'response is not JSON' : brokerMessage ?? answer.reason ?? null;
+  const common = { endpoint, httpStatus, retryAfterMs: answer.retryAfterMs ?? null };
 
-  const sessionDead =
-    answer.withSession === true && (brokerCode === SESSION_INVALID_CODE || httpStatus === 401);
-  if (sessionDead) {
-    const code = brokerCode === SESSION_INVALID_CODE ? brokerCode : 'HTTP 401';
+  if (kind === 'session' && (brokerCode === SESSION_INVALID_CODE || httpStatus === 401)) {
     return new IiflSessionInvalidError(
-      describe(endpoint, ['session invalid:', httpPart, brokerCode, brokerMessage], FailureCode.UnexpectedResponse),
-      { brokerCode: code, endpoint },
+      describe(endpoint, ['session invalid:', httpPart, brokerCode, detail], FailureCode.UnexpectedResponse),
+      { ...common, brokerCode: brokerCode ?? 'HTTP 401' },
     );
   }
-
-  const known = brokerCode ? failureForBrokerCode(brokerCode) : null;
-  let code: FailureCode;
-  if (known) code = known;
-  else if (httpStatus === 429) code = FailureCode.RateLimited;
-  else if (httpStatus >= 500) code = FailureCode.BrokerUnavailable;
-  else code = FailureCode.UnexpectedResponse;
-
-  const reportedCode = brokerCode ?? (httpStatus === 200 ? null : `HTTP ${httpStatus}`);
-  const detail = body === undefined ? 'response is not JSON' : brokerMessage ?? answer.reason ?? null;
+  const code = classify(kind, httpStatus, brokerCode);
   return new IiflError(describe(endpoint, [httpPart, brokerCode, detail], code), {
+    ...common,
     code,
-    brokerCode: reportedCode,
-    endpoint,
+    brokerCode: brokerCode ?? (httpPart ?? null),
   });
 }
 

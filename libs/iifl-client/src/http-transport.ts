@@ -24,6 +24,23 @@ export interface HttpAnswer {
   status: number;
   /** The body as text ('' when empty). */
   text: string;
+  /** `Retry-After`, when the answer had one, in milliseconds from now. */
+  retryAfterMs?: number;
+}
+
+/** `Retry-After` as seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The answer with `retryAfterMs` set when the header gave one. */
+export function httpAnswer(status: number, text: string, retryAfter: string | null | undefined): HttpAnswer {
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  return retryAfterMs === undefined ? { status, text } : { status, text, retryAfterMs };
 }
 
 export interface KyTransportOptions {
@@ -66,7 +83,7 @@ export function createKyTransport(options: KyTransportOptions): HttpTransport {
           },
           ...(call.json === undefined ? {} : { json: call.json }),
         });
-        return { status: response.status, text: await response.text() };
+        return httpAnswer(response.status, await response.text(), response.headers.get('retry-after'));
       } catch (error) {
         throw transportFailure(call.endpoint, error, { timedOut: deadline.aborted, callerAborted: call.signal?.aborted === true });
       }

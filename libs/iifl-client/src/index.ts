@@ -1,8 +1,16 @@
 export type * from './types.ts';
 export * from './config.ts';
 export * from './errors.ts';
-export { createIiflClient, type IiflClientDeps, type IiflClientHandle } from './iifl-client.ts';
-export { createKyTransport, type HttpTransport, type HttpCall, type HttpAnswer } from './http-transport.ts';
+export {
+  BROKER_CODE_FAILURES,
+  SESSION_INVALID_CODE,
+  INVALID_TOTP_CODE,
+  extractBrokerCode,
+  extractBrokerMessage,
+  failureForBrokerCode,
+} from './broker-codes.ts';
+export { createIiflClient, HEADLESS_LOGIN_FLOWS, type IiflClientDeps, type IiflClientHandle } from './iifl-client.ts';
+export { createKyTransport, parseRetryAfter, type HttpTransport, type HttpCall, type HttpAnswer } from './http-transport.ts';
 export { createNodeHttpTransport, type NodeHttpTransportOptions } from './node-http-transport.ts';
 export { createHttpTransport } from './transports.ts';
 export {
@@ -18,7 +26,9 @@ export {
 export { sessionChecksum } from './checksum.ts';
 export { totpCode, totpStep, TOTP_STEP_SECONDS, TOTP_DIGITS } from './totp.ts';
 export { createTotpStepGuard, type TotpStepGuard, type TotpStepGuardDeps } from './totp-step-guard.ts';
-export { tokenValidity, jwtExpiry } from './token-validity.ts';
+export { tokenValidity, jwtExpiry, nextTimeOfDay, type ValidityRule } from './token-validity.ts';
 export { createKeyPairSource, generateClientKeyPair, type ClientKeyPair, type KeyPairSource, type KeyPairLease } from './key-pairs.ts';
-export { LOGIN_FLOWS, enckeyLoginFlow, type LoginFlow, type LoginFlowContext } from './login-flow.ts';
+export { deviceIdFor } from './headless-v2.ts';
+export { iiflLoginUrl } from './login-url.ts';
+export type { LoginFlow, LoginFlowContext } from './login-flow.ts';
 export type { Sleep } from './sleep.ts';

@@ -34,12 +34,12 @@ export interface KeyPairSource {
 }
 
 export interface KeyPairSourceDeps {
-  /** 0: a new pair for every login. Otherwise a pair is reused while younger than this. */
+  /** `shared`: one pair for every login, replaced when older than maxAgeMs. `per-login`: a new pair each time. */
+  policy: 'shared' | 'per-login';
   maxAgeMs: number;
   /**
-   * Never-used pairs kept ready, made in the background (0: none). A login takes one instead of
-   * waiting for a key generation, so a lone login does not pay for it; under load every pair is
-   * still made once and used by one login first.
+   * per-login: never-used pairs kept ready, made in the background (0: none), so a lone login does
+   * not wait for a key generation.
    */
   spares?: number;
   now: () => Date;
@@ -47,27 +47,63 @@ export interface KeyPairSourceDeps {
 }
 
 /**
- * Hands out client key pairs. A pair is lent to one login at a time and never shared between
- * concurrent logins: how IIFL associates a `clientPub` with its server key is undocumented, and
- * two key exchanges in flight under one `clientPub` could overwrite each other's association.
+ * Hands out client key pairs. `shared`, as IIFL's own published code does: one pair made once
+ * (concurrent first logins wait for the same generation), lent to every login at once, replaced
+ * when older than the maximum age or after IIFL refused it. `per-login`, as the existing system
+ * did: a new pair for each login, from spares made in the background when asked for.
  */
 export function createKeyPairSource(deps: KeyPairSourceDeps): KeyPairSource {
   const generate = deps.generate ?? generateClientKeyPair;
-  const wantedSpares = deps.spares ?? 0;
-  const idle: ClientKeyPair[] = [];
-  const spares: ClientKeyPair[] = [];
-  let making = 0;
-  let closed = false;
   let count = 0;
-
-  const fresh = (pair: ClientKeyPair): boolean => deps.now().getTime() - pair.createdAt < deps.maxAgeMs;
-
   const make = async (): Promise<ClientKeyPair> => {
     const pair = await generate(deps.now);
     count += 1;
     return pair;
   };
+  const source = deps.policy === 'shared' ? sharedPairs(deps, make) : perLoginPairs(deps.spares ?? 0, make);
+  return { ...source, generated: () => count };
+}
 
+type Make = () => Promise<ClientKeyPair>;
+
+function sharedPairs(deps: KeyPairSourceDeps, make: Make): Omit<KeyPairSource, 'generated'> {
+  let current: Promise<ClientKeyPair> | undefined;
+  let currentPair: ClientKeyPair | undefined;
+  const old = (pair: ClientKeyPair) => deps.now().getTime() - pair.createdAt >= deps.maxAgeMs;
+  const next = (): Promise<ClientKeyPair> => {
+    const made = make().then(
+      (pair) => (currentPair = pair),
+      (error: unknown) => {
+        if (current === made) current = undefined;
+        throw error;
+      },
+    );
+    return (current = made);
+  };
+  return {
+    async acquire() {
+      if (currentPair && current && old(currentPair)) current = undefined;
+      const pair = await (current ?? next());
+      return {
+        pair,
+        release(reusable) {
+          // A refused pair is dropped once, whichever login saw the refusal first.
+          if (!reusable && currentPair === pair) {
+            current = undefined;
+            currentPair = undefined;
+          }
+        },
+      };
+    },
+    spares: () => 0,
+    close: () => {},
+  };
+}
+
+function perLoginPairs(wantedSpares: number, make: Make): Omit<KeyPairSource, 'generated'> {
+  const spares: ClientKeyPair[] = [];
+  let making = 0;
+  let closed = false;
   /** Tops the spares up in the background; a failed generation is tried again at the next acquire. */
   const refill = () => {
     while (!closed && spares.length + making < wantedSpares) {
@@ -84,26 +120,13 @@ export function createKeyPairSource(deps: KeyPairSourceDeps): KeyPairSource {
     }
   };
   refill();
-
   return {
     async acquire() {
-      let pair: ClientKeyPair | undefined;
-      while (deps.maxAgeMs > 0 && (pair = idle.pop()) && !fresh(pair)) pair = undefined;
-      pair ??= spares.shift();
+      const spare = spares.shift();
       refill();
-      pair ??= await make();
-      const lent = pair;
-      let released = false;
-      return {
-        pair: lent,
-        release(reusable) {
-          if (released) return;
-          released = true;
-          if (reusable && deps.maxAgeMs > 0 && fresh(lent)) idle.push(lent);
-        },
-      };
+      const pair = spare ?? (await make());
+      return { pair, release: () => {} };
     },
-    generated: () => count,
     spares: () => spares.length,
     close: () => {
       closed = true;

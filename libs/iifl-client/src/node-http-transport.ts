@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { HttpTransport } from './http-transport.ts';
-import { transportFailure } from './http-transport.ts';
+import { httpAnswer, transportFailure, type HttpAnswer } from './http-transport.ts';
 
 export interface NodeHttpTransportOptions {
   /** Per call, from sending the request to the end of the body. */
@@ -55,7 +55,7 @@ export function createNodeHttpTransport(options: NodeHttpTransportOptions): Http
 
         let timedOut = false;
         let settled = false;
-        const finish = (error: unknown, answer?: { status: number; text: string }) => {
+        const finish = (error: unknown, answer?: HttpAnswer) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
@@ -91,7 +91,10 @@ export function createNodeHttpTransport(options: NodeHttpTransportOptions): Http
             if (size > MAX_BODY_BYTES) req.destroy(new BodyTooLargeError('answer too large'));
             else chunks.push(chunk);
           });
-          res.on('end', () => finish(null, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () => {
+            const retryAfter = res.headers['retry-after'];
+            finish(null, httpAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), Array.isArray(retryAfter) ? retryAfter[0] : retryAfter));
+          });
           res.on('error', (error) => finish(error));
           res.on('aborted', () => finish(new Error('answer aborted')));
         });

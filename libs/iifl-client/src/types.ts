@@ -1,18 +1,29 @@
-import type { FailureCode } from '@refresher/contracts';
+import type { FailureCode, HeadlessLoginFlow } from '@refresher/contracts';
 
-/** What a login needs. Secrets: never logged, never put into an error. */
+export type HeadlessFlow = HeadlessLoginFlow;
+
+/** What a headless login needs. Secrets: never logged, never put into an error. */
 export interface LoginCredentials {
   userID: string;
   password: string;
   appKey: string;
   appSecret: string;
   totpSecret: string;
+  /** The headless variant; default the configured IIFL_LOGIN_FLOW. */
+  flow?: HeadlessFlow;
+}
+
+/** An authCode from IIFL's browser login (or pasted by hand), to be turned into a session. */
+export interface AuthCodeExchange {
+  userID: string;
+  authCode: string;
+  appSecret: string;
 }
 
 export interface LoginResult {
   /** The session token (`userSession`): sent as `Authorization: Bearer` on every later call. */
   token: string;
-  /** The earlier of the JWT's `exp` (when present) and loginTime + the configured validity. */
+  /** The JWT's `exp`; without one, the configured end of the trading day (IIFL_TOKEN_VALID_UNTIL). */
   tokenValidity: Date;
   loginTime: Date;
 }
@@ -20,6 +31,8 @@ export interface LoginResult {
 export interface IiflClient {
   /** One headless login attempt (no retries: the caller owns the retry policy). Throws IiflError. */
   login(credentials: LoginCredentials, signal?: AbortSignal): Promise<LoginResult>;
+  /** The session step alone, for an authCode from the browser login. Throws IiflError. */
+  sessionFromAuthCode(input: AuthCodeExchange, signal?: AbortSignal): Promise<LoginResult>;
   /** `GET /profile` with the token: the client id it belongs to; IiflError when the session is dead. */
   checkToken(token: string, signal?: AbortSignal): Promise<{ clientId: string }>;
   /** `POST /profile/logout`: ends the session. */
