@@ -1,24 +1,18 @@
 import { FailureCode } from '@refresher/contracts';
 import { describe, expect, it } from 'vitest';
 import {
-  BROKER_CODE_FAILURES,
   createKeyPairSource,
   createTotpStepGuard,
-  errorFromAnswer,
-  extractBrokerCode,
   IiflError,
-  IiflSessionInvalidError,
   iiflClientEnvSchema,
   jwtExpiry,
+  nextTimeOfDay,
   parseIiflClientConfig,
-  redactSecrets,
   tokenValidity,
   totpCode,
-  withoutSecrets,
   type ClientKeyPair,
 } from '../src/index.ts';
-
-const HOUR = 3_600_000;
+import { createKeyAssociation } from '../src/key-association.ts';
 
 function jwt(payload: object): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -45,24 +39,31 @@ describe('totpCode (RFC 6238, SHA-1, 6 digits, 30 s)', () => {
 });
 
 describe('token validity', () => {
-  const loginTime = new Date('2025-01-06T03:00:00Z');
+  const loginTime = new Date('2025-01-06T03:00:00Z'); // 08:30 IST
+  const rule = { validUntil: '23:59', timeZone: 'Asia/Kolkata' };
 
-  it('takes the JWT exp when it is earlier than loginTime + hours', () => {
-    const exp = new Date('2025-01-06T10:00:00Z');
-    const token = jwt({ sub: 'AB123', exp: exp.getTime() / 1000 });
-    expect(tokenValidity(token, loginTime, 12)).toEqual(exp);
+  it('is the JWT exp when the token has one, earlier or later than the end of the day', () => {
+    const early = new Date('2025-01-06T10:00:00Z');
+    expect(tokenValidity(jwt({ sub: 'AB123', exp: early.getTime() / 1000 }), loginTime, rule)).toEqual(early);
+    const late = new Date('2025-01-07T03:00:00Z');
+    expect(tokenValidity(jwt({ exp: String(late.getTime() / 1000) }), loginTime, rule)).toEqual(late);
   });
 
-  it('takes loginTime + hours when the JWT exp is later', () => {
-    const token = jwt({ exp: new Date('2025-01-07T03:00:00Z').getTime() / 1000 });
-    expect(tokenValidity(token, loginTime, 12)).toEqual(new Date(loginTime.getTime() + 12 * HOUR));
-  });
-
-  it('takes loginTime + hours for a token that is not a JWT, or a JWT without exp', () => {
-    expect(tokenValidity('opaque-session-token', loginTime, 8)).toEqual(new Date(loginTime.getTime() + 8 * HOUR));
-    expect(tokenValidity('a.%%%.c', loginTime, 8)).toEqual(new Date(loginTime.getTime() + 8 * HOUR));
-    expect(tokenValidity(jwt({ sub: 'x' }), loginTime, 8)).toEqual(new Date(loginTime.getTime() + 8 * HOUR));
+  it('without an exp, is the configured time of day in the configured zone after the login', () => {
+    expect(tokenValidity('opaque-session-token', loginTime, rule)).toEqual(new Date('2025-01-06T18:29:00Z'));
+    expect(tokenValidity(jwt({ sub: 'x' }), loginTime, { validUntil: '15:30', timeZone: 'Asia/Kolkata' })).toEqual(
+      new Date('2025-01-06T10:00:00Z'),
+    );
+    expect(tokenValidity('a.%%%.c', loginTime, { validUntil: '17:00', timeZone: 'America/New_York' })).toEqual(
+      new Date('2025-01-06T22:00:00Z'),
+    );
     expect(jwtExpiry(jwt({ exp: 'soon' }))).toBeNull();
+  });
+
+  it('rolls over to the next day when the login is after that time', () => {
+    const late = new Date('2025-01-06T18:40:00Z'); // 00:10 IST on the 7th
+    expect(nextTimeOfDay(late, '23:59', 'Asia/Kolkata')).toEqual(new Date('2025-01-07T18:29:00Z'));
+    expect(nextTimeOfDay(new Date('2025-01-06T18:29:00Z'), '23:59', 'Asia/Kolkata')).toEqual(new Date('2025-01-06T18:29:00Z'));
   });
 });
 
@@ -134,8 +135,8 @@ describe('key pair source', () => {
     return { clientPub: `pub-${generated}`, privateKey: null as never, createdAt: now().getTime() };
   };
 
-  it('makes a new pair per login when max age is 0', async () => {
-    const source = createKeyPairSource({ maxAgeMs: 0, now: () => new Date(0), generate: fake });
+  it('per-login: makes a new pair for every login', async () => {
+    const source = createKeyPairSource({ policy: 'per-login', maxAgeMs: 1, now: () => new Date(0), generate: fake });
     const a = await source.acquire();
     a.release(true);
     const b = await source.acquire();
@@ -143,23 +144,38 @@ describe('key pair source', () => {
     expect(source.generated()).toBe(2);
   });
 
-  it('reuses an idle pair while young, never lends one pair to two logins, drops old or rejected pairs', async () => {
+  it('shared: one pair for concurrent logins, made once, replaced when old or refused', async () => {
     let t = 0;
-    const source = createKeyPairSource({ maxAgeMs: 60_000, now: () => new Date(t), generate: fake });
-    const a = await source.acquire();
-    const b = await source.acquire();
-    expect(b.pair.clientPub).not.toBe(a.pair.clientPub);
+    const source = createKeyPairSource({ policy: 'shared', maxAgeMs: 60_000, now: () => new Date(t), generate: fake });
+    const [a, b] = await Promise.all([source.acquire(), source.acquire()]);
+    expect(b.pair.clientPub).toBe(a.pair.clientPub);
+    expect(source.generated()).toBe(1);
     a.release(true);
+    b.release(false); // IIFL refused it: the next login gets another
     const c = await source.acquire();
-    expect(c.pair.clientPub).toBe(a.pair.clientPub);
+    expect(c.pair.clientPub).not.toBe(a.pair.clientPub);
     c.release(false);
-    b.release(true);
-    t = 60_000;
+    c.release(false); // a second refusal of the same pair drops nothing more
     const d = await source.acquire();
-    expect([a.pair.clientPub, b.pair.clientPub]).not.toContain(d.pair.clientPub);
+    t = 60_000;
+    const e = await source.acquire();
+    expect(e.pair.clientPub).not.toBe(d.pair.clientPub);
+    expect(source.generated()).toBe(4);
   });
 
-  it('keeps never-used spares ready: a login takes one without waiting, each pair serves one login first', async () => {
+  it('shared: a failed generation is not kept, the next login tries again', async () => {
+    let fail = true;
+    const flaky = async (now: () => Date) => {
+      if (fail) throw new Error('no entropy');
+      return fake(now);
+    };
+    const source = createKeyPairSource({ policy: 'shared', maxAgeMs: 60_000, now: () => new Date(0), generate: flaky });
+    await expect(source.acquire()).rejects.toThrow('no entropy');
+    fail = false;
+    await expect(source.acquire()).resolves.toMatchObject({ pair: { clientPub: expect.stringMatching(/^pub-/) } });
+  });
+
+  it('per-login: keeps never-used spares ready; a login takes one without waiting', async () => {
     const pending: Array<() => void> = [];
     let made = 0;
     // Generation finishes only when the test says so.
@@ -169,7 +185,7 @@ describe('key pair source', () => {
         const pair = { clientPub: `spare-${made}`, privateKey: null as never, createdAt: now().getTime() };
         pending.push(() => resolve(pair));
       });
-    const source = createKeyPairSource({ maxAgeMs: 0, spares: 2, now: () => new Date(0), generate: slow });
+    const source = createKeyPairSource({ policy: 'per-login', maxAgeMs: 1, spares: 2, now: () => new Date(0), generate: slow });
     expect(made).toBe(2); // started at once, in the background
     pending.splice(0).forEach((finish) => finish());
     await new Promise((r) => setImmediate(r));
@@ -180,7 +196,7 @@ describe('key pair source', () => {
     expect(made).toBe(3); // and one more is on its way
     a.release(true);
     const b = await source.acquire();
-    expect(b.pair.clientPub).toBe('spare-2'); // max age 0: never the pair a login used
+    expect(b.pair.clientPub).toBe('spare-2'); // never the pair a login used
     source.close();
     pending.splice(0).forEach((finish) => finish());
     await new Promise((r) => setImmediate(r));
@@ -188,91 +204,44 @@ describe('key pair source', () => {
   });
 });
 
-describe('error mapping', () => {
-  const spec: Array<[string, FailureCode, boolean]> = [
-    ['EC016', FailureCode.BadCredentials, false],
-    ['EC069', FailureCode.PasswordExpired, false],
-    ['EC004', FailureCode.AccountBlocked, false],
-    ['EC014', FailureCode.AccountBlocked, false],
-    ['EC081', FailureCode.AccountBlocked, false],
-    ['EC002', FailureCode.ClientNotFound, false],
-    ['EC034', FailureCode.BadTotp, false],
-    ['EC036', FailureCode.BadTotp, false],
-    ['EC043', FailureCode.TotpNotEnabled, false],
-    ['EC053', FailureCode.AppNotAuthorised, false],
-    ['EC054', FailureCode.AppNotAuthorised, false],
-    ['EC055', FailureCode.AppNotAuthorised, false],
-    ['EC056', FailureCode.EncryptionKeyRejected, true],
-    ['EC057', FailureCode.EncryptionKeyRejected, true],
-    ['EC062', FailureCode.EncryptionKeyRejected, true],
-    ['EC003', FailureCode.BrokerUnavailable, true],
-    ['EC500', FailureCode.IpNotAuthorised, false],
-  ];
+describe('key association wait', () => {
+  const keyRefused = () => new IiflError('IIFL validatepassword: EC062 (ENCRYPTION_KEY_REJECTED)', { code: FailureCode.EncryptionKeyRejected, brokerCode: 'EC062' });
 
-  it('covers exactly the spec table', () => {
-    expect(Object.keys(BROKER_CODE_FAILURES).sort()).toEqual(spec.map(([c]) => c).sort());
+  it('adaptive: no wait until a refusal, then the step once more after the delay, and a wait for that host from then on', async () => {
+    const sleeps: number[] = [];
+    const association = createKeyAssociation({ mode: 'adaptive', delayMs: 10_000, sleep: async (ms) => void sleeps.push(ms) });
+    await association.afterExchange('https://a', async () => 'ok');
+    expect(sleeps).toEqual([]);
+    let calls = 0;
+    const result = await association.afterExchange('https://a', async () => {
+      calls += 1;
+      if (calls === 1) throw keyRefused();
+      return 'second';
+    });
+    expect([result, calls, sleeps]).toEqual(['second', 2, [10_000]]);
+    await association.afterExchange('https://a', async () => 'ok');
+    await association.afterExchange('https://b', async () => 'ok');
+    expect(sleeps).toEqual([10_000, 10_000]);
+    expect(association.waitingHosts()).toEqual(['https://a']);
   });
 
-  it.each(spec)('%s -> %s (retryable %s)', (brokerCode, code, retryable) => {
-    const error = errorFromAnswer({
-      endpoint: 'validatepassword',
-      httpStatus: 200,
-      body: { status: 'Not_Ok', message: `${brokerCode} something` },
-    });
-    expect(error).toBeInstanceOf(IiflError);
-    expect(error.name).toBe('IiflError');
-    expect(error).toMatchObject({ code, brokerCode, retryable });
-    expect(error.message).toContain(brokerCode);
+  it('adaptive: a second refusal is passed on; other failures are never retried here', async () => {
+    const association = createKeyAssociation({ mode: 'adaptive', delayMs: 0, sleep: async () => {} });
+    let calls = 0;
+    await expect(association.afterExchange('h', async () => { calls += 1; throw keyRefused(); })).rejects.toMatchObject({ brokerCode: 'EC062' });
+    expect(calls).toBe(2);
+    const wrongPassword = new IiflError('EC016', { code: FailureCode.BadCredentials, brokerCode: 'EC016' });
+    calls = 0;
+    await expect(association.afterExchange('g', async () => { calls += 1; throw wrongPassword; })).rejects.toBe(wrongPassword);
+    expect(calls).toBe(1);
   });
 
-  it('finds the EC code in `code`, in result.code, in result[0].code and at the start of message', () => {
-    expect(extractBrokerCode({ code: 'EC016' })).toBe('EC016');
-    expect(extractBrokerCode({ result: { code: 'EC069' } })).toBe('EC069');
-    expect(extractBrokerCode({ result: [{ code: 'EC004' }] })).toBe('EC004');
-    expect(extractBrokerCode({ message: 'EC034 Invalid T-OTP' })).toBe('EC034');
-    expect(extractBrokerCode({ message: 'EC034: Invalid T-OTP' })).toBe('EC034');
-    expect(extractBrokerCode({ message: 'Invalid, see EC034' })).toBeNull();
-  });
-
-  it('maps HTTP 429, 5xx, unknown Not_Ok and non-JSON answers', () => {
-    expect(errorFromAnswer({ endpoint: 'getusersession', httpStatus: 429, body: undefined })).toMatchObject({
-      code: FailureCode.RateLimited,
-      brokerCode: 'HTTP 429',
-      retryable: true,
-    });
-    expect(errorFromAnswer({ endpoint: 'enckey', httpStatus: 502, body: undefined })).toMatchObject({
-      code: FailureCode.BrokerUnavailable,
-      brokerCode: 'HTTP 502',
-    });
-    expect(errorFromAnswer({ endpoint: 'enckey', httpStatus: 200, body: { status: 'Not_Ok', message: 'EC999 new' } })).toMatchObject({
-      code: FailureCode.UnexpectedResponse,
-      brokerCode: 'EC999',
-    });
-    expect(errorFromAnswer({ endpoint: 'enckey', httpStatus: 200, body: undefined })).toMatchObject({
-      code: FailureCode.UnexpectedResponse,
-      brokerCode: null,
-    });
-  });
-
-  it('turns 401 or EC044 on a session call into a session-invalid error', () => {
-    const byStatus = errorFromAnswer({ endpoint: 'profile', httpStatus: 401, body: undefined, withSession: true });
-    expect(byStatus).toBeInstanceOf(IiflSessionInvalidError);
-    expect(byStatus).toMatchObject({ code: FailureCode.UnexpectedResponse, brokerCode: 'HTTP 401', sessionInvalid: true, retryable: false });
-    const byCode = errorFromAnswer({
-      endpoint: 'profile',
-      httpStatus: 200,
-      body: { status: 'Not_Ok', message: 'EC044 Token is not valid' },
-      withSession: true,
-    });
-    expect(byCode).toMatchObject({ brokerCode: 'EC044', sessionInvalid: true, name: 'IiflSessionInvalidError' });
-  });
-
-  it('removes secrets from message and stack', () => {
-    const error = new IiflError('IIFL x: bad hunter2secret', { code: FailureCode.UnexpectedResponse });
-    withoutSecrets(error, ['hunter2secret']);
-    expect(error.message).toBe('IIFL x: bad [redacted]');
-    expect(error.stack).not.toContain('hunter2secret');
-    expect(redactSecrets('abc', ['', 'ab'])).toBe('abc');
+  it('always: waits before every step, as the existing system did, and never repeats the step', async () => {
+    const sleeps: number[] = [];
+    const association = createKeyAssociation({ mode: 'always', delayMs: 10_000, sleep: async (ms) => void sleeps.push(ms) });
+    let calls = 0;
+    await expect(association.afterExchange('h', async () => { calls += 1; throw keyRefused(); })).rejects.toBeInstanceOf(IiflError);
+    expect([calls, sleeps]).toEqual([1, [10_000]]);
   });
 });
 
@@ -280,6 +249,8 @@ describe('config', () => {
   it('has the documented defaults', () => {
     expect(parseIiflClientConfig({})).toEqual({
       baseUrl: 'https://api.iiflcapital.com/v1',
+      idaasUrl: 'https://idaas.iiflsecurities.com/v2/access',
+      loginUrl: 'https://markets.iiflcapital.com/',
       paths: {
         encKey: '/get/enckey',
         validatePassword: '/validatepassword',
@@ -287,13 +258,21 @@ describe('config', () => {
         userSession: '/getusersession',
         profile: '/profile',
         logout: '/profile/logout',
+        vendorDetails: '/sso/vendor/details',
+        vendorAuthorize: '/sso/vendor/authorize',
+        v2EncKey: '/get/encKey',
+        v2Password: '/pwd/validate',
+        v2Totp: '/topt/verify',
       },
       timeoutMs: 10_000,
+      keyAssociationWait: 'adaptive',
       keyAssociationDelayMs: 10_000,
-      tokenValidityHours: 12,
-      keyPairMaxAgeMs: 0,
+      tokenValidUntil: '23:59',
+      timeZone: 'Asia/Kolkata',
+      keyPairPolicy: 'shared',
+      keyPairMaxAgeMs: 3_600_000,
       keyPairSpares: 0,
-      loginFlow: 'enckey',
+      loginFlow: 'headless-v1',
       httpTransport: 'node-http',
     });
   });
@@ -303,14 +282,38 @@ describe('config', () => {
       IIFL_BASE_URL: 'http://127.0.0.1:9999/v1/',
       IIFL_PATH_PROFILE: '/me',
       IIFL_TIMEOUT_MS: '250',
+      IIFL_KEY_ASSOCIATION_WAIT: 'always',
       IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
-      IIFL_TOKEN_VALIDITY_HOURS: '6',
-      IIFL_KEYPAIR_MAX_AGE_MS: '600000',
+      IIFL_TOKEN_VALID_UNTIL: '15:30',
+      IIFL_KEYPAIR_POLICY: 'per-login',
+      IIFL_LOGIN_FLOW: 'headless-v2',
     });
-    expect(config).toMatchObject({ baseUrl: 'http://127.0.0.1:9999/v1', timeoutMs: 250, keyAssociationDelayMs: 0, tokenValidityHours: 6, keyPairMaxAgeMs: 600_000 });
+    expect(config).toMatchObject({
+      baseUrl: 'http://127.0.0.1:9999/v1',
+      timeoutMs: 250,
+      keyAssociationWait: 'always',
+      keyAssociationDelayMs: 0,
+      tokenValidUntil: '15:30',
+      keyPairPolicy: 'per-login',
+      loginFlow: 'headless-v2',
+    });
     expect(config.paths.profile).toBe('/me');
-    const bad = iiflClientEnvSchema.safeParse({ IIFL_BASE_URL: 'nope', IIFL_PATH_ENCKEY: 'get/enckey', IIFL_TIMEOUT_MS: '0' });
+    const bad = iiflClientEnvSchema.safeParse({
+      IIFL_BASE_URL: 'nope',
+      IIFL_PATH_ENCKEY: 'get/enckey',
+      IIFL_TIMEOUT_MS: '0',
+      IIFL_TOKEN_VALID_UNTIL: '25:00',
+      REFRESH_TIMEZONE: 'Mars/Olympus',
+      IIFL_LOGIN_FLOW: 'redirect',
+    });
     expect(bad.success).toBe(false);
-    expect(bad.error?.issues.map((i) => i.path[0]).sort()).toEqual(['IIFL_BASE_URL', 'IIFL_PATH_ENCKEY', 'IIFL_TIMEOUT_MS']);
+    expect(bad.error?.issues.map((i) => i.path[0]).sort()).toEqual([
+      'IIFL_BASE_URL',
+      'IIFL_LOGIN_FLOW',
+      'IIFL_PATH_ENCKEY',
+      'IIFL_TIMEOUT_MS',
+      'IIFL_TOKEN_VALID_UNTIL',
+      'REFRESH_TIMEZONE',
+    ]);
   });
 });

@@ -15,6 +15,10 @@ export interface LoginFailure {
   /** IIFL's message (or a fixed text of ours): never a secret. */
   message: string;
   retryable: boolean;
+  /** IIFL's `Retry-After`, in ms. */
+  retryAfterMs?: number | null;
+  /** EC036: one more try is allowed, in the next TOTP step. */
+  retryInNextTotpStep?: boolean;
 }
 
 export type LoginOutcome =
@@ -47,6 +51,7 @@ export async function loginWithRetries(
   const startedAt = now();
   let attempts = 0;
   let waitMs = 0;
+  let totpRetrySpent = false;
 
   for (;;) {
     if (waitMs > 0) {
@@ -71,16 +76,20 @@ export async function loginWithRetries(
     }
 
     const endedAt = now();
+    const totpRetryLeft = failure.retryInNextTotpStep === true && !totpRetrySpent;
     const decision = decideRetry(
       deps.policy,
       {
         retryable: failure.retryable,
         attempts,
         elapsedMs: endedAt - startedAt,
+        retryAfterMs: failure.retryAfterMs ?? null,
+        totpRetryLeft,
       },
       random,
     );
     if (!decision.retry) return { kind: 'failed', failure, attempts };
+    if (totpRetryLeft) totpRetrySpent = true;
     waitMs = decision.delayMs;
   }
 }
@@ -97,6 +106,8 @@ export function toLoginFailure(err: unknown, deadlinePassed: boolean): LoginFail
       brokerCode: err.brokerCode,
       message: err.message.slice(0, 500),
       retryable: err.retryable,
+      retryAfterMs: typeof err.retryAfterMs === 'number' ? err.retryAfterMs : null,
+      retryInNextTotpStep: err.retryInNextTotpStep === true,
     };
   }
   if (deadlinePassed) {
@@ -112,7 +123,14 @@ export function toLoginFailure(err: unknown, deadlinePassed: boolean): LoginFail
 
 function isIiflErrorShape(
   err: unknown,
-): err is { code: FailureCode; brokerCode: string | null; retryable: boolean; message: string } {
+): err is {
+  code: FailureCode;
+  brokerCode: string | null;
+  retryable: boolean;
+  message: string;
+  retryAfterMs?: unknown;
+  retryInNextTotpStep?: unknown;
+} {
   if (!(err instanceof Error)) return false;
   const e = err as Error & { code?: unknown; brokerCode?: unknown; retryable?: unknown };
   return (

@@ -33,12 +33,23 @@ export function backoffDelay(policy: RetryPolicy, attempts: number, random: () =
  */
 export function decideRetry(
   policy: RetryPolicy,
-  state: { retryable: boolean; attempts: number; elapsedMs: number },
+  state: {
+    retryable: boolean;
+    attempts: number;
+    elapsedMs: number;
+    /** IIFL asked for at least this long (`Retry-After`). */
+    retryAfterMs?: number | null;
+    /**
+     * An invalid TOTP (EC036) not yet tried again: one more attempt is allowed, in the next TOTP
+     * step (the caller's TOTP guard never uses a step twice), then never.
+     */
+    totpRetryLeft?: boolean;
+  },
   random: () => number,
 ): RetryDecision {
-  if (!state.retryable) return { retry: false, reason: 'not-retryable' };
+  if (!state.retryable && !state.totpRetryLeft) return { retry: false, reason: 'not-retryable' };
   if (state.attempts >= policy.maxAttempts) return { retry: false, reason: 'attempts-exhausted' };
-  const delayMs = backoffDelay(policy, state.attempts, random);
+  const delayMs = Math.max(backoffDelay(policy, state.attempts, random), state.retryAfterMs ?? 0);
   if (state.elapsedMs + delayMs >= policy.deadlineMs) return { retry: false, reason: 'deadline' };
   return { retry: true, delayMs };
 }

@@ -46,6 +46,17 @@ describe('decideRetry', () => {
     });
   });
 
+  it('waits at least as long as IIFL asked (Retry-After), within the deadline', () => {
+    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 5_000 }, half)).toEqual({ retry: true, delayMs: 5_000 });
+    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 10 }, half)).toEqual({ retry: true, delayMs: 250 });
+    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 120_000 }, half)).toEqual({ retry: false, reason: 'deadline' });
+  });
+
+  it('allows the one extra try after an invalid TOTP, and nothing after it', () => {
+    expect(decideRetry(policy, { retryable: false, attempts: 1, elapsedMs: 0, totpRetryLeft: true }, half)).toEqual({ retry: true, delayMs: 250 });
+    expect(decideRetry(policy, { retryable: false, attempts: 2, elapsedMs: 0, totpRetryLeft: false }, half)).toEqual({ retry: false, reason: 'not-retryable' });
+  });
+
   it('never retries a failure that is not retryable, whatever budget is left', () => {
     expect(decideRetry(policy, { retryable: false, attempts: 1, elapsedMs: 0 }, half)).toEqual({
       retry: false,
@@ -57,12 +68,15 @@ describe('decideRetry', () => {
 /** An error shaped like the IIFL client's IiflError. */
 class BrokerError extends Error {
   override name = 'IiflError';
+  readonly retryInNextTotpStep: boolean;
   constructor(
     readonly code: FailureCode,
     readonly brokerCode: string | null,
     readonly retryable: boolean,
+    readonly retryAfterMs: number | null = null,
   ) {
     super(`IIFL: ${brokerCode ?? ''} (${code})`);
+    this.retryInNextTotpStep = brokerCode === 'EC036';
   }
 }
 
@@ -100,6 +114,37 @@ describe('loginWithRetries', () => {
     expect(calls).toBe(1);
     expect(clock.sleeps).toEqual([]);
     expect(outcome).toMatchObject({ kind: 'failed', attempts: 1, failure: { code: 'BAD_CREDENTIALS', brokerCode: 'EC016', retryable: false } });
+  });
+
+  it('tries an invalid TOTP (EC036) once more, and then never', async () => {
+    const clock = manualClock();
+    let calls = 0;
+    const outcome = await loginWithRetries(
+      { policy, now: clock.now, sleep: clock.sleep, random: () => 0.5 },
+      async () => {
+        calls += 1;
+        throw new BrokerError(FailureCode.BadTotp, 'EC036', false);
+      },
+      signal,
+    );
+    expect(calls).toBe(2);
+    expect(outcome).toMatchObject({ kind: 'failed', attempts: 2, failure: { code: 'BAD_TOTP', brokerCode: 'EC036', retryInNextTotpStep: true } });
+  });
+
+  it("honours IIFL's Retry-After", async () => {
+    const clock = manualClock();
+    const script = [new BrokerError(FailureCode.RateLimited, 'HTTP 429', true, 7_000)];
+    const outcome = await loginWithRetries(
+      { policy, now: clock.now, sleep: clock.sleep, random: () => 0.5 },
+      async () => {
+        const next = script.shift();
+        if (next) throw next;
+        return ok;
+      },
+      signal,
+    );
+    expect(outcome).toMatchObject({ kind: 'refreshed', attempts: 2 });
+    expect(clock.sleeps).toEqual([7_000]);
   });
 
   it('retries transient failures with growing back-off until one succeeds', async () => {
