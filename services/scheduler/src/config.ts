@@ -9,12 +9,15 @@ const optionalBool = z
 
 export const schedulerConfigSchema = natsEnvSchema
   .extend({
-    /** Cron pattern (5 fields, or 6 with seconds first). */
+    /**
+     * Cron pattern (5 fields, or 6 with seconds first). 08:30 India time: the instant the existing
+     * system logged in (its `0 3 * * *` ran on UTC servers), 45 minutes before the NSE opens.
+     */
     REFRESH_SCHEDULE: z
       .string()
       .trim()
-      .default('0 3 * * *')
-      .refine(isValidPattern, 'not a valid cron pattern (e.g. "0 3 * * *": minute hour day month weekday)'),
+      .default('30 8 * * *')
+      .refine(isValidPattern, 'not a valid cron pattern (e.g. "30 8 * * *": minute hour day month weekday)'),
     REFRESH_TIMEZONE: z
       .string()
       .trim()

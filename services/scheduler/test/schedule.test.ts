@@ -54,10 +54,13 @@ describe('nextSlot', () => {
 });
 
 describe('schedulerConfigSchema', () => {
-  it('defaults to 03:00 Asia/Kolkata, enabled, health on 8083', () => {
+  it("defaults to 08:30 Asia/Kolkata (the existing system's instant), enabled, health on 8083", () => {
     const config = loadConfig(schedulerConfigSchema, {});
+    expect(nextSlot(config.REFRESH_SCHEDULE, config.REFRESH_TIMEZONE, new Date('2026-12-01T12:00:00Z'))?.toISOString()).toBe(
+      '2026-12-02T03:00:00.000Z',
+    );
     expect(config).toMatchObject({
-      REFRESH_SCHEDULE: '0 3 * * *',
+      REFRESH_SCHEDULE: '30 8 * * *',
       REFRESH_TIMEZONE: 'Asia/Kolkata',
       SCHEDULER_ENABLED: true,
       SCHEDULER_START_RETRY_MS: 600_000,
