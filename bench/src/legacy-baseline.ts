@@ -26,7 +26,7 @@ export async function runLegacyBaseline(
     parseIiflClientConfig({
       IIFL_BASE_URL: baseUrl,
       IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
-      IIFL_KEYPAIR_MAX_AGE_MS: '0',
+      IIFL_KEYPAIR_POLICY: 'per-login',
       IIFL_HTTP_TRANSPORT: transport,
     }),
   );

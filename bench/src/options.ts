@@ -12,8 +12,8 @@ Options:
   --auth-concurrency <n>     AUTH_CONCURRENCY of each iifl-auth (default: the service's default)
   --latency-ms <n>           simulator latency per IIFL call (default 20)
   --jitter-ms <n>            plus a random 0..n ms per call (default 4)
-  --key-association-ms <n>   simulator key-association wait, and the client's (default 0)
-  --keypair-max-age-ms <n>   IIFL_KEYPAIR_MAX_AGE_MS (default 600000, the recommended policy; 0 = new pair per login)
+  --key-association-ms <n>   simulator key-association wait, and the client's delay (default 0: not set)
+  --keypair-policy <name>    IIFL_KEYPAIR_POLICY: shared or per-login (default: not set, the service's own)
   --transport <name>         IIFL_HTTP_TRANSPORT: node-http or ky (default node-http)
   --baseline-users <n>       users the legacy algorithm logs in (default 20; 0 skips it)
   --idle-probes <n>          one-user refreshes through the gateway on the idle system (default 15)
@@ -35,7 +35,8 @@ export interface BenchOptions {
   latencyMs: number;
   jitterMs: number;
   keyAssociationMs: number;
-  keyPairMaxAgeMs: number;
+  /** null: IIFL_KEYPAIR_POLICY is not set, the service's default applies. */
+  keyPairPolicy: 'shared' | 'per-login' | null;
   transport: 'node-http' | 'ky';
   baselineUsers: number;
   idleProbes: number;
@@ -59,7 +60,7 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
         'latency-ms': { type: 'string' },
         'jitter-ms': { type: 'string' },
         'key-association-ms': { type: 'string' },
-        'keypair-max-age-ms': { type: 'string' },
+        'keypair-policy': { type: 'string' },
         transport: { type: 'string' },
         'baseline-users': { type: 'string' },
         'idle-probes': { type: 'string' },
@@ -83,6 +84,10 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
   };
   const transport = values.transport ?? 'node-http';
   if (transport !== 'node-http' && transport !== 'ky') throw new UsageError(`--transport must be node-http or ky, got "${transport}"`);
+  const keyPairPolicy = values['keypair-policy'] ?? null;
+  if (keyPairPolicy !== null && keyPairPolicy !== 'shared' && keyPairPolicy !== 'per-login') {
+    throw new UsageError(`--keypair-policy must be shared or per-login, got "${keyPairPolicy}"`);
+  }
   const logLevel = values['log-level'] ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new UsageError(`--log-level must be a pino level, got "${logLevel}"`);
@@ -94,7 +99,7 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
     latencyMs: int('latency-ms', 20),
     jitterMs: int('jitter-ms', 4),
     keyAssociationMs: int('key-association-ms', 0),
-    keyPairMaxAgeMs: int('keypair-max-age-ms', 600_000),
+    keyPairPolicy,
     transport,
     baselineUsers: int('baseline-users', 20),
     idleProbes: int('idle-probes', 15),

@@ -170,7 +170,7 @@ export interface IdleProbeResult {
 /** A login by the IIFL client alone, for each account in turn (200 ms apart): wall times in ms. */
 async function timeBareLogins(simUrl: string, accounts: readonly SimAccount[]): Promise<number[]> {
   const client = createIiflClient(
-    parseIiflClientConfig({ IIFL_BASE_URL: `${simUrl}/v1`, IIFL_KEY_ASSOCIATION_DELAY_MS: '0', IIFL_KEYPAIR_MAX_AGE_MS: '600000' }),
+    parseIiflClientConfig({ IIFL_BASE_URL: `${simUrl}/v1` }),
   );
   const times: number[] = [];
   try {

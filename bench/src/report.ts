@@ -8,8 +8,10 @@ export interface BenchReport extends RunResult {
   /** The options that shape the run, and the key-pair policy they make, in words. */
   settings: Pick<
     BenchOptions,
-    'users' | 'authReplicas' | 'authConcurrency' | 'latencyMs' | 'jitterMs' | 'keyAssociationMs' | 'keyPairMaxAgeMs' | 'transport' | 'logLevel'
+    'users' | 'authReplicas' | 'authConcurrency' | 'latencyMs' | 'jitterMs' | 'keyAssociationMs' | 'transport' | 'logLevel'
   > & { keyPairPolicy: string };
+  /** RSA key pairs the iifl-auth replicas made, by their health answers after the run (null when unknown). */
+  keyPairsMade: number | null;
   /** CPU seconds of each process during the run. */
   cpuSeconds: Record<string, number>;
   /** All processes' CPU during the run, per user. */
@@ -34,7 +36,7 @@ export function formatReport(r: BenchReport): string {
   const rows: Array<[string, string]> = [
     ['machine', `${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, load ${m.loadAverageAtStart} at start`],
     ['setup', `${s.users} users, ${s.authReplicas} iifl-auth${s.authConcurrency ? ` x ${s.authConcurrency}` : ''}, simulator ${s.latencyMs} + 0..${s.jitterMs} ms per call, transport ${s.transport}`],
-    ['key pairs', s.keyPairPolicy],
+    ['key pairs', `${s.keyPairPolicy}; ${r.keyPairsMade ?? 'n/a'} made`],
     ['users / failed', `${r.users} / ${r.failed}${r.failed ? ` ${JSON.stringify(r.failureCodes)}` : ''}`],
     ['request accepted', ms(r.acceptedMs)],
     ['wall time', `${r.wallSeconds} s (request to last recorded outcome)`],

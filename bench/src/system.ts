@@ -28,6 +28,8 @@ export interface BenchSystem {
   processes: BenchProcess[];
   /** nats-server's monitoring endpoint (`/varz` message counters), when this run started it. */
   natsMonitorUrl: string | null;
+  /** Each iifl-auth replica's health endpoint (it reports the key pairs it made). */
+  authHealthUrls: string[];
   stop(): Promise<void>;
 }
 
@@ -123,8 +125,9 @@ export async function startBenchSystem(
       NATS_URL: nats.url,
       DATABASE_URL: db.url,
       IIFL_BASE_URL: baseUrl,
-      IIFL_KEY_ASSOCIATION_DELAY_MS: String(options.keyAssociationMs),
-      IIFL_KEYPAIR_MAX_AGE_MS: String(options.keyPairMaxAgeMs),
+      // Client settings only where a flag asks for them: by default the services' own defaults run.
+      ...(options.keyAssociationMs > 0 ? { IIFL_KEY_ASSOCIATION_DELAY_MS: String(options.keyAssociationMs) } : {}),
+      ...(options.keyPairPolicy === null ? {} : { IIFL_KEYPAIR_POLICY: options.keyPairPolicy }),
       IIFL_HTTP_TRANSPORT: options.transport,
       INTEGRATION_API_KEY: API_KEY,
       LOG_LEVEL: options.logLevel,
@@ -162,6 +165,7 @@ export async function startBenchSystem(
       simUrl,
       gatewayUrl: `http://127.0.0.1:${gatewayPort}/api/integration`,
       processes: started,
+      authHealthUrls: authHealth.map((port) => `http://127.0.0.1:${port}/healthz`),
       natsMonitorUrl: nats.monitorUrl,
       stop,
     };

@@ -31,6 +31,9 @@ describe('pnpm bench (smoke run)', () => {
     expect(report.delivered).toBe(200);
     expect(Object.keys(report.peakRssMb)).toEqual(expect.arrayContaining(['iifl-sim', 'persistence', 'iifl-auth', 'scheduler', 'gateway']));
     for (const [name, mb] of Object.entries(report.peakRssMb)) expect(mb, name).toBeGreaterThan(0);
+    // The defaults share one key pair: a handful at most, not one per login.
+    expect(report.keyPairsMade).toBeGreaterThanOrEqual(1);
+    expect(report.keyPairsMade).toBeLessThanOrEqual(3);
     expect(report.baseline).toMatchObject({ users: 3, failed: 0 });
     expect(report.baseline.usersPerSecond).toBeGreaterThan(0);
     expect(report.idle).toMatchObject({ probes: 1, failed: 0 });

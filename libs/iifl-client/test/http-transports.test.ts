@@ -132,8 +132,6 @@ describe.each(transports)('%s transport', (name, make) => {
   it('carries a whole login against the simulator, over reused connections', async () => {
     const config = parseIiflClientConfig({
       IIFL_BASE_URL: sim.baseUrl,
-      IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
-      IIFL_KEYPAIR_MAX_AGE_MS: '600000',
       IIFL_HTTP_TRANSPORT: name,
     });
     const client = createIiflClient(config, { transport: make(5_000) });

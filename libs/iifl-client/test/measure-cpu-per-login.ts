@@ -16,8 +16,8 @@ import { createIiflClient, parseIiflClientConfig, type LoginCredentials } from '
 const perMode = Number(process.argv[2] ?? 30);
 const warmup = 3;
 const modes = [
-  { name: 'new key pair per login (IIFL_KEYPAIR_MAX_AGE_MS=0)', maxAgeMs: '0' },
-  { name: 'reused key pair (IIFL_KEYPAIR_MAX_AGE_MS=3600000)', maxAgeMs: '3600000' },
+  { name: 'new key pair per login (IIFL_KEYPAIR_POLICY=per-login)', policy: 'per-login' },
+  { name: 'one shared key pair (IIFL_KEYPAIR_POLICY=shared, the default)', policy: 'shared' },
 ] as const;
 const total = modes.length * (perMode + warmup);
 
@@ -47,7 +47,7 @@ try {
   let next = 0;
   for (const mode of modes) {
     const client = createIiflClient(
-      parseIiflClientConfig({ IIFL_BASE_URL: baseUrl, IIFL_KEY_ASSOCIATION_DELAY_MS: '0', IIFL_KEYPAIR_MAX_AGE_MS: mode.maxAgeMs }),
+      parseIiflClientConfig({ IIFL_BASE_URL: baseUrl, IIFL_KEY_ASSOCIATION_DELAY_MS: '0', IIFL_KEYPAIR_POLICY: mode.policy }),
     );
     for (let i = 0; i < warmup; i++) await client.login(credentials[next++]!);
     const start = process.cpuUsage();

@@ -53,7 +53,7 @@ try {
   let offset = 0;
   for (const transport of HTTP_TRANSPORT_NAMES) {
     const client = createIiflClient(
-      parseIiflClientConfig({ IIFL_BASE_URL: baseUrl, IIFL_KEY_ASSOCIATION_DELAY_MS: '0', IIFL_KEYPAIR_MAX_AGE_MS: '3600000', IIFL_HTTP_TRANSPORT: transport }),
+      parseIiflClientConfig({ IIFL_BASE_URL: baseUrl, IIFL_HTTP_TRANSPORT: transport }),
     );
     const login = (c: LoginCredentials) => client.login(c);
     await inParallel(credentials.slice(offset, offset + warmup), login);

@@ -87,7 +87,7 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
     const connected = trackConnection(nc);
     const health = await startHealthServer(config.HEALTH_PORT, () => ({
       ok: connected() && !nc.isClosed(),
-      details: { inFlight: loop.inFlight() },
+      details: { inFlight: loop.inFlight(), keyPairsGenerated: client?.keyPairsGenerated() ?? 0 },
     }));
     log.info(
       { healthPort: health.port, concurrency: config.AUTH_CONCURRENCY, iiflBaseUrl: config.IIFL_BASE_URL },
