@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kys
 import * as legacyIiflUser from '../migrations/2026113001_legacy_iifl_user.ts';
 import * as refreshRuns from '../migrations/2026113002_refresh_runs.ts';
 import * as userRefreshState from '../migrations/2026113003_user_refresh_state.ts';
+import * as userLoginSettings from '../migrations/2026120101_user_login_settings.ts';
 
 /** Every migration, by name; the Migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
   '2026113001_legacy_iifl_user': legacyIiflUser,
   '2026113002_refresh_runs': refreshRuns,
   '2026113003_user_refresh_state': userRefreshState,
+  '2026120101_user_login_settings': userLoginSettings,
 };
 
 export class MigrationError extends Error {

@@ -75,6 +75,14 @@ export interface UserRefreshStateTable {
   updated_at: Generated<Date>;
 }
 
+/** A user's own login flow; a user without a row logs in with the deployment default. */
+export interface UserLoginSettingsTable {
+  user_id: string;
+  /** `headless-v1`, `headless-v2` or `redirect` (check constraint). */
+  login_flow: 'headless-v1' | 'headless-v2' | 'redirect';
+  updated_at: Generated<Date>;
+}
+
 export interface ProcessedEventsTable {
   event_id: string;
   subject: string;
@@ -86,6 +94,7 @@ export interface Database {
   refresh_runs: RefreshRunsTable;
   refresh_outcomes: RefreshOutcomesTable;
   user_refresh_state: UserRefreshStateTable;
+  user_login_settings: UserLoginSettingsTable;
   processed_events: ProcessedEventsTable;
 }
 
@@ -95,3 +104,4 @@ export type IIFLUserUpdate = Updateable<IIFLUserTable>;
 export type RefreshRunRow = Selectable<RefreshRunsTable>;
 export type RefreshOutcomeRow = Selectable<RefreshOutcomesTable>;
 export type UserRefreshStateRow = Selectable<UserRefreshStateTable>;
+export type UserLoginSettingsRow = Selectable<UserLoginSettingsTable>;

@@ -87,7 +87,7 @@ describe('migrations on a fresh database', () => {
       const { rows: tables } = await sql<{ tablename: string }>`
         select tablename from pg_tables where schemaname = 'public' order by tablename`.execute(db);
       expect(tables.map((t) => t.tablename)).toEqual(
-        expect.arrayContaining(['refresh_runs', 'refresh_outcomes', 'user_refresh_state', 'processed_events']),
+        expect.arrayContaining(['refresh_runs', 'refresh_outcomes', 'user_refresh_state', 'user_login_settings', 'processed_events']),
       );
     } finally {
       await db.destroy();

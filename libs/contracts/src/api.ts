@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RunId, UserId } from './ids.ts';
 import { Outcome, Trigger } from './events.ts';
-import { SkipReason } from './codes.ts';
+import { LOGIN_FLOWS, SkipReason } from './codes.ts';
 
 const Timestamp = z.iso.datetime({ offset: true });
 const skipReasons = Object.values(SkipReason) as [SkipReason, ...SkipReason[]];
@@ -70,8 +70,14 @@ export const RunSummary = z.strictObject({
 export type RunSummary = z.infer<typeof RunSummary>;
 
 /**
- * `persistence.credentials.get`: what iifl-auth needs to log a user in (404 when unknown).
- * `credentials` is null for integration-managed users, who are never logged in.
+ * How a user logs in at IIFL, when set for the user (`UpsertUserRequest.loginFlow`); a user without
+ * one logs in with the deployment default (iifl-auth's `IIFL_LOGIN_FLOW`).
+ */
+export const LoginFlowSetting = z.enum(LOGIN_FLOWS);
+
+/**
+ * `persistence.credentials.get`: what iifl-auth needs to log a user in (404 when unknown): the
+ * user's login flow and what that flow needs.
  */
 export const GetCredentialsRequest = z.strictObject({ userID: UserId });
 export type GetCredentialsRequest = z.infer<typeof GetCredentialsRequest>;
@@ -84,11 +90,27 @@ export const BrokerCredentials = z.strictObject({
 });
 export type BrokerCredentials = z.infer<typeof BrokerCredentials>;
 
-export const GetCredentialsResponse = z.strictObject({
-  userID: UserId,
-  clientName: z.string(),
-  credentials: BrokerCredentials.nullable(),
-});
+/** What the browser redirect needs: the app's key (in the login link) and secret (for the session). */
+export const AppCredentials = BrokerCredentials.pick({ appKey: true, appSecret: true });
+export type AppCredentials = z.infer<typeof AppCredentials>;
+
+export const GetCredentialsResponse = z.discriminatedUnion('loginFlow', [
+  z.strictObject({
+    userID: UserId,
+    clientName: z.string(),
+    /** A headless flow, or null: the deployment default (which may be `redirect` as well). */
+    loginFlow: z.enum(['headless-v1', 'headless-v2']).nullable(),
+    /** All four; null for integration-managed users, who are never logged in. */
+    credentials: BrokerCredentials.nullable(),
+  }),
+  z.strictObject({
+    userID: UserId,
+    clientName: z.string(),
+    loginFlow: z.literal('redirect'),
+    /** Only what the redirect needs: such a user may have no password or TOTP seed stored. */
+    credentials: AppCredentials,
+  }),
+]);
 export type GetCredentialsResponse = z.infer<typeof GetCredentialsResponse>;
 
 /** `persistence.users.token-status`: a user's token state, without the token (404 when unknown). */
@@ -156,7 +178,8 @@ export type CredentialField = (typeof CREDENTIAL_FIELDS)[number];
 /**
  * `persistence.users.upsert`: register or change a user. `mode` `create` answers 409 when the user
  * exists, `update` 404 when it does not, `upsert` does either. A new user needs all four credentials
- * (or `integrationManaged`); an update may change some of them. Credentials are ciphertext only.
+ * (appKey and appSecret for `loginFlow: 'redirect'`, or `integrationManaged`); an update may change
+ * some of them. Credentials are ciphertext only.
  */
 export const UpsertUserRequest = z
   .strictObject({
@@ -167,12 +190,21 @@ export const UpsertUserRequest = z
     phoneNumber: z.string().max(32).optional(),
     state: z.string().min(1).max(32).optional(),
     credentials: EncryptedCredentials.partial().optional(),
+    /**
+     * The user's login flow; null goes back to the deployment default. A `redirect` user needs only
+     * appKey and appSecret; a headless one all four credentials.
+     */
+    loginFlow: LoginFlowSetting.nullable().optional(),
     /** A user whose token a partner pushes: never logged in, no credentials. */
     integrationManaged: z.literal(true).optional(),
   })
   .refine((r) => !(r.integrationManaged && r.credentials), {
     message: 'integrationManaged users carry no credentials',
     path: ['credentials'],
+  })
+  .refine((r) => !(r.integrationManaged && r.loginFlow), {
+    message: 'integrationManaged users have no login flow',
+    path: ['loginFlow'],
   });
 export type UpsertUserRequest = z.infer<typeof UpsertUserRequest>;
 
@@ -190,3 +222,72 @@ export type RemoveUserRequest = z.infer<typeof RemoveUserRequest>;
 
 export const RemoveUserResponse = z.strictObject({ userID: UserId, removed: z.literal(true) });
 export type RemoveUserResponse = z.infer<typeof RemoveUserResponse>;
+
+/**
+ * `iifl-auth.login.link`: a login link for the user's browser (IIFL's login page, returning to the
+ * gateway's callback with a signed, single-use nonce). 404 unknown user; 409 `NO_APP_CREDENTIALS`;
+ * 503 `NOT_CONFIGURED` when iifl-auth has no `LOGIN_LINK_SECRET` / `IIFL_REDIRECT_URL`.
+ */
+export const LoginLinkRequest = z.strictObject({ userID: UserId });
+export type LoginLinkRequest = z.infer<typeof LoginLinkRequest>;
+
+export const LoginLinkResponse = z.strictObject({
+  userID: UserId,
+  url: z.url({ protocol: /^https?$/ }).max(4096),
+  expiresAt: Timestamp,
+});
+export type LoginLinkResponse = z.infer<typeof LoginLinkResponse>;
+
+const AuthCode = z.string().min(1).max(4096);
+/** The client id IIFL returned: any text (one that is not a user id is simply another account). */
+const ReturnedClientId = z.string().min(1).max(128);
+
+/**
+ * `iifl-auth.login.redeem`: turn an authCode from IIFL's login page into a session, published as
+ * `tokens.refreshed.<userID>` like a headless login's. Either the nonce of a login link (the
+ * gateway's callback; `clientId` must be the nonce's user) or a userID (an authCode pasted by hand
+ * by a caller with scope `refresh`). Refusals: a service error whose description is a
+ * {@link LoginRefusal} or, for the exchange at IIFL, a FailureCode; codes in {@link LOGIN_REFUSAL_CODES}.
+ */
+export const RedeemLoginRequest = z.union([
+  z.strictObject({ nonce: z.string().min(1).max(1024), authCode: AuthCode, clientId: ReturnedClientId }),
+  z.strictObject({ userID: UserId, authCode: AuthCode, clientId: ReturnedClientId.optional() }),
+]);
+export type RedeemLoginRequest = z.infer<typeof RedeemLoginRequest>;
+
+export const RedeemLoginResponse = z.strictObject({
+  userID: UserId,
+  tokenValidity: Timestamp,
+  loginTime: Timestamp,
+  /** The `tokens.refreshed` event that carries the session. */
+  eventId: z.string().min(1).max(128),
+});
+export type RedeemLoginResponse = z.infer<typeof RedeemLoginResponse>;
+
+/** Why a login link or a redeem was refused (the service error's description). */
+export const LoginRefusal = {
+  /** Not a nonce this deployment signed (malformed, altered, or signed with another secret). */
+  LinkInvalid: 'LINK_INVALID',
+  LinkExpired: 'LINK_EXPIRED',
+  /** The nonce was redeemed before: a link logs in once. */
+  LinkUsed: 'LINK_USED',
+  /** IIFL returned another client id than the one the link was made for. */
+  WrongAccount: 'WRONG_ACCOUNT',
+  /** iifl-auth has no LOGIN_LINK_SECRET / IIFL_REDIRECT_URL. */
+  NotConfigured: 'NOT_CONFIGURED',
+  /** Integration-managed user: no app key to log in with. */
+  NoAppCredentials: 'NO_APP_CREDENTIALS',
+  UserNotFound: 'USER_NOT_FOUND',
+} as const;
+export type LoginRefusal = (typeof LoginRefusal)[keyof typeof LoginRefusal];
+
+/** The service error code of each refusal; a refusal of the exchange by IIFL is 502 (503 when transient). */
+export const LOGIN_REFUSAL_CODES: Readonly<Record<LoginRefusal, number>> = {
+  [LoginRefusal.LinkInvalid]: 400,
+  [LoginRefusal.LinkExpired]: 410,
+  [LoginRefusal.LinkUsed]: 409,
+  [LoginRefusal.WrongAccount]: 403,
+  [LoginRefusal.NotConfigured]: 503,
+  [LoginRefusal.NoAppCredentials]: 409,
+  [LoginRefusal.UserNotFound]: 404,
+};

@@ -64,6 +64,23 @@ export const TokenSkipped = z.strictObject({
 });
 export type TokenSkipped = z.infer<typeof TokenSkipped>;
 
+/**
+ * `tokens.login-required.<userID>` (stream `TOKEN_LOGIN_LINKS`): the user logs in through IIFL's
+ * browser redirect, so run `runId` did not log them in (their outcome is skipped `LOGIN_REQUIRED`).
+ * Whoever notifies users sends them `loginUrl`, good until `expiresAt`; both are null when
+ * iifl-auth has no login links configured.
+ */
+export const LoginRequired = z.strictObject({
+  v: z.literal(1),
+  eventId: EventId,
+  runId: RunId,
+  userID: UserId,
+  loginUrl: z.url({ protocol: /^https?$/ }).max(4096).nullable(),
+  expiresAt: Timestamp.nullable(),
+  requestedAt: Timestamp,
+});
+export type LoginRequired = z.infer<typeof LoginRequired>;
+
 export const Outcome = z.enum(['refreshed', 'failed', 'skipped']);
 export type Outcome = z.infer<typeof Outcome>;
 

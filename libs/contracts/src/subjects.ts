@@ -10,6 +10,9 @@ export const Subjects = {
   failedAll: 'tokens.failed.>',
   skipped: (userID: string) => `tokens.skipped.${safe(userID)}`,
   skippedAll: 'tokens.skipped.>',
+  /** A redirect-flow user must log in in a browser: the link, for whoever notifies users. */
+  loginRequired: (userID: string) => `tokens.login-required.${safe(userID)}`,
+  loginRequiredAll: 'tokens.login-required.>',
   /** Core NATS (not stored): persistence announces each outcome it recorded, per run. */
   runOutcome: (runId: string) => `runs.${safeRun(runId)}.outcome`,
   runCompleted: (runId: string) => `runs.${safeRun(runId)}.completed`,
@@ -30,6 +33,23 @@ export const PersistenceApi = {
   upsertUser: 'persistence.admin.users.upsert',
   removeUser: 'persistence.admin.users.remove',
 } as const;
+
+/**
+ * Request-reply endpoints served by iifl-auth (NATS services API, service name "iifl-auth"): the
+ * browser redirect login, whose links and codes only the holder of the credentials key can handle.
+ */
+export const IiflAuthApi = {
+  serviceName: 'iifl-auth',
+  loginLink: 'iifl-auth.login.link',
+  redeemLogin: 'iifl-auth.login.redeem',
+} as const;
+
+/**
+ * Login links announced for redirect-flow users (`tokens.login-required.>`), kept a day for a
+ * notifier that was away. Created by iifl-auth, which publishes them (not part of `Streams`, whose
+ * streams every service creates).
+ */
+export const LoginLinkStream = { name: 'TOKEN_LOGIN_LINKS', subjects: ['tokens.login-required.>'] } as const;
 
 export const Streams = {
   /** Work queue of per-user refresh requests, consumed by iifl-auth. */
@@ -52,6 +72,8 @@ export const Buckets = {
   loginLocks: 'iifl-auth-logins',
   /** iifl-auth: the last TOTP step used per broker account (never two logins in one step). */
   totpSteps: 'iifl-auth-totp',
+  /** iifl-auth: the ids of login-link nonces redeemed (a link logs in once). */
+  loginNonces: 'iifl-auth-login-nonces',
 } as const;
 
 function safe(userID: string): string {

@@ -67,7 +67,7 @@ export interface RefreshHandlerDeps {
 /** What became of one request message (for logs and tests). */
 export type HandleResult = 'refreshed' | 'failed' | 'skipped' | 'dead-lettered' | 'handed-back';
 
-type CredentialsRead = { ok: true; credentials: BrokerCredentials | null } | { ok: false; error: unknown };
+type CredentialsRead = { ok: true; answer: GetCredentialsResponse } | { ok: false; error: unknown };
 
 type Decision =
   | { kind: 'publish'; event: OutgoingEvent; code: string | null; attempts: number; joined?: boolean }
@@ -163,7 +163,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
       { userID },
       deps.credentialsTimeoutMs,
     ).then(
-      (answer) => ({ ok: true, credentials: answer.credentials }),
+      (answer) => ({ ok: true, answer }),
       (error: unknown) => ({ ok: false, error }),
     );
   }
@@ -177,7 +177,10 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
   ): Promise<Decision> {
     let credentials: BrokerCredentials | null;
     if (read.ok) {
-      credentials = read.credentials;
+      if (read.answer.loginFlow === 'redirect') {
+        return { kind: 'publish', event: skippedEvent(request, SkipReason.LoginRequired), code: SkipReason.LoginRequired, attempts: 0 };
+      }
+      credentials = read.answer.credentials;
     } else {
       const err = read.error;
       if (err instanceof ServiceCallError && err.code === ServiceErrorCode.NotFound) {

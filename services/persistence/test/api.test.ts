@@ -110,9 +110,10 @@ describe('persistence.credentials.get', () => {
     expect(await call('A1')).toEqual({
       userID: 'A1',
       clientName: 'Client A1',
+      loginFlow: null,
       credentials: { password: 'pw-A1', appKey: 'key-A1', appSecret: 'secret-A1', totpSecret: 'JBSWY3DPEHPK3PXP' },
     });
-    expect(await call('IM1')).toEqual({ userID: 'IM1', clientName: 'Partner IM1', credentials: null });
+    expect(await call('IM1')).toEqual({ userID: 'IM1', clientName: 'Partner IM1', loginFlow: null, credentials: null });
     expect((await serviceError(call('NOPE'))).code).toBe(404);
   });
 });

@@ -41,7 +41,7 @@ describe('persistence.admin.users.upsert', () => {
     const creds = encrypted();
     const res = await upsert({ userID: 'U1', mode: 'create', clientName: 'One', credentials: creds });
     expect(res).toMatchObject({ userID: 'U1', created: true });
-    expect(await credentials('U1')).toEqual({ userID: 'U1', clientName: 'One', credentials: creds });
+    expect(await credentials('U1')).toEqual({ userID: 'U1', clientName: 'One', loginFlow: null, credentials: creds });
   });
 
   it('refuses plain-text credentials with 400, naming the field but never the value', async () => {
@@ -69,7 +69,7 @@ describe('persistence.admin.users.upsert', () => {
     const password = fakeCiphertext();
     const res = await upsert({ userID: 'U1', mode: 'update', clientName: 'Renamed', state: 'paused', credentials: { password } });
     expect(res).toEqual({ userID: 'U1', created: false, changed: ['clientName', 'state', 'password'] });
-    expect(await credentials('U1')).toEqual({ userID: 'U1', clientName: 'Renamed', credentials: { ...creds, password } });
+    expect(await credentials('U1')).toEqual({ userID: 'U1', clientName: 'Renamed', loginFlow: null, credentials: { ...creds, password } });
   });
 
   it('registers an integration-managed user, who has no credentials to serve', async () => {

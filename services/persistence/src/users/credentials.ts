@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { INTEGRATION_MANAGED, type BrokerCredentials } from '@refresher/contracts';
+import { INTEGRATION_MANAGED, type GetCredentialsResponse, type LoginFlow } from '@refresher/contracts';
 import type { IIFLUserRow } from '@refresher/db';
 import { InconsistentRowError } from '../errors.ts';
 
@@ -17,13 +17,24 @@ export function isIntegrationManaged(row: CredentialColumns): boolean {
   return CREDENTIAL_COLUMNS.every((column) => row[column] === INTEGRATION_MANAGED);
 }
 
-/** The credentials to log in with, or null for an integration-managed user. */
-export function readCredentials(row: CredentialColumns): BrokerCredentials | null {
-  if (isIntegrationManaged(row)) return null;
-  if (CREDENTIAL_COLUMNS.some((column) => row[column].length === 0)) {
-    throw new InconsistentRowError('stored credentials are incomplete');
+/**
+ * `persistence.credentials.get`'s answer, by the user's flow: no credentials for an
+ * integration-managed user; appKey and appSecret for a `redirect` user (whose password and TOTP seed
+ * may be empty: they type them at IIFL); all four for a headless flow or the deployment default (null).
+ */
+export function readCredentials(
+  row: CredentialColumns & Pick<IIFLUserRow, 'userID' | 'clientName'>,
+  flow: LoginFlow | null,
+): GetCredentialsResponse {
+  const user = { userID: row.userID, clientName: row.clientName };
+  if (isIntegrationManaged(row)) return { ...user, loginFlow: null, credentials: null };
+  const needed = flow === 'redirect' ? (['appKey', 'appSecret'] as const) : CREDENTIAL_COLUMNS;
+  if (needed.some((column) => row[column].length === 0)) {
+    throw new InconsistentRowError(`stored credentials are incomplete for the ${flow ?? 'default'} login flow`);
   }
-  return { password: row.password, appKey: row.appKey, appSecret: row.appSecret, totpSecret: row.totpSecret };
+  if (flow === 'redirect') return { ...user, loginFlow: flow, credentials: { appKey: row.appKey, appSecret: row.appSecret } };
+  const { password, appKey, appSecret, totpSecret } = row;
+  return { ...user, loginFlow: flow, credentials: { password, appKey, appSecret, totpSecret } };
 }
 
 /**

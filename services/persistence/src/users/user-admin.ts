@@ -2,20 +2,27 @@ import type { Kysely } from 'kysely';
 import {
   CREDENTIAL_FIELDS,
   INTEGRATION_MANAGED,
+  type CredentialField,
+  type LoginFlow,
   type RemoveUserResponse,
   type UpsertUserRequest,
   type UpsertUserResponse,
 } from '@refresher/contracts';
 import type { Database, IIFLUserUpdate } from '@refresher/db';
 import { BadRequestError, UserExistsError, UserNotFoundError, InconsistentRowError } from '../errors.ts';
-import { isIntegrationManaged } from './credentials.ts';
+import { isIntegrationManaged, type CredentialColumns } from './credentials.ts';
+import { findLoginFlow, writeLoginFlow } from './login-settings.repository.ts';
+import { clearCredentialsRejected } from './refresh-state.repository.ts';
 import { findUserForUpdate } from './user.repository.ts';
+
+type CredentialValues = Partial<Record<CredentialField, string>>;
 
 /**
  * Registers or changes a user from a management request. Credentials arrive encrypted (the request
  * schema refuses anything else), so this process only ever stores ciphertext it cannot open.
  * Changed credentials lift a "credentials rejected" mark by themselves: the mark holds a
- * fingerprint of the values that were rejected, and new ciphertext never matches it.
+ * fingerprint of the values that were rejected, and new ciphertext never matches it. A change of
+ * the login flow lifts it too (a rejection of a headless login says nothing of the redirect).
  */
 export async function upsertUser(db: Kysely<Database>, request: UpsertUserRequest, now = new Date()): Promise<UpsertUserResponse> {
   return db.transaction().execute(async (trx) => {
@@ -23,27 +30,19 @@ export async function upsertUser(db: Kysely<Database>, request: UpsertUserReques
     if (existing && request.mode === 'create') throw new UserExistsError(request.userID);
     if (!existing && request.mode === 'update') throw new UserNotFoundError(request.userID);
 
-    const profile: IIFLUserUpdate = {};
-    if (request.clientName !== undefined) profile.clientName = request.clientName;
-    if (request.email !== undefined) profile.email = request.email;
-    if (request.phoneNumber !== undefined) profile.phoneNumber = request.phoneNumber;
-    if (request.state !== undefined) profile.state = request.state;
+    const profile = profileOf(request);
+    const credentials = credentialsOf(request);
+    const storedFlow = existing ? await findLoginFlow(trx, request.userID) : null;
+    const flow = request.integrationManaged ? null : request.loginFlow !== undefined ? request.loginFlow : storedFlow;
+    const flowChanged = flow !== storedFlow;
 
-    const credentials: Partial<Record<(typeof CREDENTIAL_FIELDS)[number], string>> = {};
-    if (request.integrationManaged) {
-      for (const field of CREDENTIAL_FIELDS) credentials[field] = INTEGRATION_MANAGED;
-    } else if (request.credentials) {
-      for (const field of CREDENTIAL_FIELDS) {
-        const value = request.credentials[field];
-        if (value !== undefined) credentials[field] = value;
-      }
+    if (existing) {
+      Object.assign(credentials, completedCredentials(existing, credentials, flow, request));
+    } else {
+      Object.assign(credentials, newUserCredentials(credentials, flow));
     }
-    const given = Object.keys(credentials);
-
+    const changed = [...Object.keys(profile), ...Object.keys(credentials), ...(flowChanged ? ['loginFlow'] : [])];
     if (!existing) {
-      if (given.length !== CREDENTIAL_FIELDS.length) {
-        throw new BadRequestError('a new user needs all four credentials (password, appKey, appSecret, totpSecret)');
-      }
       await trx
         .insertInto('IIFLUser')
         .values({
@@ -51,32 +50,90 @@ export async function upsertUser(db: Kysely<Database>, request: UpsertUserReques
           clientName: request.clientName ?? request.userID,
           email: request.email ?? '',
           phoneNumber: request.phoneNumber ?? '',
-          password: credentials.password!,
-          appKey: credentials.appKey!,
-          appSecret: credentials.appSecret!,
-          totpSecret: credentials.totpSecret!,
+          ...(credentials as Required<CredentialValues>),
           state: request.state ?? 'live',
           createdAt: now,
           updatedAt: now,
         })
         .execute();
-      return { userID: request.userID, created: true, changed: [...Object.keys(profile), ...given] };
-    }
-
-    // Some credentials of a partner-managed user would leave a row that is neither kind.
-    if (isIntegrationManaged(existing) && given.length > 0 && given.length < CREDENTIAL_FIELDS.length) {
-      throw new InconsistentRowError('an integration-managed user needs all four credentials to become a real user');
-    }
-    const changed = [...Object.keys(profile), ...given];
-    if (changed.length > 0) {
+    } else if (changed.length > 0) {
       await trx
         .updateTable('IIFLUser')
         .set({ ...profile, ...credentials, updatedAt: now })
         .where('userID', '=', request.userID)
         .execute();
     }
-    return { userID: request.userID, created: false, changed };
+    if (flowChanged) {
+      await writeLoginFlow(trx, { userID: request.userID, flow, now });
+      if (existing) await clearCredentialsRejected(trx, { userID: request.userID, now });
+    }
+    return { userID: request.userID, created: !existing, changed };
   });
+}
+
+function profileOf(request: UpsertUserRequest): IIFLUserUpdate {
+  const profile: IIFLUserUpdate = {};
+  if (request.clientName !== undefined) profile.clientName = request.clientName;
+  if (request.email !== undefined) profile.email = request.email;
+  if (request.phoneNumber !== undefined) profile.phoneNumber = request.phoneNumber;
+  if (request.state !== undefined) profile.state = request.state;
+  return profile;
+}
+
+function credentialsOf(request: UpsertUserRequest): CredentialValues {
+  const credentials: CredentialValues = {};
+  for (const field of CREDENTIAL_FIELDS) {
+    const value = request.integrationManaged ? INTEGRATION_MANAGED : request.credentials?.[field];
+    if (value !== undefined) credentials[field] = value;
+  }
+  return credentials;
+}
+
+/**
+ * A redirect user types their password and TOTP code at IIFL: those columns (NOT NULL in the legacy
+ * table) hold '' for them, which no headless login can mistake for a value.
+ */
+const NOT_STORED: CredentialValues = { password: '', totpSecret: '' };
+
+/** A new user's four columns: all four given, or (redirect) appKey and appSecret with the rest empty. */
+function newUserCredentials(given: CredentialValues, flow: LoginFlow | null): CredentialValues {
+  if (flow === 'redirect' && given.appKey !== undefined && given.appSecret !== undefined) return { ...NOT_STORED, ...given };
+  if (CREDENTIAL_FIELDS.every((field) => given[field] !== undefined)) return given;
+  throw new BadRequestError(
+    flow === 'redirect'
+      ? 'a new redirect-flow user needs appKey and appSecret'
+      : 'a new user needs all four credentials (password, appKey, appSecret, totpSecret)',
+  );
+}
+
+/**
+ * What an update writes into the credential columns, refused when the row would not serve its login
+ * flow: a headless flow (or the default) needs a password and a TOTP seed; an integration-managed
+ * user becomes a real one with all it needs at once.
+ */
+function completedCredentials(
+  existing: CredentialColumns,
+  given: CredentialValues,
+  flow: LoginFlow | null,
+  request: UpsertUserRequest,
+): CredentialValues {
+  if (request.integrationManaged) return given;
+  if (isIntegrationManaged(existing)) {
+    const touched = Object.keys(given).length > 0 || flow !== null;
+    if (!touched) return given;
+    if (flow === 'redirect' && given.appKey !== undefined && given.appSecret !== undefined) return { ...NOT_STORED, ...given };
+    if (flow !== 'redirect' && CREDENTIAL_FIELDS.every((field) => given[field] !== undefined)) return given;
+    throw new InconsistentRowError(
+      flow === 'redirect'
+        ? 'an integration-managed user needs appKey and appSecret to log in through the redirect'
+        : 'an integration-managed user needs all four credentials to become a real user',
+    );
+  }
+  const merged = { ...existing, ...given };
+  if (flow !== 'redirect' && (merged.password.length === 0 || merged.totpSecret.length === 0)) {
+    throw new BadRequestError(`the ${flow ?? 'default'} login flow needs a password and a TOTP seed: give them with the change`);
+  }
+  return given;
 }
 
 /** Deletes the user's row and the pipeline's memory of it; run history is kept. */
@@ -85,6 +142,7 @@ export async function removeUser(db: Kysely<Database>, userID: string): Promise<
     const deleted = await trx.deleteFrom('IIFLUser').where('userID', '=', userID).executeTakeFirst();
     if (deleted.numDeletedRows === 0n) throw new UserNotFoundError(userID);
     await trx.deleteFrom('user_refresh_state').where('user_id', '=', userID).execute();
+    await trx.deleteFrom('user_login_settings').where('user_id', '=', userID).execute();
     return { userID, removed: true as const };
   });
 }

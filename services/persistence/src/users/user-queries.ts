@@ -3,12 +3,13 @@ import type { GetCredentialsResponse, TokenStatusResponse } from '@refresher/con
 import type { Database } from '@refresher/db';
 import { UserNotFoundError } from '../errors.ts';
 import { readCredentials } from './credentials.ts';
+import { findLoginFlow } from './login-settings.repository.ts';
 import { findUser } from './user.repository.ts';
 
 export async function getCredentials(db: Kysely<Database>, userID: string): Promise<GetCredentialsResponse> {
-  const user = await findUser(db, userID);
+  const [user, flow] = await Promise.all([findUser(db, userID), findLoginFlow(db, userID)]);
   if (!user) throw new UserNotFoundError(userID);
-  return { userID: user.userID, clientName: user.clientName, credentials: readCredentials(user) };
+  return readCredentials(user, flow);
 }
 
 const PREVIEW_LENGTH = 16;
