@@ -16,6 +16,18 @@ export interface IiflCall {
   signal?: AbortSignal;
 }
 
+/** One answer as the client read it: for diagnostics (`pnpm iifl-check`), never for logs. */
+export interface ObservedAnswer {
+  endpoint: IiflEndpoint;
+  httpStatus: number;
+  retryAfterMs: number | null;
+  /** The parsed body, opened when it was sealed; undefined when it was not JSON. */
+  body: unknown;
+  sealed: boolean;
+  /** The body's text when it was not JSON (a bare 403 page, for example). */
+  text: string | null;
+}
+
 export interface IiflCaller {
   /** The answer's body (opened when sealed) when it is a success; IiflError for anything else. */
   send(call: IiflCall): Promise<unknown>;
@@ -28,7 +40,7 @@ export interface IiflCaller {
  * (or its opened `cRespEncData`) holds the step's field and carries no error code; no `"Ok"` is
  * demanded, since IIFL's own code reads `cPubKey` alone and sealed answers carry their status inside.
  */
-export function createIiflCaller(transport: HttpTransport): IiflCaller {
+export function createIiflCaller(transport: HttpTransport, observe?: (answer: ObservedAnswer) => void): IiflCaller {
   const read = async (call: IiflCall, field: AnswerField | null): Promise<{ body: unknown; value: string | null }> => {
     const answer = await transport.request({
       endpoint: call.endpoint,
@@ -46,13 +58,23 @@ export function createIiflCaller(transport: HttpTransport): IiflCaller {
         retryAfterMs: answer.retryAfterMs ?? null,
         ...(reason === undefined ? {} : { reason }),
       });
+    const raw = parseJson(answer.text);
     let body: unknown;
     try {
-      body = unseal(parseJson(answer.text), call.privateKey);
+      body = unseal(raw, call.privateKey);
     } catch (error) {
       if (!(error instanceof SealedAnswerError)) throw error;
+      observe?.({ endpoint: call.endpoint, httpStatus: answer.status, retryAfterMs: answer.retryAfterMs ?? null, body: raw, sealed: true, text: null });
       throw Object.assign(failed({}, error.message), { cause: error });
     }
+    observe?.({
+      endpoint: call.endpoint,
+      httpStatus: answer.status,
+      retryAfterMs: answer.retryAfterMs ?? null,
+      body,
+      sealed: body !== raw,
+      text: raw === undefined ? answer.text : null,
+    });
     if (answer.status < 200 || answer.status >= 300 || body === undefined || answerSaysFailure(body)) throw failed(body);
     const value = field === null ? null : pickString(body, AnswerFields[field]);
     if (field !== null && value === null) throw failed(body, `answer lacks ${field}`);

@@ -5,7 +5,7 @@ import { headlessV1 } from './headless-v1.ts';
 import { headlessV2 } from './headless-v2.ts';
 import type { HttpTransport } from './http-transport.ts';
 import { createHttpTransport } from './transports.ts';
-import { createIiflCaller } from './iifl-caller.ts';
+import { createIiflCaller, type ObservedAnswer } from './iifl-caller.ts';
 import { createKeyAssociation } from './key-association.ts';
 import { createKeyPairSource } from './key-pairs.ts';
 import { opt, sessionStep, type LoginFlow, type LoginFlowContext } from './login-flow.ts';
@@ -21,6 +21,8 @@ export interface IiflClientDeps {
   transport?: HttpTransport;
   /** Shared across processes (iifl-auth keeps it in NATS KV); default: one per client, in memory. */
   totpGuard?: TotpStepGuard;
+  /** Sees every answer as read (`pnpm iifl-check`); answers hold secrets, so never log them whole. */
+  observe?: (answer: ObservedAnswer) => void;
 }
 
 /** The client plus what its owner needs: closing its connections, and counters for measurements. */
@@ -43,7 +45,7 @@ export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps 
   const sleep = deps.sleep ?? realSleep;
   const transport = deps.transport ?? createHttpTransport(config.httpTransport, { timeoutMs: config.timeoutMs });
   const shared: Omit<LoginFlowContext, 'secrets'> = {
-    caller: createIiflCaller(transport),
+    caller: createIiflCaller(transport, deps.observe),
     config,
     keyPairs: createKeyPairSource({ policy: config.keyPairPolicy, maxAgeMs: config.keyPairMaxAgeMs, spares: config.keyPairSpares, now }),
     keyAssociation: createKeyAssociation({ mode: config.keyAssociationWait, delayMs: config.keyAssociationDelayMs, sleep }),

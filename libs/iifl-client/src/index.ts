@@ -31,4 +31,5 @@ export { createKeyPairSource, generateClientKeyPair, type ClientKeyPair, type Ke
 export { deviceIdFor } from './headless-v2.ts';
 export { iiflLoginUrl } from './login-url.ts';
 export type { LoginFlow, LoginFlowContext } from './login-flow.ts';
+export type { ObservedAnswer } from './iifl-caller.ts';
 export type { Sleep } from './sleep.ts';
