@@ -3,7 +3,6 @@ import {
   extractBrokerCode,
   extractBrokerMessage,
   failureForBrokerCode,
-  INVALID_TOTP_CODE,
   SESSION_INVALID_CODE,
 } from './broker-codes.ts';
 import type { IiflErrorShape } from './types.ts';
@@ -64,12 +63,6 @@ export class IiflError extends Error implements IiflErrorShape {
   readonly endpoint: IiflEndpoint | null;
   readonly httpStatus: number | null;
   readonly retryAfterMs: number | null;
-  /**
-   * EC036 (invalid T-OTP): the login may be tried once more, in the next 30 s step, and then never
-   * (spec, the code table). `retryable` stays false: only the caller's retry loop knows whether
-   * the one extra try was spent.
-   */
-  readonly retryInNextTotpStep: boolean;
   /** True only for {@link IiflSessionInvalidError}: the token given to the call is dead. */
   readonly sessionInvalid: boolean = false;
 
@@ -80,7 +73,6 @@ export class IiflError extends Error implements IiflErrorShape {
     this.endpoint = options.endpoint ?? null;
     this.httpStatus = options.httpStatus ?? null;
     this.retryAfterMs = options.retryAfterMs ?? null;
-    this.retryInNextTotpStep = this.brokerCode === INVALID_TOTP_CODE;
     this.retryable = isRetryableFailure(options.code);
   }
 }

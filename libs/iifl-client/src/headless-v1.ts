@@ -1,6 +1,5 @@
 import { sealEnvelope } from './envelope.ts';
-import { exchangeKey, opt, sessionStep, withKeyPair, type LoginFlow } from './login-flow.ts';
-import { totpCode } from './totp.ts';
+import { exchangeKey, opt, sessionStep, totpStep, withKeyPair, type LoginFlow } from './login-flow.ts';
 
 /**
  * The existing system's login (spec, "The headless login"): key exchange, password in an envelope,
@@ -26,19 +25,23 @@ export const headlessV1: LoginFlow = (context, credentials, signal) =>
     );
     secrets.push(loginToken);
 
-    const totp = totpCode(credentials.totpSecret, await context.totpGuard.claim(userID, signal));
-    secrets.push(totp);
-    const authCode = await caller.expect(
-      {
-        endpoint: 'validatetotp',
-        method: 'POST',
-        url: `${api}${config.paths.validateTotp}`,
-        json: { clientId: userID, totp, appKey: credentials.appKey },
-        bearer: loginToken,
-        privateKey,
-        ...opt(signal),
-      },
-      'authCode',
+    const authCode = await totpStep(
+      context,
+      credentials,
+      (totp) =>
+        caller.expect(
+          {
+            endpoint: 'validatetotp',
+            method: 'POST',
+            url: `${api}${config.paths.validateTotp}`,
+            json: { clientId: userID, totp, appKey: credentials.appKey },
+            bearer: loginToken,
+            privateKey,
+            ...opt(signal),
+          },
+          'authCode',
+        ),
+      signal,
     );
     secrets.push(authCode);
     return sessionStep(context, { userID, authCode, appSecret: credentials.appSecret }, privateKey, signal);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sealEnvelope } from './envelope.ts';
-import { exchangeKey, opt, sessionStep, withKeyPair, type LoginFlow } from './login-flow.ts';
-import { totpCode } from './totp.ts';
+import { exchangeKey, opt, sessionStep, totpStep, withKeyPair, type LoginFlow } from './login-flow.ts';
 
 /** What IIFL's web app sends about itself (spec, "A second headless variant"). */
 const WEB_APP = { appName: 'IIFLMARKETSWEB', osName: 'WEBINTERNAL' } as const;
@@ -49,19 +48,23 @@ export const headlessV2: LoginFlow = (context, credentials, signal) =>
     );
     secrets.push(loginToken);
 
-    const totp = totpCode(credentials.totpSecret, await context.totpGuard.claim(userID, signal));
-    secrets.push(totp);
-    const accessToken = await caller.expect(
-      {
-        endpoint: 'v2-totp',
-        method: 'POST',
-        url: `${idaas}${paths.v2Totp}`,
-        json: { cEncData: seal({ userId: userID, totp, deviceId, ...WEB_APP }) },
-        bearer: loginToken,
-        privateKey,
-        ...opt(signal),
-      },
-      'accessToken',
+    const accessToken = await totpStep(
+      context,
+      credentials,
+      (totp) =>
+        caller.expect(
+          {
+            endpoint: 'v2-totp',
+            method: 'POST',
+            url: `${idaas}${paths.v2Totp}`,
+            json: { cEncData: seal({ userId: userID, totp, deviceId, ...WEB_APP }) },
+            bearer: loginToken,
+            privateKey,
+            ...opt(signal),
+          },
+          'accessToken',
+        ),
+      signal,
     );
     secrets.push(accessToken);
 

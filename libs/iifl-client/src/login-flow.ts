@@ -2,12 +2,14 @@ import { FailureCode } from '@refresher/contracts';
 import type { KeyObject } from 'node:crypto';
 import { sessionChecksum } from './checksum.ts';
 import type { IiflClientConfig } from './config.ts';
+import { INVALID_TOTP_CODE } from './broker-codes.ts';
 import { publicKeyFromBase64 } from './envelope.ts';
 import { IiflError, type IiflEndpoint } from './errors.ts';
 import type { IiflCaller } from './iifl-caller.ts';
 import type { KeyAssociation } from './key-association.ts';
 import type { KeyPairSource } from './key-pairs.ts';
 import type { Sleep } from './sleep.ts';
+import { totpCode } from './totp.ts';
 import type { TotpStepGuard } from './totp-step-guard.ts';
 import type { LoginCredentials } from './types.ts';
 
@@ -47,6 +49,43 @@ export async function exchangeKey(
       endpoint: call.endpoint,
       cause: error,
     });
+  }
+}
+
+/**
+ * The TOTP step with IIFL's one allowance (spec, the code table): after EC036 (invalid T-OTP) the
+ * code of the next 30 s step is sent once more, with the same login token; whatever that second try
+ * meets, the login ends there as BAD_TOTP, never retried, so no password is resent for it.
+ */
+export async function totpStep<T>(
+  context: LoginFlowContext,
+  credentials: Pick<LoginCredentials, 'userID' | 'totpSecret'>,
+  send: (totp: string) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const nextCode = async () => {
+    // The guard never hands out a step this user has used: the second code is of a later step.
+    const totp = totpCode(credentials.totpSecret, await context.totpGuard.claim(credentials.userID, signal));
+    context.secrets.push(totp);
+    return totp;
+  };
+  try {
+    return await send(await nextCode());
+  } catch (first) {
+    if (!(first instanceof IiflError) || first.brokerCode !== INVALID_TOTP_CODE) throw first;
+    try {
+      return await send(await nextCode());
+    } catch (second) {
+      if (second instanceof IiflError && second.code === FailureCode.BadTotp) throw second;
+      const why = second instanceof IiflError ? second.message : 'no answer';
+      throw new IiflError(`${first.message}; the next step's code met: ${why}`, {
+        code: FailureCode.BadTotp,
+        brokerCode: first.brokerCode,
+        endpoint: first.endpoint,
+        httpStatus: first.httpStatus,
+        cause: second,
+      });
+    }
   }
 }
 

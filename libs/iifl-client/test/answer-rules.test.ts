@@ -58,13 +58,6 @@ describe('IIFL error codes', () => {
     expect(error.message).toContain(brokerCode);
   });
 
-  it('EC036 may be tried once more in the next step; no other code may', () => {
-    for (const [brokerCode] of SPEC_TABLE) {
-      const error = errorFromAnswer({ endpoint: 'validatetotp', httpStatus: 200, body: { status: brokerCode } });
-      expect(error.retryInNextTotpStep).toBe(brokerCode === 'EC036');
-    }
-  });
-
   it('finds the code in status, code, result.status, result[i].status, or at the start of a message', () => {
     expect(extractBrokerCode({ status: 'EC016', message: 'Invalid userId or password' })).toBe('EC016');
     expect(extractBrokerCode({ status: 'Not_Ok', code: 'EC016' })).toBe('EC016');

@@ -17,8 +17,6 @@ export interface LoginFailure {
   retryable: boolean;
   /** IIFL's `Retry-After`, in ms. */
   retryAfterMs?: number | null;
-  /** EC036: one more try is allowed, in the next TOTP step. */
-  retryInNextTotpStep?: boolean;
 }
 
 export type LoginOutcome =
@@ -51,7 +49,6 @@ export async function loginWithRetries(
   const startedAt = now();
   let attempts = 0;
   let waitMs = 0;
-  let totpRetrySpent = false;
 
   for (;;) {
     if (waitMs > 0) {
@@ -76,7 +73,6 @@ export async function loginWithRetries(
     }
 
     const endedAt = now();
-    const totpRetryLeft = failure.retryInNextTotpStep === true && !totpRetrySpent;
     const decision = decideRetry(
       deps.policy,
       {
@@ -84,12 +80,10 @@ export async function loginWithRetries(
         attempts,
         elapsedMs: endedAt - startedAt,
         retryAfterMs: failure.retryAfterMs ?? null,
-        totpRetryLeft,
       },
       random,
     );
     if (!decision.retry) return { kind: 'failed', failure, attempts };
-    if (totpRetryLeft) totpRetrySpent = true;
     waitMs = decision.delayMs;
   }
 }
@@ -107,7 +101,6 @@ export function toLoginFailure(err: unknown, deadlinePassed: boolean): LoginFail
       message: err.message.slice(0, 500),
       retryable: err.retryable,
       retryAfterMs: typeof err.retryAfterMs === 'number' ? err.retryAfterMs : null,
-      retryInNextTotpStep: err.retryInNextTotpStep === true,
     };
   }
   if (deadlinePassed) {
@@ -129,7 +122,6 @@ function isIiflErrorShape(
   retryable: boolean;
   message: string;
   retryAfterMs?: unknown;
-  retryInNextTotpStep?: unknown;
 } {
   if (!(err instanceof Error)) return false;
   const e = err as Error & { code?: unknown; brokerCode?: unknown; retryable?: unknown };

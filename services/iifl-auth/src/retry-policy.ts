@@ -39,15 +39,10 @@ export function decideRetry(
     elapsedMs: number;
     /** IIFL asked for at least this long (`Retry-After`). */
     retryAfterMs?: number | null;
-    /**
-     * An invalid TOTP (EC036) not yet tried again: one more attempt is allowed, in the next TOTP
-     * step (the caller's TOTP guard never uses a step twice), then never.
-     */
-    totpRetryLeft?: boolean;
   },
   random: () => number,
 ): RetryDecision {
-  if (!state.retryable && !state.totpRetryLeft) return { retry: false, reason: 'not-retryable' };
+  if (!state.retryable) return { retry: false, reason: 'not-retryable' };
   if (state.attempts >= policy.maxAttempts) return { retry: false, reason: 'attempts-exhausted' };
   const delayMs = Math.max(backoffDelay(policy, state.attempts, random), state.retryAfterMs ?? 0);
   if (state.elapsedMs + delayMs >= policy.deadlineMs) return { retry: false, reason: 'deadline' };

@@ -52,11 +52,6 @@ describe('decideRetry', () => {
     expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 120_000 }, half)).toEqual({ retry: false, reason: 'deadline' });
   });
 
-  it('allows the one extra try after an invalid TOTP, and nothing after it', () => {
-    expect(decideRetry(policy, { retryable: false, attempts: 1, elapsedMs: 0, totpRetryLeft: true }, half)).toEqual({ retry: true, delayMs: 250 });
-    expect(decideRetry(policy, { retryable: false, attempts: 2, elapsedMs: 0, totpRetryLeft: false }, half)).toEqual({ retry: false, reason: 'not-retryable' });
-  });
-
   it('never retries a failure that is not retryable, whatever budget is left', () => {
     expect(decideRetry(policy, { retryable: false, attempts: 1, elapsedMs: 0 }, half)).toEqual({
       retry: false,
@@ -68,7 +63,6 @@ describe('decideRetry', () => {
 /** An error shaped like the IIFL client's IiflError. */
 class BrokerError extends Error {
   override name = 'IiflError';
-  readonly retryInNextTotpStep: boolean;
   constructor(
     readonly code: FailureCode,
     readonly brokerCode: string | null,
@@ -76,7 +70,6 @@ class BrokerError extends Error {
     readonly retryAfterMs: number | null = null,
   ) {
     super(`IIFL: ${brokerCode ?? ''} (${code})`);
-    this.retryInNextTotpStep = brokerCode === 'EC036';
   }
 }
 
@@ -114,21 +107,6 @@ describe('loginWithRetries', () => {
     expect(calls).toBe(1);
     expect(clock.sleeps).toEqual([]);
     expect(outcome).toMatchObject({ kind: 'failed', attempts: 1, failure: { code: 'BAD_CREDENTIALS', brokerCode: 'EC016', retryable: false } });
-  });
-
-  it('tries an invalid TOTP (EC036) once more, and then never', async () => {
-    const clock = manualClock();
-    let calls = 0;
-    const outcome = await loginWithRetries(
-      { policy, now: clock.now, sleep: clock.sleep, random: () => 0.5 },
-      async () => {
-        calls += 1;
-        throw new BrokerError(FailureCode.BadTotp, 'EC036', false);
-      },
-      signal,
-    );
-    expect(calls).toBe(2);
-    expect(outcome).toMatchObject({ kind: 'failed', attempts: 2, failure: { code: 'BAD_TOTP', brokerCode: 'EC036', retryInNextTotpStep: true } });
   });
 
   it("honours IIFL's Retry-After", async () => {

@@ -108,7 +108,7 @@ function reportFailure(error: unknown, say: (line: string) => void): void {
   }
   say(`Result: failed at ${error.endpoint ?? 'the client'}: ${error.code}`);
   say(`  IIFL code ${error.brokerCode ?? 'none'}, HTTP ${error.httpStatus ?? 'none'}; ${error.message}`);
-  const retried = error.retryable ? 'yes, with back-off' : error.retryInNextTotpStep ? 'once more, in the next 30 s TOTP step' : 'no';
+  const retried = error.retryable ? 'yes, with back-off' : 'no';
   say(`  the system would retry it: ${retried}`);
   say(`  later runs skip the account until its credentials change or an operator refreshes it: ${isCredentialRejection(error.code) ? 'yes' : 'no'}`);
 }
