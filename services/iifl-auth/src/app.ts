@@ -12,14 +12,20 @@ import {
   type NatsConnection,
 } from '@refresher/platform';
 import type { IiflAuthConfig } from './config.ts';
+import { startLoginApi, type LoginApi } from './login-api.ts';
+import { createLoginLinks, NONCE_BUCKET_TTL_MS } from './login-links.ts';
+import { createLoginLock, type LoginLock } from './login-lock.ts';
+import { createLoginRequiredAnnouncer, ensureLoginLinkStream } from './login-required.ts';
+import { createRedirectLogin } from './redirect-login.ts';
 import { createRefreshHandler } from './refresh-handler.ts';
 import { ensureRequestConsumer, startRequestLoop } from './request-consumer.ts';
 import type { RetryPolicy } from './retry-policy.ts';
-import { createLoginLock } from './login-lock.ts';
 import { createSharedTotpGuard } from './shared-totp-guard.ts';
 
 /** Steps older than this cannot collide with a new code (RFC 6238 verifiers accept one step either side). */
 const TOTP_BUCKET_TTL_MS = 5 * 60_000;
+/** Bound of one authCode redeem (the account's lock, then the exchange at IIFL). */
+const REDEEM_DEADLINE_MS = 30_000;
 
 export interface IiflAuth {
   healthPort: number;
@@ -38,24 +44,36 @@ export function retryPolicyFrom(config: IiflAuthConfig): RetryPolicy {
   };
 }
 
+/** This service's buckets: login locks, TOTP steps used, login-link nonces redeemed. */
+async function openBuckets(nc: NatsConnection, config: IiflAuthConfig) {
+  const js = nc.jetstream();
+  const [lockKv, totpKv, nonceKv] = await Promise.all([
+    js.views.kv(Buckets.loginLocks, { history: 1, ttl: config.AUTH_LOGIN_LOCK_TTL_MS, storage: StorageType.File }),
+    js.views.kv(Buckets.totpSteps, { history: 1, ttl: TOTP_BUCKET_TTL_MS, storage: StorageType.File }),
+    js.views.kv(Buckets.loginNonces, { history: 1, ttl: NONCE_BUCKET_TTL_MS, storage: StorageType.File }),
+  ]);
+  return { lockKv, totpKv, nonceKv };
+}
+
 export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Logger } = {}): Promise<IiflAuth> {
   const log = options.log ?? createLogger('iifl-auth', config.LOG_LEVEL);
   const nc = await connectNats(config, 'iifl-auth', log);
   let client: IiflClientHandle | undefined;
+  let loginApi: LoginApi | undefined;
   try {
     await ensureTopology(nc);
-    await ensureRequestConsumer(await nc.jetstreamManager(), {
+    const jsm = await nc.jetstreamManager();
+    await ensureRequestConsumer(jsm, {
       ackWaitMs: config.AUTH_ACK_WAIT_MS,
       maxDeliver: config.AUTH_MAX_DELIVER,
       maxAckPending: config.AUTH_MAX_IN_FLIGHT,
     });
-    const js = nc.jetstream();
-    const [lockKv, totpKv] = await Promise.all([
-      js.views.kv(Buckets.loginLocks, { history: 1, ttl: config.AUTH_LOGIN_LOCK_TTL_MS, storage: StorageType.File }),
-      js.views.kv(Buckets.totpSteps, { history: 1, ttl: TOTP_BUCKET_TTL_MS, storage: StorageType.File }),
-    ]);
+    await ensureLoginLinkStream(jsm);
+    const { lockKv, totpKv, nonceKv } = await openBuckets(nc, config);
     const totpGuard = createSharedTotpGuard({ kv: totpKv });
-    client = createIiflClient(iiflClientConfigFromEnv(config), { totpGuard });
+    // Each login names its headless variant; the client's own default only matters to other callers.
+    const headlessDefault = config.IIFL_LOGIN_FLOW === 'redirect' ? 'headless-v1' : config.IIFL_LOGIN_FLOW;
+    client = createIiflClient(iiflClientConfigFromEnv({ ...config, IIFL_LOGIN_FLOW: headlessDefault }), { totpGuard });
     const lock = createLoginLock({
       kv: lockKv,
       ttlMs: config.AUTH_LOGIN_LOCK_TTL_MS,
@@ -63,54 +81,99 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
       log,
     });
-
-    const handle = createRefreshHandler({
-      client,
+    const links = config.loginLinks ? createLoginLinks(config.loginLinks, nonceKv) : null;
+    if (!links && config.IIFL_LOGIN_FLOW === 'redirect') {
+      log.warn('IIFL_LOGIN_FLOW is redirect but LOGIN_LINK_SECRET / IIFL_REDIRECT_URL are not set: users are skipped without a login link');
+    }
+    const redirectLogin = createRedirectLogin({
       nc,
       log,
-      retryPolicy: retryPolicyFrom(config),
+      client,
+      keyring: config.keyring,
+      links,
+      lock,
+      credentialsTimeoutMs: config.AUTH_CREDENTIALS_TIMEOUT_MS,
+      redeemDeadlineMs: REDEEM_DEADLINE_MS,
+    });
+    loginApi = await startLoginApi(nc, redirectLogin, log);
+    return await startConsuming(nc, config, log, {
+      client,
       lock,
       totpFresh: (userID, signal) => totpGuard.fresh(userID, signal),
-      keyring: config.keyring,
-      maxDeliver: config.AUTH_MAX_DELIVER,
-      ackWaitMs: config.AUTH_ACK_WAIT_MS,
-      nakDelayMs: config.AUTH_NAK_DELAY_MS,
-      credentialsTimeoutMs: config.AUTH_CREDENTIALS_TIMEOUT_MS,
+      announceLoginRequired: createLoginRequiredAnnouncer({ js: nc.jetstream(), links, keyring: config.keyring }),
+      loginApi,
+      loginLinks: links !== null,
     });
-    const loop = await startRequestLoop({
-      js: nc.jetstream(),
-      handle,
-      concurrency: config.AUTH_CONCURRENCY,
-      fetchExpiresMs: config.AUTH_FETCH_EXPIRES_MS,
-      log,
-    });
-    const connected = trackConnection(nc);
-    const health = await startHealthServer(config.HEALTH_PORT, () => ({
-      ok: connected() && !nc.isClosed(),
-      details: { inFlight: loop.inFlight(), keyPairsGenerated: client?.keyPairsGenerated() ?? 0 },
-    }));
-    log.info(
-      { healthPort: health.port, concurrency: config.AUTH_CONCURRENCY, iiflBaseUrl: config.IIFL_BASE_URL },
-      'iifl-auth started',
-    );
-
-    let stopping: Promise<void> | undefined;
-    return {
-      healthPort: health.port,
-      inFlight: () => loop.inFlight(),
-      stop: () =>
-        (stopping ??= (async () => {
-          await loop.stop(config.AUTH_SHUTDOWN_GRACE_MS);
-          await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
-          await client?.close();
-          await health.close();
-        })()),
-    };
   } catch (err) {
+    await loginApi?.stop().catch(() => {});
     await nc.close().catch(() => {});
     await client?.close().catch(() => {});
     throw err;
   }
+}
+
+interface Parts {
+  client: IiflClientHandle;
+  lock: LoginLock;
+  totpFresh: (userID: string, signal: AbortSignal) => Promise<void>;
+  announceLoginRequired: ReturnType<typeof createLoginRequiredAnnouncer>;
+  loginApi: LoginApi;
+  loginLinks: boolean;
+}
+
+/** The request loop, the health endpoint, and the way to stop it all. */
+async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: Logger, parts: Parts): Promise<IiflAuth> {
+  const handle = createRefreshHandler({
+    client: parts.client,
+    nc,
+    log,
+    retryPolicy: retryPolicyFrom(config),
+    lock: parts.lock,
+    totpFresh: parts.totpFresh,
+    keyring: config.keyring,
+    defaultFlow: config.IIFL_LOGIN_FLOW,
+    announceLoginRequired: parts.announceLoginRequired,
+    maxDeliver: config.AUTH_MAX_DELIVER,
+    ackWaitMs: config.AUTH_ACK_WAIT_MS,
+    nakDelayMs: config.AUTH_NAK_DELAY_MS,
+    credentialsTimeoutMs: config.AUTH_CREDENTIALS_TIMEOUT_MS,
+  });
+  const loop = await startRequestLoop({
+    js: nc.jetstream(),
+    handle,
+    concurrency: config.AUTH_CONCURRENCY,
+    fetchExpiresMs: config.AUTH_FETCH_EXPIRES_MS,
+    log,
+  });
+  const connected = trackConnection(nc);
+  const health = await startHealthServer(config.HEALTH_PORT, () => ({
+    ok: connected() && !nc.isClosed(),
+    details: { inFlight: loop.inFlight(), keyPairsGenerated: parts.client.keyPairsGenerated() },
+  }));
+  log.info(
+    {
+      healthPort: health.port,
+      concurrency: config.AUTH_CONCURRENCY,
+      iiflBaseUrl: config.IIFL_BASE_URL,
+      loginFlow: config.IIFL_LOGIN_FLOW,
+      loginLinks: parts.loginLinks,
+    },
+    'iifl-auth started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    healthPort: health.port,
+    inFlight: () => loop.inFlight(),
+    stop: () =>
+      (stopping ??= (async () => {
+        await loop.stop(config.AUTH_SHUTDOWN_GRACE_MS);
+        await parts.loginApi.stop();
+        await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
+        await parts.client.close();
+        await health.close();
+      })()),
+  };
 }
 
 /** Whether the connection is up, from its status events (it starts connected). */

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { LOGIN_FLOWS } from '@refresher/contracts';
 import { keyringFromEnv, type Keyring } from '@refresher/credential-crypto';
 import { iiflClientEnvSchema } from '@refresher/iifl-client';
 import { env, natsEnvSchema } from '@refresher/platform';
+import { MAX_LINK_LIFETIME_MS, type LoginLinkSettings } from './login-links.ts';
 
 export const iiflAuthConfigSchema = natsEnvSchema
   .extend(iiflClientEnvSchema.shape)
@@ -41,19 +43,39 @@ export const iiflAuthConfigSchema = natsEnvSchema
     CREDENTIALS_KEY: z.string().optional(),
     CREDENTIALS_KEY_ID: z.string().optional(),
     CREDENTIALS_OLD_KEYS: z.string().optional(),
+    /**
+     * The login flow of users without one of their own: a headless variant, or `redirect` (every
+     * such user is then sent a login link instead of being logged in).
+     */
+    IIFL_LOGIN_FLOW: z.enum(LOGIN_FLOWS).default('headless-v1'),
+    /** Signs login-link nonces (HMAC-SHA256). Without it (and IIFL_REDIRECT_URL) there are no links. */
+    LOGIN_LINK_SECRET: z.string().min(32, 'LOGIN_LINK_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+    /** The gateway's public callback, e.g. https://refresher.example.com/api/integration/iifl/callback. */
+    IIFL_REDIRECT_URL: z.url({ protocol: /^https?$/, error: 'IIFL_REDIRECT_URL must be an http(s) URL' }).optional(),
+    /** How long a login link stays good (1 min to 24 h). */
+    LOGIN_LINK_TTL_MS: z.coerce.number().int().min(60_000).max(MAX_LINK_LIFETIME_MS).default(15 * 60_000),
   })
   // Runs even when other variables are invalid, so that every problem is reported at once.
   .superRefine(
     (config, ctx) => {
       const problem = keyringProblem(config as Partial<typeof config>);
       if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['CREDENTIALS_KEY'] });
+      const { LOGIN_LINK_SECRET: secret, IIFL_REDIRECT_URL: redirect } = config as Partial<typeof config>;
+      if (!secret !== !redirect) {
+        const message = 'LOGIN_LINK_SECRET and IIFL_REDIRECT_URL go together: set both for login links, or neither';
+        ctx.addIssue({ code: 'custom', message, path: [secret ? 'IIFL_REDIRECT_URL' : 'LOGIN_LINK_SECRET'] });
+      }
     },
     { when: () => true },
   )
   .transform((config) => {
-    const { CREDENTIALS_KEY, CREDENTIALS_KEY_ID, CREDENTIALS_OLD_KEYS, ...rest } = config;
+    const { CREDENTIALS_KEY, CREDENTIALS_KEY_ID, CREDENTIALS_OLD_KEYS, LOGIN_LINK_SECRET, ...rest } = config;
     const keyring: Keyring = keyringFromEnv({ CREDENTIALS_KEY, CREDENTIALS_KEY_ID, CREDENTIALS_OLD_KEYS });
-    return { ...rest, CREDENTIALS_KEY_ID: keyring.current, keyring };
+    const loginLinks: LoginLinkSettings | null =
+      LOGIN_LINK_SECRET && rest.IIFL_REDIRECT_URL
+        ? { secret: LOGIN_LINK_SECRET, redirectUrl: rest.IIFL_REDIRECT_URL, loginUrl: rest.IIFL_LOGIN_URL, lifetimeMs: rest.LOGIN_LINK_TTL_MS }
+        : null;
+    return { ...rest, CREDENTIALS_KEY_ID: keyring.current, keyring, loginLinks };
   });
 
 function keyringProblem(env: { CREDENTIALS_KEY?: unknown; CREDENTIALS_KEY_ID?: unknown; CREDENTIALS_OLD_KEYS?: unknown }): string | null {

@@ -37,6 +37,25 @@ export function refreshedEvent(request: RefreshRequested, result: LoginResult, a
   return { subject: Subjects.refreshed(request.userID), msgID: payload.eventId, payload };
 }
 
+/**
+ * A session from an authCode (the browser redirect, or one pasted by hand): a login of its own, in
+ * no run (`runId` null), so the run that sent the link keeps its LOGIN_REQUIRED skip and its counts.
+ */
+export function redeemedEvent(userID: string, result: LoginResult): OutgoingEvent & { payload: TokenRefreshed } {
+  const payload = TokenRefreshed.parse({
+    v: 1,
+    eventId: randomUUID(),
+    runId: null,
+    userID,
+    token: result.token,
+    tokenValidity: result.tokenValidity.toISOString(),
+    loginTime: result.loginTime.toISOString(),
+    source: 'login',
+    attempts: 1,
+  });
+  return { subject: Subjects.refreshed(userID), msgID: payload.eventId, payload };
+}
+
 export function failedEvent(request: RefreshRequested, failure: LoginFailure, attempts: number): OutgoingEvent {
   const payload = TokenFailed.parse({
     v: 1,

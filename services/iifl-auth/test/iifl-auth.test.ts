@@ -263,7 +263,7 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
   it('answers health with the number of requests in flight', async () => {
     const res = await fetch(`http://127.0.0.1:${main.auth.healthPort}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', inFlight: 0 });
+    expect(await res.json()).toEqual({ status: 'ok', inFlight: 0, keyPairsGenerated: expect.any(Number) });
   });
 
   it('shares the work between two replicas, each user refreshed exactly once', async () => {

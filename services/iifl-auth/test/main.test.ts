@@ -66,7 +66,7 @@ describe('main.ts as its own process', () => {
       healthUrl: `http://127.0.0.1:${port}/healthz`,
     });
     const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-    expect(await res.json()).toEqual({ status: 'ok', inFlight: 0 });
+    expect(await res.json()).toEqual({ status: 'ok', inFlight: 0, keyPairsGenerated: expect.any(Number) });
     expect(await service.stop('SIGTERM')).toBe(0);
     expect(service.output()).toContain('"msg":"stopped"');
   });

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from 'nats';
+import { LoginLinkStream, LoginRequired, Subjects, type RefreshRequested } from '@refresher/contracts';
+import type { Keyring } from '@refresher/credential-crypto';
+import { encodeJson } from '@refresher/platform';
+import type { LoginLinks } from './login-links.ts';
+import { openCredential } from './open-credentials.ts';
+
+/**
+ * The stream of login links (`tokens.login-required.>`): kept a day, for a notifier that was away;
+ * a repeated announcement of one run's link (a redelivered request) is stored once.
+ */
+export async function ensureLoginLinkStream(jsm: JetStreamManager): Promise<void> {
+  try {
+    await jsm.streams.info(LoginLinkStream.name);
+  } catch {
+    try {
+      await jsm.streams.add({
+        name: LoginLinkStream.name,
+        subjects: [...LoginLinkStream.subjects],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        max_age: nanos(24 * 60 * 60_000),
+        duplicate_window: nanos(15 * 60_000),
+      });
+    } catch (err) {
+      // Another replica may have created it in between.
+      await jsm.streams.info(LoginLinkStream.name).catch(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+export interface LoginRequiredDeps {
+  js: JetStreamClient;
+  /** Null when LOGIN_LINK_SECRET / IIFL_REDIRECT_URL are not set: the event carries no link. */
+  links: LoginLinks | null;
+  keyring: Keyring | null;
+}
+
+/**
+ * Announces that a redirect-flow user of a run must log in in a browser: `tokens.login-required.<userID>`
+ * with a fresh login link (the app key, as stored, is opened only for it). Rejects when the app key
+ * does not open (CredentialsUnreadableError) or the event cannot be stored.
+ */
+export function createLoginRequiredAnnouncer(deps: LoginRequiredDeps) {
+  return async function announce(request: RefreshRequested, storedAppKey: string): Promise<LoginRequired> {
+    const link = deps.links
+      ? deps.links.make(request.userID, openCredential(deps.keyring, request.userID, 'appKey', storedAppKey))
+      : null;
+    const event = LoginRequired.parse({
+      v: 1,
+      eventId: randomUUID(),
+      runId: request.runId,
+      userID: request.userID,
+      loginUrl: link?.url ?? null,
+      expiresAt: link?.expiresAt.toISOString() ?? null,
+      requestedAt: new Date().toISOString(),
+    });
+    await deps.js.publish(Subjects.loginRequired(request.userID), encodeJson(event), {
+      msgID: `login-required:${request.runId}:${request.userID}`,
+    });
+    return event;
+  };
+}

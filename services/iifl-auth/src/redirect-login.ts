@@ -1,0 +1,143 @@
+import type { NatsConnection } from 'nats';
+import {
+  FailureCode,
+  LOGIN_REFUSAL_CODES,
+  LoginRefusal,
+  ServiceErrorCode,
+  type AppCredentials,
+  type LoginLinkRequest,
+  type LoginLinkResponse,
+  type RedeemLoginRequest,
+  type RedeemLoginResponse,
+} from '@refresher/contracts';
+import type { Keyring } from '@refresher/credential-crypto';
+import { encodeJson, ServiceCallError, type Logger } from '@refresher/platform';
+import type { LoginLinks } from './login-links.ts';
+import { GateAbortedError, type LoginLock } from './login-lock.ts';
+import { toLoginFailure } from './login-with-retries.ts';
+import { CredentialsUnreadableError, openCredential } from './open-credentials.ts';
+import { redeemedEvent } from './outgoing-events.ts';
+import { readCredentials, type LoginClient } from './refresh-decision.ts';
+
+/**
+ * A refusal answered to the caller: `reason` (a LoginRefusal or a FailureCode) is the service
+ * error's description, never a value from the request.
+ */
+export class LoginRefused extends Error {
+  override name = 'LoginRefused';
+  constructor(
+    readonly reason: string,
+    readonly code: number,
+  ) {
+    super(reason);
+  }
+}
+
+const refuse = (reason: LoginRefusal): never => {
+  throw new LoginRefused(reason, LOGIN_REFUSAL_CODES[reason]);
+};
+
+export interface RedirectLoginDeps {
+  nc: NatsConnection;
+  log: Logger;
+  client: LoginClient;
+  keyring: Keyring | null;
+  /** Null without LOGIN_LINK_SECRET / IIFL_REDIRECT_URL: links and nonces answer NOT_CONFIGURED. */
+  links: LoginLinks | null;
+  lock: LoginLock;
+  credentialsTimeoutMs: number;
+  /** Bound of one redeem: the wait for the account's lock plus the exchange at IIFL. */
+  redeemDeadlineMs: number;
+}
+
+/** The browser redirect login: links for a user's browser, and authCodes turned into sessions. */
+export function createRedirectLogin(deps: RedirectLoginDeps) {
+  const js = deps.nc.jetstream();
+
+  /** The user's app key and secret as stored (ciphertext), or a refusal. */
+  async function appCredentials(userID: string): Promise<AppCredentials> {
+    const read = await readCredentials(deps.nc, userID, deps.credentialsTimeoutMs);
+    if (!read.ok) {
+      if (read.error instanceof ServiceCallError && read.error.code === ServiceErrorCode.NotFound) refuse(LoginRefusal.UserNotFound);
+      throw new LoginRefused(FailureCode.CredentialsUnavailable, ServiceErrorCode.Unavailable);
+    }
+    if (read.answer.credentials === null) return refuse(LoginRefusal.NoAppCredentials);
+    return { appKey: read.answer.credentials.appKey, appSecret: read.answer.credentials.appSecret };
+  }
+
+  function open(userID: string, column: 'appKey' | 'appSecret', value: string): string {
+    try {
+      return openCredential(deps.keyring, userID, column, value);
+    } catch (err) {
+      if (!(err instanceof CredentialsUnreadableError)) throw err;
+      deps.log.error({ userID, column }, 'stored credential does not open');
+      throw new LoginRefused(FailureCode.CredentialsUnavailable, ServiceErrorCode.Internal);
+    }
+  }
+
+  async function link(request: LoginLinkRequest): Promise<LoginLinkResponse> {
+    const links = deps.links ?? refuse(LoginRefusal.NotConfigured);
+    const stored = await appCredentials(request.userID);
+    const made = links.make(request.userID, open(request.userID, 'appKey', stored.appKey));
+    deps.log.info({ userID: request.userID, expiresAt: made.expiresAt.toISOString() }, 'login link made');
+    return { userID: request.userID, url: made.url, expiresAt: made.expiresAt.toISOString() };
+  }
+
+  /** The authCode for `userID` becomes a session, published like a headless login's. */
+  async function exchange(userID: string, authCode: string, appSecret: string): Promise<RedeemLoginResponse> {
+    const signal = AbortSignal.timeout(deps.redeemDeadlineMs);
+    let claim;
+    try {
+      // One login per account at a time: a headless login under way is waited for, never joined.
+      claim = await deps.lock.claim(userID, signal, { join: false });
+    } catch (err) {
+      if (err instanceof GateAbortedError) throw new LoginRefused(FailureCode.Timeout, ServiceErrorCode.Unavailable);
+      throw err;
+    }
+    if (claim.role !== 'holder') throw new Error('login lock: a claim without joining joined');
+    try {
+      let result;
+      try {
+        result = await deps.client.sessionFromAuthCode({ userID, authCode, appSecret }, signal);
+      } catch (err) {
+        const failure = toLoginFailure(err, signal.aborted);
+        deps.log.warn({ userID, code: failure.code, brokerCode: failure.brokerCode }, 'authCode exchange failed');
+        throw new LoginRefused(failure.code, failure.retryable ? ServiceErrorCode.Unavailable : 502);
+      }
+      const event = redeemedEvent(userID, result);
+      const ack = await js.publish(event.subject, encodeJson(event.payload), { msgID: event.msgID });
+      // A refresh request that waited for this login announces this token for its own run.
+      await claim.lease.finish(ack.seq);
+      deps.log.info({ userID, eventId: event.payload.eventId, tokenValidity: event.payload.tokenValidity }, 'authCode exchanged for a session');
+      return { userID, tokenValidity: event.payload.tokenValidity, loginTime: event.payload.loginTime, eventId: event.payload.eventId };
+    } finally {
+      await claim.lease.release();
+    }
+  }
+
+  /**
+   * Checks in this order, so that a refused nonce changes nothing: signature and expiry, the
+   * account IIFL logged in, the user's credentials; then the nonce is spent (a replay stops here),
+   * and only then is the authCode sent to IIFL.
+   */
+  async function redeem(request: RedeemLoginRequest): Promise<RedeemLoginResponse> {
+    let userID: string;
+    let spend: (() => Promise<boolean>) | null = null;
+    if ('nonce' in request) {
+      const links = deps.links ?? refuse(LoginRefusal.NotConfigured);
+      const check = links.check(request.nonce, request.clientId);
+      if (!check.ok) return refuse(check.reason);
+      userID = check.claims.userID;
+      spend = () => links.spend(check.claims);
+    } else {
+      userID = request.userID;
+      if (request.clientId !== undefined && request.clientId !== userID) refuse(LoginRefusal.WrongAccount);
+    }
+    const stored = await appCredentials(userID);
+    const appSecret = open(userID, 'appSecret', stored.appSecret);
+    if (spend && !(await spend())) refuse(LoginRefusal.LinkUsed);
+    return exchange(userID, request.authCode, appSecret);
+  }
+
+  return { link, redeem };
+}

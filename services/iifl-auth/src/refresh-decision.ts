@@ -1,0 +1,158 @@
+import type { NatsConnection } from 'nats';
+import {
+  FailureCode,
+  GetCredentialsRequest,
+  GetCredentialsResponse,
+  PersistenceApi,
+  ServiceErrorCode,
+  SkipReason,
+  type AppCredentials,
+  type BrokerCredentials,
+  type HeadlessLoginFlow,
+  type LoginFlow,
+  type RefreshRequested,
+} from '@refresher/contracts';
+import type { Keyring } from '@refresher/credential-crypto';
+import { callService, ServiceCallError } from '@refresher/platform';
+import { loginWithRetries, pipelineFailure, type LoginOutcome, type LoginResult, type LoginWithRetriesDeps } from './login-with-retries.ts';
+import { failedEvent, refreshedEvent, skippedEvent, type OutgoingEvent } from './outgoing-events.ts';
+import { CredentialsUnreadableError, openCredentials } from './open-credentials.ts';
+
+/** RFC 6238 step: a request handed back after a login attempt is redelivered no sooner. */
+const TOTP_STEP_MS = 30_000;
+/** Longest hand-back delay while persistence does not answer. */
+const MAX_NAK_DELAY_MS = 60_000;
+
+/** The part of the IIFL client this service uses. */
+export interface LoginClient {
+  login(credentials: { userID: string; flow?: HeadlessLoginFlow } & BrokerCredentials, signal?: AbortSignal): Promise<LoginResult>;
+  sessionFromAuthCode(input: { userID: string; authCode: string; appSecret: string }, signal?: AbortSignal): Promise<LoginResult>;
+}
+
+export type CredentialsRead = { ok: true; answer: GetCredentialsResponse } | { ok: false; error: unknown };
+
+export type Decision =
+  | { kind: 'publish'; event: OutgoingEvent; code: string | null; attempts: number; joined?: boolean }
+  | { kind: 'hand-back'; delayMs: number; why: string; attempts: number };
+
+/** nakDelayMs, doubling with each delivery: rides out a longer persistence outage within max_deliver. */
+export function handBackDelay(nakDelayMs: number, deliveries: number): number {
+  return Math.min(nakDelayMs * 2 ** Math.max(0, deliveries - 1), Math.max(nakDelayMs, MAX_NAK_DELAY_MS));
+}
+
+/** The user's flow and credentials from persistence; never rejects (the error is part of the result). */
+export function readCredentials(nc: NatsConnection, userID: string, timeoutMs: number): Promise<CredentialsRead> {
+  return callService(nc, PersistenceApi.getCredentials, GetCredentialsRequest, GetCredentialsResponse, { userID }, timeoutMs).then(
+    (answer) => ({ ok: true, answer }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+export interface DeciderDeps {
+  client: LoginClient;
+  keyring: Keyring | null;
+  /** The flow of users without one of their own (IIFL_LOGIN_FLOW). */
+  defaultFlow: LoginFlow;
+  loginDeps: LoginWithRetriesDeps;
+  nakDelayMs: number;
+  totpFresh?: ((userID: string, signal: AbortSignal) => Promise<void>) | undefined;
+  /** Sends a redirect-flow user their login link (`tokens.login-required.<userID>`). */
+  announceLoginRequired(request: RefreshRequested, storedAppKey: string): Promise<unknown>;
+}
+
+/** Where one delivery of a request stands. */
+export interface Delivery {
+  request: RefreshRequested;
+  deliveries: number;
+  lastDelivery: boolean;
+  signal: AbortSignal;
+}
+
+const publish = (event: OutgoingEvent, code: string | null, attempts = 0): Decision => ({ kind: 'publish', event, code, attempts });
+
+function failure(request: RefreshRequested, code: FailureCode, message: string): Decision {
+  const f = pipelineFailure(code, message);
+  return publish(failedEvent(request, f, 0), f.code);
+}
+
+/** What to do with a request, given what persistence answered: skip, announce a login link, or log in. */
+export function createDecider(deps: DeciderDeps) {
+  function unanswered(d: Delivery, err: unknown): Decision {
+    if (err instanceof ServiceCallError && err.code === ServiceErrorCode.NotFound) return failure(d.request, FailureCode.UserNotFound, 'user not found');
+    const why = err instanceof ServiceCallError ? `credentials unavailable (${err.code})` : 'credentials unavailable';
+    if (!d.lastDelivery) return { kind: 'hand-back', delayMs: handBackDelay(deps.nakDelayMs, d.deliveries), why, attempts: 0 };
+    return failure(d.request, FailureCode.CredentialsUnavailable, 'broker credentials could not be read');
+  }
+
+  /** A redirect-flow user is not logged in here: they get a link, and the run records a skip. */
+  async function loginRequired(d: Delivery, credentials: AppCredentials): Promise<Decision> {
+    await deps.announceLoginRequired(d.request, credentials.appKey);
+    return publish(skippedEvent(d.request, SkipReason.LoginRequired), SkipReason.LoginRequired);
+  }
+
+  function aborted(d: Pick<Delivery, 'request' | 'lastDelivery'>, attempts: number): Decision {
+    if (d.lastDelivery) {
+      // Nothing would deliver it again: announce the interruption so the run gets an outcome.
+      const f = pipelineFailure(FailureCode.Internal, 'login interrupted by a shutdown on the last delivery');
+      return publish(failedEvent(d.request, f, attempts), f.code, attempts);
+    }
+    // After an attempt that may have used a TOTP code, let the step turn before another replica tries.
+    return { kind: 'hand-back', delayMs: attempts > 0 ? TOTP_STEP_MS : 0, why: 'shutting down', attempts };
+  }
+
+  function afterLogin(d: Delivery, outcome: LoginOutcome): Decision {
+    switch (outcome.kind) {
+      case 'refreshed':
+        return publish(refreshedEvent(d.request, outcome.result, outcome.attempts), null, outcome.attempts);
+      case 'failed':
+        if (outcome.failure.code === FailureCode.Internal && !d.lastDelivery) {
+          // Not the broker's verdict but a fault on our side, typically NATS away while the TOTP
+          // step was being recorded: hand the request back instead of failing the user for it.
+          const delayMs = handBackDelay(deps.nakDelayMs, d.deliveries);
+          return { kind: 'hand-back', delayMs, why: 'internal fault during login', attempts: outcome.attempts };
+        }
+        return publish(failedEvent(d.request, outcome.failure, outcome.attempts), outcome.failure.code, outcome.attempts);
+      case 'aborted':
+        return aborted(d, outcome.attempts);
+    }
+  }
+
+  async function headlessLogin(d: Delivery, flow: HeadlessLoginFlow, credentials: BrokerCredentials): Promise<Decision> {
+    const creds = { userID: d.request.userID, flow, ...openCredentials(deps.keyring, d.request.userID, credentials) };
+    // Wait for an unused TOTP step before the retry budget starts: a login right after another one
+    // of the account (another run's, or one cut short by a crash) would otherwise spend up to a
+    // step (30 s) of AUTH_RETRY_DEADLINE_MS waiting.
+    try {
+      await deps.totpFresh?.(d.request.userID, d.signal);
+    } catch (err) {
+      if (d.signal.aborted) return aborted(d, 0);
+      throw err;
+    }
+    let firstAttempt = true;
+    const attempt = async (attemptSignal: AbortSignal) => {
+      // Before the first attempt the step was just found fresh; a retry looks again.
+      if (!firstAttempt) await deps.totpFresh?.(d.request.userID, attemptSignal);
+      firstAttempt = false;
+      return deps.client.login(creds, attemptSignal);
+    };
+    return afterLogin(d, await loginWithRetries(deps.loginDeps, attempt, d.signal));
+  }
+
+  async function decide(d: Delivery, read: CredentialsRead): Promise<Decision> {
+    if (!read.ok) return unanswered(d, read.error);
+    const { answer } = read;
+    if (answer.credentials === null) return publish(skippedEvent(d.request, SkipReason.IntegrationManaged), SkipReason.IntegrationManaged);
+    try {
+      if (answer.loginFlow === 'redirect') return await loginRequired(d, answer.credentials);
+      const flow = answer.loginFlow ?? deps.defaultFlow;
+      if (flow === 'redirect') return await loginRequired(d, answer.credentials);
+      return await headlessLogin(d, flow, answer.credentials);
+    } catch (err) {
+      if (!(err instanceof CredentialsUnreadableError)) throw err;
+      // A key problem is configuration: redelivering cannot help, a later run (after a fix) can.
+      return failure(d.request, FailureCode.CredentialsUnavailable, err.message);
+    }
+  }
+
+  return { decide, aborted };
+}
