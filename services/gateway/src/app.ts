@@ -62,6 +62,7 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
       waitMs: config.REFRESH_WAIT_MS,
       bodyLimit: config.BODY_LIMIT,
       persistenceTimeoutMs: config.PERSISTENCE_TIMEOUT_MS,
+      iiflAuthTimeoutMs: config.IIFL_AUTH_TIMEOUT_MS,
       log,
       isHealthy: trackConnection(nc),
       shutdownSignal: shutdown.signal,

@@ -23,6 +23,8 @@ export const gatewayConfigSchema = natsEnvSchema
       .default('16kb'),
     /** Timeout of each request to persistence; past it the caller gets 503. */
     PERSISTENCE_TIMEOUT_MS: env.positiveInt(10_000),
+    /** Timeout of each request to iifl-auth (login links, authCodes); a redeem takes up to 30 s there. */
+    IIFL_AUTH_TIMEOUT_MS: env.positiveInt(40_000),
     /** Refresh calls per API key: a bucket of REFRESH_BURST, refilled at REFRESH_RATE_PER_MINUTE. */
     REFRESH_BURST: env.positiveInt(10),
     REFRESH_RATE_PER_MINUTE: env.positiveInt(30),

@@ -202,6 +202,34 @@ describe('user management', () => {
     }
   });
 
+  it('registers a redirect-flow user with appKey and appSecret alone, and changes the login flow', async () => {
+    const admin = { auth: bearer(KEYS.admin) };
+    const app = { appKey: secrets.appKey, appSecret: secrets.appSecret };
+    const noFlow = await gw.call('POST', '/api/integration/users/RD1', { ...admin, body: app });
+    expect(noFlow.status).toBe(400);
+    expect(noFlow.body.error).toMatch(/password and totpSecret are required, except with loginFlow "redirect"/);
+    expect((await gw.call('POST', '/api/integration/users/RD1', { ...admin, body: { ...app, loginFlow: 'browser' } })).status).toBe(400);
+
+    const created = await gw.call('POST', '/api/integration/users/RD1', { ...admin, body: { ...app, loginFlow: 'redirect' } });
+    expect(created).toMatchObject({ status: 201, body: { success: true, userID: 'RD1', changed: expect.arrayContaining(['loginFlow']) } });
+    const row = (await sql.query('select * from "IIFLUser" where "userID" = $1', ['RD1'])).rows[0];
+    expect([row.password, row.totpSecret]).toEqual(['', '']);
+    expect(row.appKey).toMatch(/^enc:v1:k7:/);
+    const flow = async () => (await sql.query('select login_flow from user_login_settings where user_id = $1', ['RD1'])).rows[0]?.login_flow;
+    expect(await flow()).toBe('redirect');
+
+    const headless = await gw.call('PUT', '/api/integration/users/RD1', { ...admin, body: { loginFlow: 'headless-v1' } });
+    expect(headless.status).toBe(400);
+    expect(headless.body.error).toMatch(/password and a TOTP seed/);
+    const back = await gw.call('PUT', '/api/integration/users/RD1', {
+      ...admin,
+      body: { loginFlow: null, password: secrets.password, totpSecret: secrets.totpSecret },
+    });
+    expect(back.body).toEqual({ success: true, userID: 'RD1', created: false, changed: ['password', 'totpSecret', 'loginFlow'] });
+    expect(await flow()).toBeUndefined();
+    for (const res of [created, headless, back]) for (const secret of Object.values(secrets)) expect(res.text).not.toContain(secret);
+  });
+
   it('refuses bad bodies with 400 naming fields, never values', async () => {
     const res = await gw.call('POST', '/api/integration/users/NEW2', {
       auth: bearer(KEYS.admin),

@@ -6,6 +6,7 @@ import { createFailureSlowdown } from '../failure-slowdown.ts';
 import { rateLimitPerKey } from '../rate-limit.ts';
 import { userAdminRoutes } from '../routes/user-admin.ts';
 import { API_PREFIX } from '../legacy-bodies.ts';
+import { iiflCallback, iiflLoginRoutes } from '../routes/iifl-login.ts';
 import { refreshRoutes } from '../routes/refresh.ts';
 import { runRoutes } from '../routes/runs.ts';
 import { tokenPushRoutes } from '../routes/token-push.ts';
@@ -47,6 +48,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     nc: deps.nc,
     waitMs: deps.waitMs,
     persistenceTimeoutMs: deps.persistenceTimeoutMs ?? 10_000,
+    iiflAuthTimeoutMs: deps.iiflAuthTimeoutMs ?? 40_000,
     log: deps.log,
     shutdownSignal: deps.shutdownSignal,
     allow: (scope) => (scope === Scope.Refresh ? [requireScope(scope), refreshLimit] : [requireScope(scope)]),
@@ -67,6 +69,9 @@ export function createHttpApp(deps: HttpDeps): Express {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', nats: ok ? 'connected' : 'disconnected' });
   });
 
+  // IIFL sends the browser here after a login: no API key, the link's signed single-use nonce is the authority.
+  app.get(`${API_PREFIX}/iifl/callback`, noStore, iiflCallback(routeDeps));
+
   // The key is checked before the body is read: an unauthenticated caller learns nothing else.
   app.use(
     API_PREFIX,
@@ -77,6 +82,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     runRoutes(routeDeps),
     userRoutes(routeDeps),
     tokenPushRoutes(routeDeps),
+    iiflLoginRoutes(routeDeps),
     ...(deps.keyring ? [userAdminRoutes({ ...routeDeps, keyring: deps.keyring })] : []),
   );
 

@@ -26,6 +26,8 @@ export interface HttpDeps {
   bodyLimit?: string | number;
   /** Timeout of each request to persistence (default 10 s). */
   persistenceTimeoutMs?: number;
+  /** Timeout of each request to iifl-auth's login endpoints (default 40 s: a redeem waits for IIFL). */
+  iiflAuthTimeoutMs?: number;
   /** Health of the NATS connection (default: not closed). */
   isHealthy?: () => boolean;
   /** Aborted when the gateway stops: waiting refresh calls answer 202 at once. */
@@ -36,6 +38,7 @@ export interface RouteDeps {
   nc: NatsConnection;
   waitMs: number;
   persistenceTimeoutMs: number;
+  iiflAuthTimeoutMs: number;
   log: Logger;
   shutdownSignal: AbortSignal | undefined;
   /** What a route needs before its handler: the scope check (and, for refreshes, the rate limit). */

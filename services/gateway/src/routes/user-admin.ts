@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import {
   CREDENTIAL_FIELDS,
+  LOGIN_FLOWS,
   PersistenceApi,
   RemoveUserRequest,
   RemoveUserResponse,
@@ -25,19 +26,28 @@ const Profile = {
   email: z.string({ error: 'email must be a string' }).max(320, 'email is too long').optional(),
   phoneNumber: z.string({ error: 'phoneNumber must be a string' }).max(32, 'phoneNumber is too long').optional(),
   state: z.string({ error: 'state must be a string' }).min(1).max(32, 'state is too long').optional(),
+  /** `headless-v1`, `headless-v2`, `redirect`, or null for the deployment default. */
+  loginFlow: z.enum(LOGIN_FLOWS, { error: `loginFlow must be one of ${LOGIN_FLOWS.join(', ')}, or null` }).nullable().optional(),
 };
 
-/** `POST /users/:userID`: a new user with all four credentials. Unknown fields are refused. */
-const CreateBody = z.strictObject(
-  {
-    ...Profile,
-    password: Secret('password'),
-    appKey: Secret('appKey'),
-    appSecret: Secret('appSecret'),
-    totpSecret: Secret('totpSecret'),
-  },
-  { error: 'request body must be a JSON object' },
-);
+/**
+ * `POST /users/:userID`: a new user with all four credentials, or appKey and appSecret alone with
+ * `loginFlow: "redirect"` (they type their password and TOTP at IIFL). Unknown fields are refused.
+ */
+const CreateBody = z
+  .strictObject(
+    {
+      ...Profile,
+      password: Secret('password').optional(),
+      appKey: Secret('appKey'),
+      appSecret: Secret('appSecret'),
+      totpSecret: Secret('totpSecret').optional(),
+    },
+    { error: 'request body must be a JSON object' },
+  )
+  .refine((body) => body.loginFlow === 'redirect' || (body.password !== undefined && body.totpSecret !== undefined), {
+    error: 'password and totpSecret are required, except with loginFlow "redirect"',
+  });
 
 /** `PUT /users/:userID`: any of the profile fields and credentials. */
 const UpdateBody = z
@@ -66,12 +76,15 @@ function encryptGiven(keyring: Keyring, userID: string, body: { [K in (typeof CR
   return credentials;
 }
 
-function profileOf(body: { clientName?: string | undefined; email?: string | undefined; phoneNumber?: string | undefined; state?: string | undefined }) {
-  const profile: Pick<UpsertUserRequest, 'clientName' | 'email' | 'phoneNumber' | 'state'> = {};
+type ProfileFields = Pick<UpsertUserRequest, 'clientName' | 'email' | 'phoneNumber' | 'state' | 'loginFlow'>;
+
+function profileOf(body: { [K in keyof ProfileFields]?: ProfileFields[K] | undefined }) {
+  const profile: ProfileFields = {};
   if (body.clientName !== undefined) profile.clientName = body.clientName;
   if (body.email !== undefined) profile.email = body.email;
   if (body.phoneNumber !== undefined) profile.phoneNumber = body.phoneNumber;
   if (body.state !== undefined) profile.state = body.state;
+  if (body.loginFlow !== undefined) profile.loginFlow = body.loginFlow;
   return profile;
 }
 
@@ -114,10 +127,11 @@ export function userAdminRoutes(deps: RouteDeps & { keyring: Keyring }): Router 
         return send(res, { status: 404, body: { success: false, error: 'User not found' } });
       }
       if (err instanceof ServiceCallError && err.code === 409) {
-        return send(res, {
-          status: 409,
-          body: { success: false, error: 'An integration-managed user needs all four credentials to become a real user' },
-        });
+        const error =
+          body.loginFlow === 'redirect'
+            ? 'An integration-managed user needs appKey and appSecret to log in through the redirect'
+            : 'An integration-managed user needs all four credentials to become a real user';
+        return send(res, { status: 409, body: { success: false, error } });
       }
       throw err;
     }
