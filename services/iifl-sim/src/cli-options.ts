@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { demoAccounts, generateAccounts } from './accounts.ts';
 import { parseAccounts } from './server.ts';
-import type { SimAccount, SimKnobs } from './types.ts';
+import { ANSWER_SHAPES, type AnswerShape, type SessionExp, type SimAccount, type SimKnobs } from './types.ts';
 
 export const USAGE = `Usage: pnpm iifl-sim [options]
 
@@ -17,7 +17,9 @@ Options:
   --seed <s>                 seed for --generate (default "iifl-sim")
   --latency-ms <n>           latency added to every API call
   --jitter-ms <n>            plus a random 0..n ms
-  --key-association-ms <n>   password step sooner than this after the key exchange fails with EC057
+  --key-association-ms <n>   password step sooner than this after the key exchange fails with EC062
+  --answer-shape <shape>     documented (default), legacy or sealed
+  --session-exp <rule>       session JWT exp: ist-midnight (default), none, or milliseconds after issue
   --help                     show this text
 Without --accounts or --generate the built-in demo accounts are used and printed.`;
 
@@ -41,6 +43,36 @@ function nonNegativeInt(flag: string, value: string | undefined): number | undef
   return Number(value);
 }
 
+function answerShape(value: string | undefined): AnswerShape | undefined {
+  if (value === undefined) return undefined;
+  const shape = ANSWER_SHAPES.find((s) => s === value);
+  if (!shape) throw new UsageError(`--answer-shape must be one of ${ANSWER_SHAPES.join(', ')}, got "${value}"`);
+  return shape;
+}
+
+function sessionExp(value: string | undefined): SessionExp | undefined {
+  if (value === undefined || value === 'ist-midnight' || value === 'none') return value;
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`--session-exp must be ist-midnight, none or a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+/** The knob flags that were given. */
+function knobsFrom(values: Record<string, string | boolean | undefined>): Partial<SimKnobs> {
+  const text = (flag: string): string | undefined => (typeof values[flag] === 'string' ? values[flag] : undefined);
+  const knobs: Partial<SimKnobs> = {};
+  const latency = nonNegativeInt('latency-ms', text('latency-ms'));
+  const jitter = nonNegativeInt('jitter-ms', text('jitter-ms'));
+  const association = nonNegativeInt('key-association-ms', text('key-association-ms'));
+  const shape = answerShape(text('answer-shape'));
+  const exp = sessionExp(text('session-exp'));
+  if (latency !== undefined) knobs.latencyMs = latency;
+  if (jitter !== undefined) knobs.jitterMs = jitter;
+  if (association !== undefined) knobs.minKeyAssociationMs = association;
+  if (shape !== undefined) knobs.answerShape = shape;
+  if (exp !== undefined) knobs.sessionExp = exp;
+  return knobs;
+}
+
 /** `cwd`: where relative paths are resolved (pnpm --filter runs in the package dir; INIT_CWD is the user's). */
 export function parseCliOptions(argv: string[], cwd: string): CliOptions {
   let values;
@@ -58,6 +90,8 @@ export function parseCliOptions(argv: string[], cwd: string): CliOptions {
         'latency-ms': { type: 'string' },
         'jitter-ms': { type: 'string' },
         'key-association-ms': { type: 'string' },
+        'answer-shape': { type: 'string' },
+        'session-exp': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -79,13 +113,7 @@ export function parseCliOptions(argv: string[], cwd: string): CliOptions {
   } else {
     accounts = demoAccounts();
   }
-  const knobs: Partial<SimKnobs> = {};
-  const latency = nonNegativeInt('latency-ms', values['latency-ms']);
-  const jitter = nonNegativeInt('jitter-ms', values['jitter-ms']);
-  const association = nonNegativeInt('key-association-ms', values['key-association-ms']);
-  if (latency !== undefined) knobs.latencyMs = latency;
-  if (jitter !== undefined) knobs.jitterMs = jitter;
-  if (association !== undefined) knobs.minKeyAssociationMs = association;
+  const knobs = knobsFrom(values);
   return {
     help: values.help === true,
     port,

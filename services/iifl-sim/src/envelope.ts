@@ -1,4 +1,4 @@
-import { constants, createDecipheriv, privateDecrypt, type KeyObject } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
 /** The envelope could not be opened: wrong layout, wrong server key, bad padding. */
 export class BadEnvelopeError extends Error {
@@ -68,4 +68,27 @@ export function decryptEnvelope(serverKey: KeyObject, parts: OpenedEnvelope): st
   } catch (err) {
     throw new BadEnvelopeError('AES decryption failed', { cause: err });
   }
+}
+
+const int32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
+
+/**
+ * Seals `text` for a client (an encrypted answer, `cRespEncData`): the same layout as `cEncData`,
+ * the AES key RSA-encrypted (PKCS#1 v1.5) with the client's public key. `senderPub` goes in the
+ * first slot: the simulator puts its own public key there, as a client puts its own in a request.
+ */
+export function sealEnvelope(text: string, senderPub: string, recipient: KeyObject): string {
+  const aesKey = randomBytes(32);
+  const iv = randomBytes(16);
+  const cipher = createCipheriv('aes-256-cbc', aesKey, iv);
+  const ciphertext = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+  const encryptedKey = publicEncrypt({ key: recipient, padding: constants.RSA_PKCS1_PADDING }, aesKey);
+  const pub = Buffer.from(senderPub, 'utf8');
+  return Buffer.concat([int32(pub.length), pub, int32(iv.length), iv, int32(encryptedKey.length), encryptedKey, ciphertext]).toString(
+    'base64',
+  );
 }

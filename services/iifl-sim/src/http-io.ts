@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Answer } from './answers.ts';
+import type { Wire } from './shapes.ts';
 
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -47,14 +47,20 @@ export function parseJson(text: string): { value: unknown } | undefined {
   }
 }
 
-export function send(res: ServerResponse, answer: Answer): void {
+export function send(res: ServerResponse, wire: Wire): void {
   if (res.destroyed || res.headersSent) return;
-  const json = JSON.stringify(answer.body);
-  res.writeHead(answer.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(json),
-  });
-  res.end(json);
+  res.writeHead(wire.status, { ...wire.headers, 'content-length': Buffer.byteLength(wire.body) });
+  res.end(wire.body);
+}
+
+/** Sends a JSON body (admin answers). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  send(res, { status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) });
+}
+
+/** An `application/x-www-form-urlencoded` body as an object (the last value of a repeated name wins). */
+export function parseForm(text: string): Record<string, unknown> {
+  return Object.fromEntries(new URLSearchParams(text));
 }
 
 export function bearerToken(req: IncomingMessage): string | undefined {

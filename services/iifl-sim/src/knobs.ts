@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENDPOINTS, type InjectedFault, type SimKnobs } from './types.ts';
+import { ANSWER_SHAPES, ENDPOINTS, type InjectedFault, type SimKnobs } from './types.ts';
 
 export const DEFAULT_RATE_LIMITS: Readonly<Record<string, number>> = {
   getusersession: 3,
@@ -19,6 +19,9 @@ export function defaultKnobs(): SimKnobs {
     authCodeTtlMs: 60_000,
     loginTokenTtlMs: 120_000,
     serverKeyTtlMs: 300_000,
+    answerShape: 'documented',
+    passwordForbidden: false,
+    sessionExp: 'ist-midnight',
     inject: [],
   };
 }
@@ -51,6 +54,9 @@ export const KnobsPatchSchema = z
     authCodeTtlMs: ms,
     loginTokenTtlMs: ms,
     serverKeyTtlMs: ms,
+    answerShape: z.enum(ANSWER_SHAPES),
+    passwordForbidden: z.boolean(),
+    sessionExp: z.union([z.literal('ist-midnight'), z.literal('none'), z.number().int().positive()]),
     inject: z.array(InjectedFaultSchema),
   })
   .partial()
@@ -79,23 +85,17 @@ export function applyKnobs(current: SimKnobs, patch: unknown): SimKnobs {
     throw new InvalidKnobsError(`invalid knobs: ${issues.join('; ')}`, issues);
   }
   const next: SimKnobs = { ...current, rateLimits: { ...current.rateLimits } };
-  const p = parsed.data;
-  if (p.latencyMs !== undefined) next.latencyMs = p.latencyMs;
-  if (p.jitterMs !== undefined) next.jitterMs = p.jitterMs;
-  if (p.errorRate !== undefined) next.errorRate = p.errorRate;
-  if (p.hangRate !== undefined) next.hangRate = p.hangRate;
-  if (p.minKeyAssociationMs !== undefined) next.minKeyAssociationMs = p.minKeyAssociationMs;
-  if (p.outage !== undefined) next.outage = p.outage;
-  if (p.authCodeTtlMs !== undefined) next.authCodeTtlMs = p.authCodeTtlMs;
-  if (p.loginTokenTtlMs !== undefined) next.loginTokenTtlMs = p.loginTokenTtlMs;
-  if (p.serverKeyTtlMs !== undefined) next.serverKeyTtlMs = p.serverKeyTtlMs;
-  if (p.rateLimits !== undefined) {
-    for (const [endpoint, limit] of Object.entries(p.rateLimits)) {
+  const { rateLimits, inject, ...scalars } = parsed.data;
+  for (const [key, value] of Object.entries(scalars)) {
+    if (value !== undefined) Object.assign(next, { [key]: value });
+  }
+  if (rateLimits !== undefined) {
+    for (const [endpoint, limit] of Object.entries(rateLimits)) {
       if (limit === undefined || limit === 0) delete next.rateLimits[endpoint];
       else next.rateLimits[endpoint] = limit;
     }
   }
-  if (p.inject !== undefined) next.inject = p.inject.map((f) => stripUndefined(f));
+  if (inject !== undefined) next.inject = inject.map((f) => stripUndefined(f));
   return next;
 }
 

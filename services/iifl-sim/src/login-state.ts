@@ -1,15 +1,23 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { signSession, type SessionClaims } from './session-token.ts';
+import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import type { SessionClaims, SessionSigner } from './session-token.ts';
+import type { SessionExp } from './types.ts';
 
-interface LoginToken {
+/** `v1`: validatepassword -> validatetotp; `v2`: pwd/validate -> topt/verify; `access`: topt/verify -> vendor/authorize. */
+export type TokenKind = 'v1' | 'v2' | 'access';
+
+export interface LoginToken {
   clientId: string;
   loginId: number;
   expiresAt: number;
+  kind: TokenKind;
+  /** The client key of the login's password step (answers to later steps may be sealed for it). */
+  clientPub: string | undefined;
 }
-interface PendingAuthCode {
+export interface PendingAuthCode {
   clientId: string;
   loginId: number;
   expiresAt: number;
+  clientPub: string | undefined;
 }
 export interface Session {
   clientId: string;
@@ -17,6 +25,7 @@ export interface Session {
 }
 
 const SWEEP_EVERY = 2048;
+const PARSED_KEYS_MAX = 4096;
 
 export const checksumOf = (clientId: string, authCode: string, appSecret: string): string =>
   createHash('sha256').update(clientId + authCode + appSecret).digest('hex');
@@ -26,22 +35,22 @@ export const checksumOf = (clientId: string, authCode: string, appSecret: string
  * from its password step until its session is issued, it fails, or its login token / authCode
  * expires.
  */
-export function createLoginState(now: () => number) {
+export function createLoginState(now: () => number, signer: SessionSigner) {
   const exchanges = new Map<string, number>();
-  const loginTokens = new Map<string, LoginToken>();
+  const parsedKeys = new Map<string, KeyObject | null>();
+  const tokens = new Map<string, LoginToken>();
   const authCodes = new Map<string, PendingAuthCode>();
   const inProgress = new Map<string, Map<number, number>>();
   const lastTotpCounter = new Map<string, number>();
   const sessions = new Map<string, Session>();
   const currentSession = new Map<string, string>();
-  const jwtSecret = randomBytes(32);
   let nextLoginId = 1;
   let writes = 0;
 
   function sweep(exchangeTtlMs: number): void {
     const t = now();
     for (const [key, issuedAt] of exchanges) if (t - issuedAt > exchangeTtlMs) exchanges.delete(key);
-    for (const [key, entry] of loginTokens) if (entry.expiresAt <= t) loginTokens.delete(key);
+    for (const [key, entry] of tokens) if (entry.expiresAt <= t) tokens.delete(key);
     for (const [key, entry] of authCodes) if (entry.expiresAt <= t) authCodes.delete(key);
   }
   function wrote(exchangeTtlMs: number): void {
@@ -52,6 +61,15 @@ export function createLoginState(now: () => number) {
     if (!entry) return;
     sessions.delete(token);
     if (currentSession.get(entry.clientId) === token) currentSession.delete(entry.clientId);
+  }
+  /** A live entry of a map with expiries, or undefined (an expired one is forgotten). */
+  function live<T extends { expiresAt: number }>(map: Map<string, T>, key: string): T | undefined {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= now()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
   }
 
   return {
@@ -64,6 +82,20 @@ export function createLoginState(now: () => number) {
     },
     forgetExchange(clientPub: string): void {
       exchanges.delete(clientPub);
+    },
+    /** The client key parsed (once, then cached), or undefined when it does not parse. */
+    clientKey(clientPub: string): KeyObject | undefined {
+      let key = parsedKeys.get(clientPub);
+      if (key === undefined) {
+        try {
+          key = createPublicKey({ key: Buffer.from(clientPub, 'base64'), format: 'der', type: 'spki' });
+        } catch {
+          key = null;
+        }
+        if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.delete(parsedKeys.keys().next().value!);
+        parsedKeys.set(clientPub, key);
+      }
+      return key ?? undefined;
     },
 
     /** Registers a login for the client; returns its id and how many are now in progress. */
@@ -90,23 +122,19 @@ export function createLoginState(now: () => number) {
       if (logins.size === 0) inProgress.delete(clientId);
     },
 
-    issueLoginToken(clientId: string, loginId: number, expiresAt: number, exchangeTtlMs: number): string {
+    issueToken(entry: LoginToken, exchangeTtlMs: number): string {
       const token = randomBytes(24).toString('base64url');
-      loginTokens.set(token, { clientId, loginId, expiresAt });
+      tokens.set(token, entry);
       wrote(exchangeTtlMs);
       return token;
     },
-    /** A live login token, or undefined (an expired one is forgotten). */
-    loginToken(token: string): LoginToken | undefined {
-      const entry = loginTokens.get(token);
-      if (entry && entry.expiresAt <= now()) {
-        loginTokens.delete(token);
-        return undefined;
-      }
-      return entry;
+    /** A live token of that kind, or undefined. */
+    token(token: string, kind: TokenKind): LoginToken | undefined {
+      const entry = live(tokens, token);
+      return entry?.kind === kind ? entry : undefined;
     },
-    consumeLoginToken(token: string): void {
-      loginTokens.delete(token);
+    consumeToken(token: string): void {
+      tokens.delete(token);
     },
 
     lastTotpCounter(clientId: string): number | undefined {
@@ -117,9 +145,9 @@ export function createLoginState(now: () => number) {
     },
 
     /** A new authCode, indexed by the checksum the client must send for it. */
-    issueAuthCode(clientId: string, appSecret: string, loginId: number, expiresAt: number, exchangeTtlMs: number): string {
+    issueAuthCode(entry: PendingAuthCode, appSecret: string, exchangeTtlMs: number): string {
       const authCode = randomBytes(16).toString('hex');
-      authCodes.set(checksumOf(clientId, authCode, appSecret), { clientId, loginId, expiresAt });
+      authCodes.set(checksumOf(entry.clientId, authCode, appSecret), entry);
       wrote(exchangeTtlMs);
       return authCode;
     },
@@ -137,8 +165,8 @@ export function createLoginState(now: () => number) {
     },
 
     /** Issues a session; an older session of the same client ends. */
-    issueSession(clientId: string): string {
-      const { token, claims } = signSession(jwtSecret, clientId, now());
+    issueSession(clientId: string, rule: SessionExp): string {
+      const { token, claims } = signer.sign(clientId, now(), rule);
       const previous = currentSession.get(clientId);
       if (previous !== undefined) sessions.delete(previous);
       sessions.set(token, { clientId, claims });
@@ -148,7 +176,7 @@ export function createLoginState(now: () => number) {
     /** A live session, or undefined (an expired one is forgotten). */
     session(token: string): Session | undefined {
       const entry = sessions.get(token);
-      if (entry && entry.claims.exp * 1000 <= now()) {
+      if (entry?.claims.exp !== undefined && entry.claims.exp * 1000 <= now()) {
         endSession(token);
         return undefined;
       }

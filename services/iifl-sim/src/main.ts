@@ -10,6 +10,9 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ port: options.port, host: options.host, accounts: options.accounts, knobs: options.knobs });
   console.log(`IIFL simulator listening on ${sim.url}`);
   console.log(`IIFL_BASE_URL=${sim.baseUrl}`);
+  console.log(`IIFL_IDAAS_URL=${sim.idaasUrl}`);
+  console.log(`login page: ${sim.loginPageUrl}?v=1&appkey=<appKey>&redirecturl=<url>`);
+  console.log(`answer shape: ${sim.knobs().answerShape}`);
   console.log(`admin: GET ${sim.url}/admin/stats, POST ${sim.url}/admin/knobs`);
   if (options.accountsSource === 'demo') {
     // Demo values only: printing them is the point.

@@ -1,31 +1,25 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { z } from 'zod';
 import { SimAccountListSchema, toAccount } from './accounts.ts';
-import { fail, failWithCode, failureKey, ok, type Answer } from './answers.ts';
-import { createEndpoints, type Call, type Endpoint, type RegisteredAccount } from './endpoints.ts';
-import { BodyTooLargeError, bearerToken, parseJson, parseJsonObject, readBody, send } from './http-io.ts';
-import { applyKnobs, defaultKnobs, formatIssues, InvalidKnobsError } from './knobs.ts';
+import { createAdmin, InvalidAccountsError } from './admin.ts';
+import type { AccountBook, EndpointDeps, RegisteredAccount } from './endpoint.ts';
+import { sendJson } from './http-io.ts';
+import { applyKnobs, defaultKnobs, formatIssues } from './knobs.ts';
+import { loginPageEndpoints } from './login-page.ts';
 import { createLoginState } from './login-state.ts';
+import { createPipeline } from './pipeline.ts';
 import { createRateLimiter } from './rate-limiter.ts';
+import { sessionEndpoints } from './session-endpoints.ts';
+import { createSessionSigner } from './session-token.ts';
 import { createStats } from './stats.ts';
 import { base32Decode } from './totp.ts';
 import type { InjectedFault, SimAccount, SimKnobs, Simulator, StartSimulatorOptions } from './types.ts';
+import { v1Endpoints } from './v1-endpoints.ts';
+import { IDAAS_PREFIX, v2Endpoints } from './v2-endpoints.ts';
 
-/** Thrown when accounts given to the simulator do not validate. */
-export class InvalidAccountsError extends Error {
-  override name = 'InvalidAccountsError';
-  constructor(
-    message: string,
-    readonly issues: string[],
-  ) {
-    super(message);
-  }
-}
-
-const SERVER_ERRORS = [500, 502, 503] as const;
+export { InvalidAccountsError };
 
 /** Validates accounts; every bad entry is listed (without its secrets). */
 export function parseAccounts(input: unknown): SimAccount[] {
@@ -42,217 +36,39 @@ async function serverKeyPair(): Promise<{ publicDer: string; privateKey: KeyObje
   return { publicDer: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), privateKey };
 }
 
-export async function startSimulator(options: StartSimulatorOptions): Promise<Simulator> {
-  const now = options.now ?? Date.now;
-  let knobs: SimKnobs = applyKnobs(defaultKnobs(), options.knobs ?? {});
-  const accounts = new Map<string, RegisteredAccount>();
-  const addAccounts = (list: SimAccount[]): void => {
-    for (const account of parseAccounts(list)) {
-      accounts.set(account.clientId, { account, totpKey: base32Decode(account.totpSecret) });
-    }
+function createAccountBook() {
+  const byId = new Map<string, RegisteredAccount>();
+  let appKeys = new Set<string>();
+  const book: AccountBook & { add(list: SimAccount[]): void; size(): number } = {
+    get: (clientId) => byId.get(clientId),
+    hasAppKey: (appKey) => appKeys.has(appKey),
+    add(list) {
+      for (const account of parseAccounts(list)) byId.set(account.clientId, { account, totpKey: base32Decode(account.totpSecret) });
+      appKeys = new Set([...byId.values()].map((r) => r.account.appKey));
+    },
+    size: () => byId.size,
   };
-  addAccounts(options.accounts);
+  return book;
+}
 
-  const stats = createStats(now);
-  const state = createLoginState(now);
-  const limiter = createRateLimiter(now);
-  const { publicDer, privateKey } = await serverKeyPair();
-  const endpoints = createEndpoints({
-    state,
-    stats,
-    accounts,
-    knobs: () => knobs,
-    now,
-    serverPublicKey: publicDer,
-    serverPrivateKey: privateKey,
-  });
-  const routes = new Map<string, Endpoint>(endpoints.map((e) => [`${e.method} ${e.path}`, e]));
-  const paths = new Set(endpoints.map((e) => e.path));
+/** Timers that close() can cut short, and responses held by hangRate that close() drops. */
+function createHolds() {
   const held = new Set<ServerResponse>();
   const timers = new Map<NodeJS.Timeout, () => void>();
-  let closed = false;
-
-  function delay(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.set(timer, resolve);
-    });
-  }
-
-  function takeFault(endpoint: string, clientId: string | undefined): InjectedFault | undefined {
-    const index = knobs.inject.findIndex(
-      (f) => f.endpoint === endpoint && (f.clientId === undefined || f.clientId === clientId),
-    );
-    if (index < 0) return undefined;
-    const fault = knobs.inject[index]!;
-    if (fault.remaining !== undefined) {
-      const rest = fault.remaining - 1;
-      const inject = [...knobs.inject];
-      if (rest <= 0) inject.splice(index, 1);
-      else inject[index] = { ...fault, remaining: rest };
-      knobs = { ...knobs, inject };
-    }
-    return fault;
-  }
-
-  function faultAnswer(fault: InjectedFault): Answer {
-    const status = fault.httpStatus ?? 200;
-    return fault.code !== undefined ? failWithCode(fault.code, fault.message, status) : fail(status, fault.message);
-  }
-
-  function answer(res: ServerResponse, call: Call | undefined, result: Answer): void {
-    if (closed) return;
-    stats.response(result.status);
-    const key = failureKey(result);
-    if (key !== undefined) stats.failure(key, call?.clientId);
-    send(res, result);
-  }
-
-  async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const endpoint = routes.get(`${req.method} ${path}`);
-    stats.request(endpoint?.name ?? 'unknown');
-    if (!endpoint) {
-      req.resume();
-      answer(res, undefined, paths.has(path) ? fail(405) : fail(404, `no such endpoint: ${path}`));
-      return;
-    }
-    const wait = knobs.latencyMs + (knobs.jitterMs > 0 ? Math.random() * knobs.jitterMs : 0);
-    const bodyText = endpoint.method === 'POST' ? readBody(req) : Promise.resolve('');
-    bodyText.catch(() => undefined);
-    if (wait > 0) await delay(wait);
-    if (closed) return;
-    if (knobs.outage) {
-      req.resume();
-      stats.counters.simulatedErrors++;
-      answer(res, undefined, fail(503, 'Service unavailable'));
-      return;
-    }
-    let body: Record<string, unknown> | undefined;
-    try {
-      body = parseJsonObject(await bodyText);
-    } catch (err) {
-      answer(res, undefined, err instanceof BodyTooLargeError ? fail(413) : fail(400, 'unreadable request body'));
-      return;
-    }
-    if (closed) return;
-    if (body === undefined) {
-      answer(res, undefined, fail(400, 'request body must be a JSON object'));
-      return;
-    }
-    const call: Call = { body, bearer: bearerToken(req), remote: req.socket.remoteAddress ?? 'unknown' };
-    const early = endpoint.identify(call);
-    if (early) {
-      answer(res, call, early);
-      return;
-    }
-    if (knobs.hangRate > 0 && Math.random() < knobs.hangRate) {
-      stats.counters.hungRequests++;
-      call.endLogin?.();
+  return {
+    delay: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          resolve();
+        }, ms);
+        timers.set(timer, resolve);
+      }),
+    hold(res: ServerResponse): void {
       held.add(res);
       res.once('close', () => held.delete(res));
-      return;
-    }
-    if (knobs.errorRate > 0 && Math.random() < knobs.errorRate) {
-      stats.counters.simulatedErrors++;
-      call.endLogin?.();
-      answer(res, call, fail(SERVER_ERRORS[Math.floor(Math.random() * SERVER_ERRORS.length)]!));
-      return;
-    }
-    const fault = takeFault(endpoint.name, call.clientId);
-    if (fault) {
-      stats.counters.injectedFaults++;
-      call.endLogin?.();
-      answer(res, call, faultAnswer(fault));
-      return;
-    }
-    const limit = knobs.rateLimits[endpoint.name];
-    if (limit !== undefined && limit > 0 && !limiter.admit(`${endpoint.name}|${endpoint.rateKey(call)}`, limit)) {
-      stats.counters.rateLimited++;
-      call.endLogin?.();
-      answer(res, call, fail(429, 'Too many requests'));
-      return;
-    }
-    answer(res, call, endpoint.handle(call));
-  }
-
-  const AccountsBody = z.union([z.array(z.unknown()), z.object({ accounts: z.array(z.unknown()) })]);
-
-  async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const route = `${req.method} ${path}`;
-    const reply = (a: Answer): void => send(res, a);
-    if (route === 'GET /admin/stats') return reply(ok(stats.snapshot()));
-    if (route === 'GET /admin/knobs') return reply(ok(knobs));
-    if (req.method !== 'POST' || !['/admin/knobs', '/admin/reset', '/admin/accounts'].includes(path)) {
-      req.resume();
-      return reply(fail(404, `no such admin endpoint: ${route}`));
-    }
-    let text: string;
-    try {
-      text = await readBody(req);
-    } catch {
-      return reply(fail(413));
-    }
-    const parsed = text.trim() === '' ? { value: {} } : parseJson(text);
-    if (!parsed) return reply(fail(400, 'request body must be JSON'));
-    try {
-      if (path === '/admin/reset') {
-        stats.reset();
-        return reply(ok(null, {}, 'Stats reset'));
-      }
-      if (path === '/admin/knobs') {
-        knobs = applyKnobs(knobs, parsed.value);
-        return reply(ok(knobs, {}, 'Knobs updated'));
-      }
-      const body = AccountsBody.safeParse(parsed.value);
-      if (!body.success) return reply(fail(400, 'body must be an array of accounts or {"accounts": [...]}'));
-      const list = Array.isArray(body.data) ? body.data : body.data.accounts;
-      addAccounts(parseAccounts(list));
-      return reply(ok({ added: list.length, total: accounts.size }, {}, 'Accounts added'));
-    } catch (err) {
-      if (err instanceof InvalidKnobsError || err instanceof InvalidAccountsError) {
-        return reply({ status: 400, body: { status: 'Not_Ok', message: err.message, issues: err.issues, result: null } });
-      }
-      throw err;
-    }
-  }
-
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
-    const handler = path.startsWith('/admin/') ? admin : api;
-    handler(req, res, path).catch(() => {
-      if (!res.headersSent) send(res, fail(500, 'simulator error'));
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
-  return {
-    url,
-    baseUrl: `${url}/v1`,
-    port,
-    stats: () => stats.snapshot(),
-    resetStats: () => stats.reset(),
-    setKnobs: (partial) => {
-      knobs = applyKnobs(knobs, partial);
     },
-    knobs: () => structuredClone(knobs),
-    addAccounts,
-    async close() {
-      if (closed) return;
-      closed = true;
+    release(): void {
       for (const [timer, resolve] of timers) {
         clearTimeout(timer);
         resolve();
@@ -260,6 +76,110 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<Si
       timers.clear();
       for (const res of held) res.destroy();
       held.clear();
+    },
+  };
+}
+
+/** The first injected fault for the endpoint and client, and the knobs with its `remaining` counted down. */
+function takeInjected(knobs: SimKnobs, endpoint: string, clientId: string | undefined): { knobs: SimKnobs; fault?: InjectedFault } {
+  const index = knobs.inject.findIndex((f) => f.endpoint === endpoint && (f.clientId === undefined || f.clientId === clientId));
+  if (index < 0) return { knobs };
+  const fault = knobs.inject[index]!;
+  if (fault.remaining === undefined) return { knobs, fault };
+  const rest = fault.remaining - 1;
+  const inject = [...knobs.inject];
+  if (rest <= 0) inject.splice(index, 1);
+  else inject[index] = { ...fault, remaining: rest };
+  return { knobs: { ...knobs, inject }, fault };
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, path: string, query: string) => Promise<void>;
+
+/** `/admin/...` to the admin API, everything else to the API pipeline. */
+function httpServer(api: Handler, admin: Handler): Server {
+  const server = createServer((req, res) => {
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    const handled = path.startsWith('/admin/') ? admin(req, res, path, query) : api(req, res, path, query);
+    handled.catch(() => {
+      if (!res.headersSent) sendJson(res, 500, { status: 'Not_Ok', message: 'simulator error', result: null });
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  return server;
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startSimulator(options: StartSimulatorOptions): Promise<Simulator> {
+  const now = options.now ?? Date.now;
+  let knobs: SimKnobs = applyKnobs(defaultKnobs(), options.knobs ?? {});
+  const accounts = createAccountBook();
+  accounts.add(options.accounts);
+  const [{ publicDer, privateKey }, signer] = await Promise.all([serverKeyPair(), createSessionSigner()]);
+  const stats = createStats(now);
+  const deps: EndpointDeps = {
+    state: createLoginState(now, signer),
+    stats,
+    accounts,
+    knobs: () => knobs,
+    now,
+    serverPublicKey: publicDer,
+    serverPrivateKey: privateKey,
+  };
+  const holds = createHolds();
+  let closed = false;
+
+  function takeFault(endpoint: string, clientId: string | undefined): InjectedFault | undefined {
+    const taken = takeInjected(knobs, endpoint, clientId);
+    knobs = taken.knobs;
+    return taken.fault;
+  }
+
+  const api = createPipeline({
+    ...deps,
+    endpoints: [...v1Endpoints(deps), ...sessionEndpoints(deps), ...v2Endpoints(deps), ...loginPageEndpoints(deps)],
+    limiter: createRateLimiter(now),
+    takeFault,
+    delay: holds.delay,
+    hold: holds.hold,
+    closed: () => closed,
+  });
+  const addAccounts = (list: unknown[]): number => {
+    accounts.add(list as SimAccount[]);
+    return accounts.size();
+  };
+  const setKnobs = (patch: unknown): SimKnobs => (knobs = applyKnobs(knobs, patch));
+  const admin = createAdmin({ stats, signer, knobs: () => knobs, setKnobs, addAccounts });
+
+  const server = httpServer(api, admin);
+  const host = options.host ?? '127.0.0.1';
+  const port = await listen(server, host, options.port ?? 0);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url,
+    baseUrl: `${url}/v1`,
+    idaasUrl: `${url}${IDAAS_PREFIX}`,
+    loginPageUrl: `${url}/`,
+    sessionPublicKey: signer.publicKeyPem,
+    port,
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    setKnobs: (partial) => void setKnobs(partial),
+    knobs: () => structuredClone(knobs),
+    addAccounts: (list) => accounts.add(list),
+    async close() {
+      if (closed) return;
+      closed = true;
+      holds.release();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;

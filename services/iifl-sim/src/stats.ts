@@ -7,6 +7,8 @@ export interface StatsRecorder {
   response(status: number): void;
   failure(key: string, clientId: string | undefined): void;
   client(clientId: string): ClientStats;
+  /** A TOTP attempt for the client, at this RFC 6238 step of the simulator clock. */
+  totpAttempt(clientId: string, step: number): void;
   concurrentLogins(clientId: string, inProgress: number): void;
   counters: Pick<
     SimStats,
@@ -20,6 +22,8 @@ export interface StatsRecorder {
     | 'rateLimited'
   >;
 }
+
+const STEPS_KEPT = 20;
 
 function bump(record: Record<string, number>, key: string): void {
   record[key] = (record[key] ?? 0) + 1;
@@ -48,7 +52,9 @@ export function createStats(now: () => number): StatsRecorder {
     counters: zero(),
     snapshot() {
       const clientCopy: Record<string, ClientStats> = {};
-      for (const [id, c] of clients) clientCopy[id] = { ...c, failures: { ...c.failures } };
+      for (const [id, c] of clients) {
+        clientCopy[id] = { ...c, totpAttemptSteps: [...c.totpAttemptSteps], failures: { ...c.failures } };
+      }
       return {
         since: new Date(since).toISOString(),
         requests: { ...requests },
@@ -83,10 +89,16 @@ export function createStats(now: () => number): StatsRecorder {
     client(clientId) {
       let c = clients.get(clientId);
       if (!c) {
-        c = { passwordAttempts: 0, totpAttempts: 0, sessionsIssued: 0, failures: {}, maxConcurrentLogins: 0 };
+        c = { passwordAttempts: 0, totpAttempts: 0, totpAttemptSteps: [], sessionsIssued: 0, failures: {}, maxConcurrentLogins: 0 };
         clients.set(clientId, c);
       }
       return c;
+    },
+    totpAttempt(clientId, step) {
+      const c = recorder.client(clientId);
+      c.totpAttempts++;
+      c.totpAttemptSteps.push(step);
+      if (c.totpAttemptSteps.length > STEPS_KEPT) c.totpAttemptSteps.shift();
     },
     concurrentLogins(clientId, inProgress) {
       const c = recorder.client(clientId);

@@ -9,6 +9,11 @@ export interface SimAccount {
   blocked?: boolean;
 }
 
+/**
+ * Endpoint names, as used by `requests` in the stats, `rateLimits` and `inject`. The first six are
+ * the v1 headless login and the session calls; then the second headless variant (`vendor-*` on the
+ * API host, `v2-*` on the idaas host); then the browser login page (`GET /` and `POST /`).
+ */
 export const ENDPOINTS = [
   'enckey',
   'validatepassword',
@@ -16,8 +21,30 @@ export const ENDPOINTS = [
   'getusersession',
   'profile',
   'logout',
+  'vendor-details',
+  'v2-enckey',
+  'v2-password',
+  'v2-totp',
+  'vendor-authorize',
+  'login-page',
+  'login-submit',
 ] as const;
 export type EndpointName = (typeof ENDPOINTS)[number];
+
+/**
+ * How answers are laid out:
+ * - `documented`: IIFL's documentation and IIFL's own code (`{"cPubKey"}` alone, `result.token`,
+ *   `{"status":"Ok","userSession"}`, failures with the code in `status`);
+ * - `legacy`: what the existing system met (`result[0].seData`, `result[0].token`, ..., failures as
+ *   `Not_Ok` with the code in `result[0].status`);
+ * - `sealed`: as documented, but answers to calls whose client key is known come as
+ *   `{"cRespEncData": envelope}`.
+ */
+export const ANSWER_SHAPES = ['documented', 'legacy', 'sealed'] as const;
+export type AnswerShape = (typeof ANSWER_SHAPES)[number];
+
+/** The session JWT's `exp`: next midnight in India, none, or this many ms after issue. */
+export type SessionExp = 'ist-midnight' | 'none' | number;
 
 /** A forced answer on one endpoint, optionally only for one client id. */
 export interface InjectedFault {
@@ -25,7 +52,7 @@ export interface InjectedFault {
   clientId?: string;
   /** Default 200 when `code` is set, else 500. */
   httpStatus?: number;
-  /** IIFL error code, e.g. `EC016`: put at the start of `message` and in `code`. */
+  /** IIFL error code, e.g. `EC016`: answered in the current `answerShape`. */
   code?: string;
   message?: string;
   /** How many more times it applies; unlimited when absent. */
@@ -46,25 +73,33 @@ export interface SimKnobs {
   errorRate: number;
   /** Share 0..1 of API calls that never answer (held until the client gives up or close()). */
   hangRate: number;
-  /** A password step sooner than this after the key exchange for that client key gets EC057. */
+  /** A v1 password step sooner than this after the key exchange for that client key gets EC062. */
   minKeyAssociationMs: number;
   /** Every API call answers 503. */
   outage: boolean;
   authCodeTtlMs: number;
-  /** How long a login token (password step -> TOTP step) is accepted. */
+  /** How long a login token (password step -> TOTP step) or a v2 access token is accepted. */
   loginTokenTtlMs: number;
   /** A key exchange older than this is expired: the password step answers EC062. */
   serverKeyTtlMs: number;
+  /** How answers are laid out (default `documented`). */
+  answerShape: AnswerShape;
+  /** The password steps (v1 and v2) answer a bare HTTP 403 `Forbidden` (text/plain). */
+  passwordForbidden: boolean;
+  /** The session JWT's `exp` (default `ist-midnight`). */
+  sessionExp: SessionExp;
   inject: InjectedFault[];
 }
 
 export interface ClientStats {
-  /** validatepassword requests whose envelope named this client, whatever the answer. */
+  /** Password steps (v1, v2, login page) that named this client, whatever the answer. */
   passwordAttempts: number;
-  /** validatetotp requests for this client, whatever the answer. */
+  /** TOTP steps (v1, v2, login page) for this client, whatever the answer. */
   totpAttempts: number;
+  /** The RFC 6238 step of the simulator clock at each TOTP attempt, the last 20, oldest first. */
+  totpAttemptSteps: number[];
   sessionsIssued: number;
-  /** Not_Ok answers for this client: by EC code, or `HTTP <status>` when there is none. */
+  /** Failures for this client: by EC code, or `HTTP <status>` / `Not_Ok` when there is none. */
   failures: Record<string, number>;
   /** Highest number of this client's logins seen in progress at once. */
   maxConcurrentLogins: number;
@@ -77,7 +112,7 @@ export interface SimStats {
   requests: Record<string, number>;
   /** API responses per HTTP status (as a string key, e.g. "200", "429"). */
   responses: Record<string, number>;
-  /** Every Not_Ok answer: by EC code, or `HTTP <status>` when there is none. */
+  /** Every failure: by EC code, or `HTTP <status>` / `Not_Ok` when there is none. */
   failuresByCode: Record<string, number>;
   clients: Record<string, ClientStats>;
   keyExchanges: number;
@@ -100,8 +135,14 @@ export interface SimStats {
 export interface Simulator {
   /** http://127.0.0.1:<port> */
   url: string;
-  /** url + '/v1': the IIFL base URL for a client. */
+  /** url + '/v1': the IIFL API base URL for a client. */
   baseUrl: string;
+  /** url + '/v2/access': the idaas base URL of the second headless variant. */
+  idaasUrl: string;
+  /** url + '/': the browser login page (`?v=1&appkey=...&redirecturl=...`). */
+  loginPageUrl: string;
+  /** The public key (SPKI PEM) that verifies the RS256 session tokens. */
+  sessionPublicKey: string;
   port: number;
   stats(): SimStats;
   resetStats(): void;

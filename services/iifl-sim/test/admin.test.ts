@@ -31,7 +31,14 @@ describe('admin API', () => {
       maxConcurrentLoginsClientId: account.clientId,
       totpStepReuse: 0,
       clients: {
-        [account.clientId]: { passwordAttempts: 1, totpAttempts: 1, sessionsIssued: 1, failures: {}, maxConcurrentLogins: 1 },
+        [account.clientId]: {
+          passwordAttempts: 1,
+          totpAttempts: 1,
+          totpAttemptSteps: [Math.floor(fx.clock.t / 30_000)],
+          sessionsIssued: 1,
+          failures: {},
+          maxConcurrentLogins: 1,
+        },
       },
     });
     expect(stats).toEqual(fx.sim.stats());
@@ -59,6 +66,28 @@ describe('admin API', () => {
     expect(fx.sim.knobs().errorRate).toBe(0.5);
   });
 
+  it('POST /admin/knobs takes answerShape, passwordForbidden and sessionExp, and refuses bad values', async () => {
+    const reply = await admin('POST', '/admin/knobs', { answerShape: 'legacy', passwordForbidden: true, sessionExp: 60_000 });
+    expect(reply.body['result']).toMatchObject({ answerShape: 'legacy', passwordForbidden: true, sessionExp: 60_000 });
+    expect((await admin('POST', '/admin/knobs', { sessionExp: 'none' })).body['result'].sessionExp).toBe('none');
+    const bad = await admin('POST', '/admin/knobs', { answerShape: 'xml', sessionExp: 0, passwordForbidden: 'yes' });
+    expect(bad.status).toBe(400);
+    const issues = bad.body['issues'] as string[];
+    for (const knob of ['answerShape', 'sessionExp', 'passwordForbidden']) expect(issues.some((i) => i.startsWith(knob))).toBe(true);
+    expect(fx.sim.knobs()).toMatchObject({ answerShape: 'legacy', sessionExp: 'none' });
+  });
+
+  it('GET /admin/session-key answers the public key of the session tokens as PEM and JWK', async () => {
+    const reply = await admin('GET', '/admin/session-key');
+    expect(reply.status).toBe(200);
+    expect(reply.body['result']).toEqual({
+      alg: 'RS256',
+      pem: fx.sim.sessionPublicKey,
+      jwk: expect.objectContaining({ kty: 'RSA', alg: 'RS256', n: expect.any(String), e: 'AQAB' }),
+    });
+    expect(fx.sim.sessionPublicKey).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  });
+
   it('POST /admin/knobs refuses a bad patch with every problem listed, and changes nothing', async () => {
     const reply = await admin('POST', '/admin/knobs', { errorRate: 2, latencyMs: -1, bogus: true, inject: [{ endpoint: 'nope' }] });
     expect(reply.status).toBe(400);
@@ -75,7 +104,7 @@ describe('admin API', () => {
   it('POST /admin/accounts adds accounts that can then log in', async () => {
     const [extra] = generateAccounts(1, 'admin-added');
     const before = await login(fx.sim.baseUrl, { ...extra!, clientId: 'ADMIN1' }, fx.clock.t);
-    expect(before.reply.body['code']).toBe('EC002');
+    expect(before.body['status']).toBe('EC002');
     const reply = await admin('POST', '/admin/accounts', [{ ...extra!, clientId: 'ADMIN1' }]);
     expect(reply.status).toBe(200);
     expect(reply.body['result']).toMatchObject({ added: 1 });
@@ -100,7 +129,7 @@ describe('admin API', () => {
     expect(issues.some((i) => i.startsWith('3.password'))).toBe(true);
     expect(JSON.stringify(reply.body)).not.toContain(good!.password);
     const login1 = await login(fx.sim.baseUrl, { ...good!, clientId: 'OK1' }, fx.clock.t);
-    expect(login1.reply.body['code']).toBe('EC002');
+    expect(login1.body['status']).toBe('EC002');
   });
 
   it('answers 404 for an unknown admin path and 400 for a body that is not JSON', async () => {

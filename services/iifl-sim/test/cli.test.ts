@@ -55,6 +55,16 @@ describe('command-line options', () => {
     expect(options.knobs).toEqual({ latencyMs: 5, jitterMs: 2, minKeyAssociationMs: 10_000 });
   });
 
+  it('takes --answer-shape and --session-exp, and refuses bad values', () => {
+    expect(parseCliOptions(['--answer-shape', 'legacy', '--session-exp', 'none'], dir).knobs).toEqual({ answerShape: 'legacy', sessionExp: 'none' });
+    expect(parseCliOptions(['--answer-shape', 'sealed', '--session-exp', '3600000'], dir).knobs).toEqual({
+      answerShape: 'sealed',
+      sessionExp: 3_600_000,
+    });
+    expect(() => parseCliOptions(['--answer-shape', 'xml'], dir)).toThrow(/--answer-shape/);
+    expect(() => parseCliOptions(['--session-exp', '0'], dir)).toThrow(/--session-exp/);
+  });
+
   it('generates accounts with --generate and --seed', () => {
     expect(parseCliOptions(['--generate', '3', '--seed', 'x'], dir).accounts).toEqual(generateAccounts(3, 'x'));
   });

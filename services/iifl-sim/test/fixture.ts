@@ -1,4 +1,30 @@
-import { defaultKnobs, demoAccounts, ENDPOINTS, generateAccounts, startSimulator, type SimAccount, type Simulator } from '../src/index.ts';
+import {
+  defaultKnobs,
+  demoAccounts,
+  ENDPOINTS,
+  generateAccounts,
+  startSimulator,
+  type EndpointName,
+  type SimAccount,
+  type Simulator,
+} from '../src/index.ts';
+
+/** Where each endpoint is: method, path under the base URL (or under the idaas URL). */
+export const ENDPOINT_PATHS: Record<EndpointName, { method: 'GET' | 'POST'; path: string; idaas?: boolean }> = {
+  enckey: { method: 'POST', path: '/get/enckey' },
+  validatepassword: { method: 'POST', path: '/validatepassword' },
+  validatetotp: { method: 'POST', path: '/validatetotp' },
+  getusersession: { method: 'POST', path: '/getusersession' },
+  profile: { method: 'GET', path: '/profile' },
+  logout: { method: 'POST', path: '/profile/logout' },
+  'vendor-details': { method: 'POST', path: '/sso/vendor/details' },
+  'v2-enckey': { method: 'POST', path: '/get/encKey', idaas: true },
+  'v2-password': { method: 'POST', path: '/pwd/validate', idaas: true },
+  'v2-totp': { method: 'POST', path: '/topt/verify', idaas: true },
+  'vendor-authorize': { method: 'POST', path: '/sso/vendor/authorize' },
+  'login-page': { method: 'GET', path: '/' },
+  'login-submit': { method: 'POST', path: '/' },
+};
 
 /** 2025-01-06 03:00:00 UTC: the start of a TOTP step, 08:30 in India. */
 export const START = Date.UTC(2025, 0, 6, 3, 0, 0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { demoAccounts, IIFL_MESSAGES, startSimulator } from '../src/index.ts';
-import { startFixture, type Fixture } from './fixture.ts';
+import { demoAccounts, ENDPOINTS, IIFL_MESSAGES, startSimulator, type EndpointName } from '../src/index.ts';
+import { ENDPOINT_PATHS, startFixture, type Fixture } from './fixture.ts';
 import { call, checksum, clientKey, envelope, login, totp, type Reply } from './protocol-client.ts';
 
 let fx: Fixture;
@@ -26,7 +26,7 @@ describe('latency', () => {
     const started = performance.now();
     const reply = await post('/get/enckey', { ceData: clientKey().clientPub });
     expect(performance.now() - started).toBeGreaterThanOrEqual(145);
-    expect(reply.body['status']).toBe('Ok');
+    expect(reply.body['cPubKey']).toEqual(expect.any(String));
   });
 });
 
@@ -125,7 +125,7 @@ describe('hangRate', () => {
 });
 
 describe('minKeyAssociationMs', () => {
-  it('refuses a password step sooner than that after the key exchange with EC057, then accepts it', async () => {
+  it('refuses a password step sooner than that after the key exchange with EC062, then accepts it', async () => {
     fx.sim.setKnobs({ minKeyAssociationMs: 10_000 });
     const account = fx.fresh();
     const pub = clientKey().clientPub;
@@ -133,7 +133,7 @@ describe('minKeyAssociationMs', () => {
     const text = JSON.stringify({ clientId: account.clientId, password: account.password });
     fx.clock.t += 9_999;
     const early = await post('/validatepassword', { cEncData: envelope(pub, serverPub, text) });
-    expect(early.body).toMatchObject({ status: 'Not_Ok', code: 'EC057' });
+    expect(early.body).toEqual({ status: 'EC062', message: 'Illegal or Expired Encryption key', result: null });
     fx.clock.t += 1;
     expect((await post('/validatepassword', { cEncData: envelope(pub, serverPub, text) })).body['status']).toBe('Ok');
   });
@@ -160,41 +160,51 @@ describe('outage', () => {
 
 describe('inject', () => {
   const codes = Object.keys(IIFL_MESSAGES);
+  const anyBody = { ceData: 'x', cEncData: 'x', clientId: 'A1', totp: '1', appKey: 'k', checkSum: 'c', vendor: 'v', userId: 'A1' };
+  const jsonEndpoints = ENDPOINTS.filter((e) => e !== 'login-page' && e !== 'login-submit');
 
-  it.each(['enckey', 'validatepassword', 'validatetotp', 'getusersession', 'profile', 'logout'] as const)(
-    'forces every code of the table on %s, with the code first in message and in code',
-    async (endpoint) => {
-      for (const code of codes) {
-        fx.sim.setKnobs({ inject: [{ endpoint, code, remaining: 1 }] });
-        const reply: Reply =
-          endpoint === 'profile'
-            ? await call(fx.sim.baseUrl, 'GET', '/profile')
-            : await post(
-                { enckey: '/get/enckey', validatepassword: '/validatepassword', validatetotp: '/validatetotp', getusersession: '/getusersession', logout: '/profile/logout' }[endpoint],
-                { ceData: 'x', cEncData: 'x', clientId: 'A1', totp: '1', appKey: 'k', checkSum: 'c' },
-              );
-        expect(reply.status).toBe(200);
-        expect(reply.body).toEqual({ status: 'Not_Ok', code, message: `${code} ${IIFL_MESSAGES[code]}`, result: null });
-      }
-      expect(fx.sim.stats().injectedFaults).toBe(codes.length);
-      expect(fx.sim.knobs().inject).toEqual([]);
-    },
-  );
+  function ask(endpoint: EndpointName): Promise<Reply> {
+    const target = ENDPOINT_PATHS[endpoint];
+    const base = target.idaas ? fx.sim.idaasUrl : fx.sim.baseUrl;
+    return call(base, target.method, target.path, target.method === 'GET' ? undefined : anyBody);
+  }
+
+  it.each(jsonEndpoints)('forces every code of the table on %s, the code in status with IIFL\'s text', async (endpoint) => {
+    for (const code of codes) {
+      fx.sim.setKnobs({ inject: [{ endpoint, code, remaining: 1 }] });
+      const reply = await ask(endpoint);
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual({ status: code, message: IIFL_MESSAGES[code], result: null });
+    }
+    expect(fx.sim.stats().injectedFaults).toBe(codes.length);
+    expect(fx.sim.knobs().inject).toEqual([]);
+  });
+
+  it('answers a code outside the table with its message, or a generic one', async () => {
+    fx.sim.setKnobs({
+      inject: [
+        { endpoint: 'enckey', code: 'EC901', remaining: 1 },
+        { endpoint: 'enckey', code: 'EC010', message: 'x is empty', remaining: 1 },
+      ],
+    });
+    expect((await ask('enckey')).body).toEqual({ status: 'EC901', message: 'Request failed', result: null });
+    expect((await ask('enckey')).body).toEqual({ status: 'EC010', message: 'x is empty', result: null });
+  });
 
   it('applies `remaining` times, then the real answer comes back', async () => {
     fx.sim.setKnobs({ inject: [{ endpoint: 'enckey', code: 'EC003', remaining: 2 }] });
-    const ask = () => post('/get/enckey', { ceData: clientKey().clientPub });
-    expect((await ask()).body['code']).toBe('EC003');
+    const exchange = () => post('/get/enckey', { ceData: clientKey().clientPub });
+    expect((await exchange()).body['status']).toBe('EC003');
     expect(fx.sim.knobs().inject).toEqual([{ endpoint: 'enckey', code: 'EC003', remaining: 1 }]);
-    expect((await ask()).body['code']).toBe('EC003');
-    expect((await ask()).body['status']).toBe('Ok');
+    expect((await exchange()).body['status']).toBe('EC003');
+    expect((await exchange()).body).toEqual({ cPubKey: expect.any(String) });
   });
 
   it('without remaining, applies until replaced', async () => {
-    fx.sim.setKnobs({ inject: [{ endpoint: 'enckey', code: 'EC500' }] });
-    for (let i = 0; i < 3; i++) expect((await post('/get/enckey', { ceData: clientKey().clientPub })).body['code']).toBe('EC500');
+    fx.sim.setKnobs({ inject: [{ endpoint: 'enckey', code: 'EC003' }] });
+    for (let i = 0; i < 3; i++) expect((await post('/get/enckey', { ceData: clientKey().clientPub })).body['status']).toBe('EC003');
     fx.sim.setKnobs({ inject: [] });
-    expect((await post('/get/enckey', { ceData: clientKey().clientPub })).body['status']).toBe('Ok');
+    expect((await post('/get/enckey', { ceData: clientKey().clientPub })).body['cPubKey']).toEqual(expect.any(String));
   });
 
   it('can target one client id, and set an HTTP status and message', async () => {
@@ -205,26 +215,27 @@ describe('inject', () => {
     const failed = await login(fx.sim.baseUrl, target, fx.clock.t);
     expect(failed.failedAt).toBe('validatepassword');
     expect(failed.reply.status).toBe(403);
-    expect(failed.reply.body).toMatchObject({ code: 'EC069', message: 'EC069 Password has expired' });
+    expect(failed.reply.body).toEqual({ status: 'EC069', message: 'Password has expired', result: null });
     expect((await login(fx.sim.baseUrl, bystander, fx.clock.t)).ok).toBe(true);
     expect(fx.sim.stats().clients[target.clientId]!.failures).toEqual({ EC069: 1 });
   });
 
-  it('can answer a bare HTTP status (401 on profile, 429 on getusersession)', async () => {
+  it('can answer a bare HTTP status (401 on profile, 429 on getusersession), without a code', async () => {
     const session = await sessionFor();
     fx.sim.setKnobs({ inject: [{ endpoint: 'profile', httpStatus: 401 }, { endpoint: 'getusersession', httpStatus: 429 }] });
     const profile = await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session));
     expect(profile.status).toBe(401);
     expect(profile.body).toEqual({ status: 'Not_Ok', message: 'Unauthorized', result: null });
     expect((await post('/getusersession', { checkSum: 'x' })).status).toBe(429);
+    expect(fx.sim.stats().failuresByCode).toMatchObject({ 'HTTP 401': 1, 'HTTP 429': 1 });
   });
 
   it('on getusersession, targets the client behind the checksum, and spends that authCode', async () => {
     const account = fx.fresh();
     fx.sim.setKnobs({ inject: [{ endpoint: 'getusersession', clientId: account.clientId, code: 'EC003', remaining: 1 }] });
     const failed = await login(fx.sim.baseUrl, account, fx.clock.t);
-    expect(failed.reply.body['code']).toBe('EC003');
+    expect(failed.body['status']).toBe('EC003');
     const again = await post('/getusersession', { checkSum: checksum(account.clientId, failed.authCode!, account.appSecret) });
-    expect(again.body).toMatchObject({ status: 'Not_Ok', message: 'Invalid checksum or authCode' });
+    expect(again.body).toEqual({ status: 'Not_Ok', message: 'Invalid checksum or authCode', result: null });
   });
 });

@@ -1,70 +1,38 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decryptEnvelope, splitEnvelope } from '../src/envelope.ts';
-import { nextIstMidnight } from '../src/index.ts';
 import { startFixture, START, type Fixture } from './fixture.ts';
-import { call, checksum, clientKey, envelope, freshClientKey, login, totp, type Reply } from './protocol-client.ts';
+import { checksum, clientKey, envelope, freshClientKey, login, totp } from './protocol-client.ts';
+import { bearer, expectCode, v1Steps } from './v1-steps.ts';
 
 let fx: Fixture;
+let steps: ReturnType<typeof v1Steps>;
 beforeAll(async () => {
   fx = await startFixture();
+  steps = v1Steps(fx);
 });
 afterAll(() => fx.sim.close());
 beforeEach(() => fx.reset());
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  call(fx.sim.baseUrl, 'POST', path, body, headers);
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-function expectCode(reply: Reply, code: string, httpStatus = 200): void {
-  expect(reply.status).toBe(httpStatus);
-  expect(reply.body['status']).toBe('Not_Ok');
-  expect(reply.body['code']).toBe(code);
-  expect(reply.body['message']).toMatch(new RegExp(`^${code} \\S`));
-  expect(reply.body).toHaveProperty('result', null);
-}
-
-async function exchange(clientPub = clientKey().clientPub): Promise<string> {
-  const reply = await post('/get/enckey', { ceData: clientPub });
-  expect(reply.body['status']).toBe('Ok');
-  return reply.body['cPubKey'] as string;
-}
-
-async function passwordStep(clientId: string, password: string, clientPub = clientKey().clientPub): Promise<Reply> {
-  const serverPub = await exchange(clientPub);
-  return post('/validatepassword', { cEncData: envelope(clientPub, serverPub, JSON.stringify({ clientId, password })) });
-}
-
-/** Up to and including the TOTP step; returns the login token's reply and the TOTP reply. */
-async function totpStep(
-  account: { clientId: string; password: string; appKey: string; totpSecret: string },
-  body: Partial<{ totp: string; appKey: string }> = {},
-): Promise<Reply> {
-  const pw = await passwordStep(account.clientId, account.password);
-  expect(pw.body['status']).toBe('Ok');
-  return post(
-    '/validatetotp',
-    { clientId: account.clientId, totp: totp(account.totpSecret, fx.clock.t), appKey: account.appKey, ...body },
-    bearer(pw.body['result'].token),
-  );
-}
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) => steps.post(path, body, headers);
+const exchange = (clientPub?: string) => steps.exchange(clientPub);
+const passwordStep = (clientId: string, password: string) => steps.passwordStep(clientId, password);
+const totpStep: ReturnType<typeof v1Steps>['totpStep'] = (account, body) => steps.totpStep(account, body);
 
 describe('key exchange', () => {
-  it('answers the server public key in cPubKey and result[0].seData, as base64 SPKI DER', async () => {
+  it('answers the server public key alone in cPubKey, as base64 SPKI DER', async () => {
     const reply = await post('/get/enckey', { ceData: clientKey().clientPub });
     expect(reply.status).toBe(200);
-    expect(reply.body['status']).toBe('Ok');
-    expect(reply.body['result'][0].seData).toBe(reply.body['cPubKey']);
-    expect(reply.body['cPubKey']).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(reply.body).toEqual({ cPubKey: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/) });
     // Always the same key: one pair per simulator, not per request.
     const again = await post('/get/enckey', { ceData: freshClientKey().clientPub });
     expect(again.body['cPubKey']).toBe(reply.body['cPubKey']);
     expect(fx.sim.stats().keyExchanges).toBe(2);
   });
 
-  it('refuses empty (EC056) and non-key (EC057) ceData', async () => {
+  it('refuses empty ceData with EC056 and a ceData that is not an RSA key with EC062', async () => {
     expectCode(await post('/get/enckey', { ceData: '' }), 'EC056');
-    expectCode(await post('/get/enckey', { ceData: 'bm90IGEga2V5' }), 'EC057');
+    expectCode(await post('/get/enckey', { ceData: 'bm90IGEga2V5' }), 'EC062');
   });
 });
 
@@ -80,21 +48,21 @@ describe('the envelope', () => {
     expect(decryptEnvelope(server.privateKey, parts)).toBe(text);
   });
 
-  it('is refused with EC057 when it is not an envelope, is cut short, or was sealed for another key', async () => {
+  it('is refused with EC062 when it is not an envelope, is cut short, or was sealed for another key', async () => {
     const account = fx.fresh();
     await exchange();
-    expectCode(await post('/validatepassword', { cEncData: Buffer.from('garbage').toString('base64') }), 'EC057');
+    expectCode(await post('/validatepassword', { cEncData: Buffer.from('garbage').toString('base64') }), 'EC062');
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const otherPub = other.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
     const text = JSON.stringify({ clientId: account.clientId, password: account.password });
-    expectCode(await post('/validatepassword', { cEncData: envelope(clientKey().clientPub, otherPub, text) }), 'EC057');
+    expectCode(await post('/validatepassword', { cEncData: envelope(clientKey().clientPub, otherPub, text) }), 'EC062');
     const good = Buffer.from(envelope(clientKey().clientPub, await exchange(), text), 'base64');
-    expectCode(await post('/validatepassword', { cEncData: good.subarray(0, good.length - 7).toString('base64') }), 'EC057');
+    expectCode(await post('/validatepassword', { cEncData: good.subarray(0, good.length - 7).toString('base64') }), 'EC062');
     expect(fx.sim.stats().clients[account.clientId]).toBeUndefined();
   });
 
-  it('is refused with EC056 when empty', async () => {
-    expectCode(await post('/validatepassword', { cEncData: '' }), 'EC056');
+  it('is refused with EC057 when empty', async () => {
+    expectCode(await post('/validatepassword', { cEncData: '' }), 'EC057');
   });
 
   it('is refused with EC062 for a client key that was never exchanged, or whose exchange expired', async () => {
@@ -111,7 +79,7 @@ describe('the envelope', () => {
     expectCode(await post('/validatepassword', { cEncData: envelope(pub, serverPub, text) }), 'EC062');
     await exchange(pub);
     const renewed = await post('/validatepassword', { cEncData: envelope(pub, serverPub, text) });
-    expect(renewed.body['status']).toBe('Ok');
+    expect(renewed.body).toEqual({ status: 'Ok', message: 'Success', result: { token: expect.any(String) } });
   });
 });
 
@@ -120,7 +88,7 @@ describe('password step', () => {
     const account = fx.fresh();
     const reply = await passwordStep(account.clientId, account.password);
     expect(reply.status).toBe(200);
-    expect(reply.body).toMatchObject({ status: 'Ok', result: { token: expect.any(String) } });
+    expect(reply.body).toEqual({ status: 'Ok', message: 'Success', result: { token: expect.any(String) } });
   });
 
   it('answers EC002 for an unknown client, EC016 for a wrong password, EC004 for a blocked account', async () => {
@@ -137,7 +105,7 @@ describe('password step', () => {
 describe('TOTP step', () => {
   it('answers an authCode in result.authCode for the current code', async () => {
     const reply = await totpStep(fx.fresh());
-    expect(reply.body).toMatchObject({ status: 'Ok', result: { authCode: expect.any(String) } });
+    expect(reply.body).toEqual({ status: 'Ok', message: 'Success', result: { authCode: expect.any(String) } });
   });
 
   it('accepts the previous and the next step, not two steps away', async () => {
@@ -201,7 +169,7 @@ describe('session step', () => {
     const account = fx.fresh();
     const result = await login(fx.sim.baseUrl, account, fx.clock.t);
     expect(result.ok).toBe(true);
-    expect(result.reply.body).toMatchObject({ status: 'Ok', userSession: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/) });
+    expect(result.reply.body).toEqual({ status: 'Ok', userSession: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/) });
     expect(fx.sim.stats().clients[account.clientId]).toMatchObject({ passwordAttempts: 1, totpAttempts: 1, sessionsIssued: 1 });
   });
 
@@ -209,7 +177,7 @@ describe('session step', () => {
     const account = fx.fresh();
     const authCode = (await totpStep(account)).body['result'].authCode as string;
     const wrongSecret = await post('/getusersession', { checkSum: checksum(account.clientId, authCode, 'nope') });
-    expect(wrongSecret.body).toMatchObject({ status: 'Not_Ok', message: 'Invalid checksum or authCode' });
+    expect(wrongSecret.body).toEqual({ status: 'Not_Ok', message: 'Invalid checksum or authCode', result: null });
     const upper = await post('/getusersession', { checkSum: checksum(account.clientId, authCode, account.appSecret).toUpperCase() });
     expect(upper.body['status']).toBe('Not_Ok');
     const right = await post('/getusersession', { checkSum: checksum(account.clientId, authCode, account.appSecret) });
@@ -233,7 +201,7 @@ describe('session step', () => {
     expect(reply.body).toMatchObject({ status: 'Not_Ok', message: 'authCode expired' });
   });
 
-  it('signs a JWT whose exp is the next midnight in India', async () => {
+  it('signs an RS256 JWT whose exp is the next midnight in India, the client in preferred_username', async () => {
     const at = START + 3 * 86_400_000; // 08:30 IST on 9 January 2025
     expect(fx.clock.t).toBeLessThan(at);
     fx.clock.t = at;
@@ -243,89 +211,13 @@ describe('session step', () => {
       .userSession!.split('.')
       .slice(0, 2)
       .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
-    expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' });
-    expect(payload).toMatchObject({ sub: account.clientId, iat: at / 1000, exp: Date.UTC(2025, 0, 9, 18, 30) / 1000 });
-    expect(payload.jti).toEqual(expect.any(String));
-  });
-});
-
-describe('sessions', () => {
-  it('answer /profile while valid and 401 EC044 once logged out', async () => {
-    const account = fx.fresh();
-    const session = (await login(fx.sim.baseUrl, account, fx.clock.t)).userSession!;
-    const profile = await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session));
-    expect(profile.status).toBe(200);
-    expect(profile.body).toMatchObject({ status: 'Ok', result: { clientId: account.clientId } });
-    const out = await post('/profile/logout', {}, bearer(session));
-    expect(out.body['status']).toBe('Ok');
-    expectCode(await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session)), 'EC044', 401);
-    expectCode(await post('/profile/logout', {}, bearer(session)), 'EC044', 401);
-    expectCode(await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer('x.y.z')), 'EC044', 401);
-    expectCode(await call(fx.sim.baseUrl, 'GET', '/profile'), 'EC044', 401);
-  });
-
-  it('end when a newer session is issued for the same client', async () => {
-    const account = fx.fresh();
-    const first = (await login(fx.sim.baseUrl, account, fx.clock.t)).userSession!;
-    fx.clock.t += 30_000;
-    const second = (await login(fx.sim.baseUrl, account, fx.clock.t)).userSession!;
-    expect(second).not.toBe(first);
-    expectCode(await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(first)), 'EC044', 401);
-    expect((await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(second))).status).toBe(200);
-  });
-
-  it('die at midnight in India', async () => {
-    const account = fx.fresh();
-    const session = (await login(fx.sim.baseUrl, account, fx.clock.t)).userSession!;
-    fx.clock.t = nextIstMidnight(fx.clock.t) - 1;
-    expect((await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session))).status).toBe(200);
-    fx.clock.t += 1;
-    expectCode(await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session)), 'EC044', 401);
-  });
-});
-
-describe('nextIstMidnight', () => {
-  it('is the first 18:30 UTC strictly after the time', () => {
-    expect(nextIstMidnight(Date.UTC(2025, 0, 6, 3, 0))).toBe(Date.UTC(2025, 0, 6, 18, 30));
-    expect(nextIstMidnight(Date.UTC(2025, 0, 6, 18, 29, 59, 999))).toBe(Date.UTC(2025, 0, 6, 18, 30));
-    expect(nextIstMidnight(Date.UTC(2025, 0, 6, 18, 30))).toBe(Date.UTC(2025, 0, 7, 18, 30));
-    expect(nextIstMidnight(Date.UTC(2025, 0, 6, 23, 0))).toBe(Date.UTC(2025, 0, 7, 18, 30));
-  });
-});
-
-describe('logins in progress', () => {
-  it('records the highest overlap per client and which client', async () => {
-    const account = fx.fresh();
-    const a = await passwordStep(account.clientId, account.password);
-    const b = await passwordStep(account.clientId, account.password);
-    expect(a.body['status']).toBe('Ok');
-    expect(b.body['status']).toBe('Ok');
-    const stats = fx.sim.stats();
-    expect(stats.maxConcurrentLoginsPerClient).toBe(2);
-    expect(stats.maxConcurrentLoginsClientId).toBe(account.clientId);
-    expect(stats.clients[account.clientId]!.maxConcurrentLogins).toBe(2);
-    expect(stats.loginsStarted).toBe(2);
-  });
-
-  it('counts one at a time for sequential logins, and forgets abandoned ones when their token expires', async () => {
-    const account = fx.fresh();
-    expect((await login(fx.sim.baseUrl, account, fx.clock.t)).ok).toBe(true);
-    fx.clock.t += 30_000;
-    expect((await login(fx.sim.baseUrl, account, fx.clock.t)).ok).toBe(true);
-    expect(fx.sim.stats().maxConcurrentLoginsPerClient).toBe(1);
-    fx.sim.setKnobs({ loginTokenTtlMs: 20_000 });
-    await passwordStep(account.clientId, account.password); // abandoned after the password step
-    fx.clock.t += 20_000;
-    await passwordStep(account.clientId, account.password);
-    expect(fx.sim.stats().maxConcurrentLoginsPerClient).toBe(1);
-    await passwordStep(account.clientId, account.password);
-    expect(fx.sim.stats().maxConcurrentLoginsPerClient).toBe(2);
-  });
-
-  it('does not count a refused password as still in progress', async () => {
-    const account = fx.fresh();
-    await passwordStep(account.clientId, 'wrong');
-    await passwordStep(account.clientId, 'wrong');
-    expect(fx.sim.stats().maxConcurrentLoginsPerClient).toBe(1);
+    expect(header).toEqual({ alg: 'RS256', typ: 'JWT' });
+    expect(payload).toEqual({
+      sub: account.clientId,
+      preferred_username: account.clientId,
+      iat: at / 1000,
+      exp: Date.UTC(2025, 0, 9, 18, 30) / 1000,
+      jti: expect.any(String),
+    });
   });
 });
