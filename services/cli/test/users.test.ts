@@ -96,6 +96,40 @@ describe('pnpm users', () => {
     expect((await users(['import', 'users.json'], { 'users.json': file })).stdout).toMatch(/0 created, 2 updated/);
   });
 
+  it('adds a redirect-flow user with appKey and appSecret alone, and changes the login flow', async () => {
+    const flow = async (userID: string) =>
+      (await persistence.db.selectFrom('user_login_settings').select('login_flow').where('user_id', '=', userID).executeTakeFirst())?.login_flow;
+    const app = { appKey: creds.appKey, appSecret: creds.appSecret };
+    const without = await users(['add', 'CLIR1', '--credentials-file', 'a.json'], { 'a.json': app });
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/appKey and appSecret alone with --login-flow redirect/);
+    expect((await users(['add', 'CLIR1', '--login-flow', 'browser', '--credentials-file', 'a.json'], { 'a.json': app })).code).toBe(2);
+
+    const added = await users(['add', 'CLIR1', '--login-flow', 'redirect', '--credentials-file', 'a.json'], { 'a.json': app });
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/Added user CLIR1 \(.*loginFlow\)/);
+    expect(await flow('CLIR1')).toBe('redirect');
+    expect((await row('CLIR1'))!.password).toBe('');
+
+    // Back to the default needs a password and a TOTP seed.
+    const refused = await users(['update', 'CLIR1', '--login-flow', 'default'], {}, {});
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/password and a TOTP seed/);
+    const rest = { password: creds.password, totpSecret: creds.totpSecret };
+    expect((await users(['update', 'CLIR1', '--login-flow', 'default', '--credentials-file', 'r.json'], { 'r.json': rest })).code).toBe(0);
+    expect(await flow('CLIR1')).toBeUndefined();
+    expect((await users(['update', 'CLIR1', '--login-flow', 'headless-v2'], {}, {})).code).toBe(0);
+    expect(await flow('CLIR1')).toBe('headless-v2');
+
+    const imported = await users(['import', 'u.json'], {
+      'u.json': [{ userID: 'IMPR1', loginFlow: 'redirect', ...app }, { userID: 'IMPR2', ...app }],
+    });
+    expect(imported.code).toBe(2);
+    expect(imported.stderr).toMatch(/1: password and totpSecret are required, except with loginFlow "redirect"/);
+    expect((await users(['import', 'u.json'], { 'u.json': [{ userID: 'IMPR1', loginFlow: 'redirect', ...app }] })).code).toBe(0);
+    expect(await flow('IMPR1')).toBe('redirect');
+  });
+
   it('refuses without a key, with credentials on the wrong shape, or with bad arguments', async () => {
     const noKey = await users(['add', 'X1', '--credentials-file', 'c.json'], { 'c.json': creds }, {});
     expect(noKey.code).toBe(2);
