@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
-import { PersistenceApi, Subjects } from '@refresher/contracts';
-import { generateAccounts, startSimulator, type Simulator } from '@refresher/iifl-sim';
+import { IiflAuthApi, LoginRequired, PersistenceApi, Subjects } from '@refresher/contracts';
+import { generateAccounts, startSimulator, totpAt, type Simulator } from '@refresher/iifl-sim';
 import { getCurrentToken, watchTokens } from '@refresher/token-feed';
 import {
   REPO_ROOT,
@@ -32,6 +32,8 @@ const natsEnv = (id: Identity) => ({ NATS_USER: id, NATS_PASSWORD: passwords[id]
 
 describe('NATS with per-service permissions', () => {
   const accounts = generateAccounts(2, 'nats-perms');
+  // Logs in through IIFL's login page (the browser redirect), not headlessly.
+  const redirectAccount = generateAccounts(3, 'nats-perms-redirect')[2]!;
   let nats: TestNats;
   let db: TestDatabase;
   let sim: Simulator;
@@ -49,10 +51,11 @@ describe('NATS with per-service permissions', () => {
       }),
       createTestDatabase(),
     ]);
-    sim = await startSimulator({ port: 0, accounts });
+    sim = await startSimulator({ port: 0, accounts: [...accounts, redirectAccount] });
     const base = { NATS_URL: nats.url, LOG_LEVEL: 'warn' };
+    const gatewayPort = String(await freePort());
     const start = async (name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway', own: Record<string, string>) => {
-      const port = String(await freePort());
+      const port = name === 'gateway' ? gatewayPort : String(await freePort());
       const portEnv = name === 'gateway' ? { PORT: port } : { HEALTH_PORT: port };
       services.push(
         await startServiceProcess({
@@ -65,8 +68,15 @@ describe('NATS with per-service permissions', () => {
       return port;
     };
     await start('persistence', { DATABASE_URL: db.url });
-    const [, , gatewayPort] = await Promise.all([
-      start('iifl-auth', { IIFL_BASE_URL: sim.baseUrl, IIFL_KEY_ASSOCIATION_DELAY_MS: '0', CREDENTIALS_KEY: credentialsKey }),
+    await Promise.all([
+      start('iifl-auth', {
+        IIFL_BASE_URL: sim.baseUrl,
+        IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
+        CREDENTIALS_KEY: credentialsKey,
+        IIFL_LOGIN_URL: sim.loginPageUrl,
+        LOGIN_LINK_SECRET: randomBytes(32).toString('base64'),
+        IIFL_REDIRECT_URL: `http://127.0.0.1:${gatewayPort}/api/integration/iifl/callback`,
+      }),
       start('scheduler', { REFRESH_SCHEDULE: '0 0 1 1 *' }),
       start('gateway', { INTEGRATION_API_KEY: apiKey, CREDENTIALS_KEY: credentialsKey }),
     ]);
@@ -74,7 +84,9 @@ describe('NATS with per-service permissions', () => {
 
     // The operator's identity imports the users (encrypted by the tool).
     const dir = mkdtempSync(join(tmpdir(), 'nats-perms-'));
-    writeFileSync(join(dir, 'users.json'), JSON.stringify(accounts.map((a) => ({ ...a, clientName: a.clientId }))), { mode: 0o600 });
+    const redirectUser = { userID: redirectAccount.clientId, loginFlow: 'redirect', appKey: redirectAccount.appKey, appSecret: redirectAccount.appSecret };
+    const records = [...accounts.map((a) => ({ ...a, clientName: a.clientId })), redirectUser];
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(records), { mode: 0o600 });
     const imported = await runEntryPoint('services/cli/src/users-main.ts', ['import', join(dir, 'users.json')], {
       NATS_URL: nats.url,
       ...natsEnv('operator'),
@@ -93,10 +105,37 @@ describe('NATS with per-service permissions', () => {
     await Promise.allSettled([nats?.dispose(), db?.dispose()]);
   });
 
-  it('runs a full refresh with each service under its own identity', async () => {
-    const res = await fetch(`${gatewayUrl}/tokens/refresh-all`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` } });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ success: true, refreshed: 2, failed: 0 });
+  it('runs a full refresh with each service under its own identity; the redirect user is sent a link', async () => {
+    const operator = await connect({ servers: nats.url, user: 'operator', pass: passwords.operator, inboxPrefix: '_INBOX_operator' });
+    try {
+      const links = operator.subscribe(Subjects.loginRequired(redirectAccount.clientId), { max: 1 });
+      await operator.flush();
+      const res = await fetch(`${gatewayUrl}/tokens/refresh-all`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ success: true, refreshed: 2, failed: 0 });
+      for await (const msg of links) expect(LoginRequired.parse(msg.json()).loginUrl).toMatch(/^http/);
+    } finally {
+      await operator.close();
+    }
+  });
+
+  it('walks the browser redirect login: gateway and iifl-auth under their identities', async () => {
+    const link = await fetch(`${gatewayUrl}/iifl/login/${redirectAccount.clientId}`, { headers: { authorization: `Bearer ${apiKey}` }, redirect: 'manual' });
+    expect(link.status).toBe(302);
+    const loginPage = new URL(link.headers.get('location')!);
+    const body = new URLSearchParams({
+      appkey: loginPage.searchParams.get('appkey')!,
+      redirecturl: loginPage.searchParams.get('redirecturl')!,
+      clientId: redirectAccount.clientId,
+      password: redirectAccount.password,
+      totp: totpAt(redirectAccount.totpSecret, Date.now()),
+    });
+    const back = await fetch(new URL('/', loginPage), { method: 'POST', body, redirect: 'manual' });
+    expect(back.status).toBe(302);
+    const page = await fetch(back.headers.get('location')!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Logged in');
+    expect(await getCurrentToken(engine, redirectAccount.clientId)).toMatchObject({ userID: redirectAccount.clientId, source: 'login', runId: null });
   });
 
   it('lets a trading engine read the current tokens from the KV bucket and the published ones', async () => {
@@ -128,6 +167,11 @@ describe('NATS with per-service permissions', () => {
       .then(() => 'answered', (err: Error) => err.message);
     expect(stolen).toMatch(/permissions violation/i);
 
+    const redeem = await engine
+      .request(IiflAuthApi.redeemLogin, new TextEncoder().encode('{}'), { timeout: 3_000 })
+      .then(() => 'answered', (err: Error) => err.message);
+    expect(redeem).toMatch(/permissions violation/i);
+
     // Replies to others (credentials on their way to iifl-auth) are out of reach.
     const other = await connect({ servers: nats.url, user: 'engine', pass: passwords.engine, inboxPrefix: '_INBOX_engine' });
     try {
@@ -140,14 +184,14 @@ describe('NATS with per-service permissions', () => {
     }
   });
 
-  it('refuses the credentials endpoint to every identity but iifl-auth', async () => {
+  it('refuses the credentials endpoint to every identity but iifl-auth, and login links to all but the gateway', async () => {
     for (const id of ['gateway', 'scheduler', 'operator'] as const) {
       const nc = await connect({ servers: nats.url, user: id, pass: passwords[id], inboxPrefix: `_INBOX_${id}` });
       try {
-        const answer = await nc
-          .request(PersistenceApi.getCredentials, new TextEncoder().encode('{}'), { timeout: 3_000 })
-          .then(() => 'answered', (err: Error) => err.message);
-        expect(answer, id).toMatch(/permissions violation/i);
+        const ask = (subject: string) =>
+          nc.request(subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(() => 'answered', (err: Error) => err.message);
+        expect(await ask(PersistenceApi.getCredentials), id).toMatch(/permissions violation/i);
+        if (id !== 'gateway') expect(await ask(IiflAuthApi.loginLink), id).toMatch(/permissions violation/i);
       } finally {
         await nc.close();
       }
