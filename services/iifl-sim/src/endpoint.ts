@@ -54,6 +54,8 @@ export interface Endpoint {
   seal: SealPolicy;
   /** A password step: the `passwordForbidden` knob answers it with a bare 403. */
   passwordStep?: boolean;
+  /** Codes that refuse the call but leave its login usable (an injected one too); any other failure ends it. */
+  keepsLogin?: readonly string[];
   /** Cheap look-ups that tell who the call is about; may answer (400) at once. */
   identify(call: Call): Outcome | undefined;
   rateKey(call: Call): string;

@@ -90,6 +90,12 @@ export function checkPassword(
   return { registered, loginId: login.loginId, expiresAt };
 }
 
+/**
+ * The TOTP refusals after which the login token stays usable until it expires, so that the one
+ * more try the spec allows for EC036 (in the next step) needs no second password step.
+ */
+export const TOTP_REFUSALS = ['EC034', 'EC036'] as const;
+
 /** Counts a TOTP attempt for the client at the current step of the simulator clock. */
 export function countTotpAttempt(deps: EndpointDeps, clientId: string): void {
   deps.stats.totpAttempt(clientId, totpCounter(deps.now()));

@@ -78,7 +78,7 @@ function simulated(deps: PipelineDeps, res: ServerResponse, endpoint: Endpoint, 
   const fault = deps.takeFault(endpoint.name, call.clientId);
   if (fault) {
     stats.counters.injectedFaults++;
-    call.endLogin?.();
+    if (fault.code === undefined || !endpoint.keepsLogin?.includes(fault.code)) call.endLogin?.();
     return faultOutcome(fault);
   }
   const limit = k.rateLimits[endpoint.name];

@@ -1,7 +1,7 @@
 // The v1 headless login of the existing system: get/enckey, validatepassword, validatetotp.
 import { badRequest, coded, sessionNotValid, step, type Outcome } from './answers.ts';
 import { clientOrRemote, strings, type Call, type Endpoint, type EndpointDeps } from './endpoint.ts';
-import { checkPassword, checkTotp, countTotpAttempt, issueAuthCode, keyExchange, openRequest } from './login-steps.ts';
+import { checkPassword, checkTotp, countTotpAttempt, issueAuthCode, keyExchange, openRequest, TOTP_REFUSALS } from './login-steps.ts';
 import type { LoginToken } from './login-state.ts';
 
 function enckey(deps: EndpointDeps): Endpoint {
@@ -84,6 +84,7 @@ function validateTotp(deps: EndpointDeps): Endpoint {
     path: '/v1/validatetotp',
     body: 'json',
     seal: 'shape',
+    keepsLogin: TOTP_REFUSALS,
     identify(call) {
       const fields = strings(call.body, 'clientId', 'totp', 'appKey');
       if (!fields) return badRequest('clientId, totp and appKey (strings) are required');
@@ -101,11 +102,13 @@ function validateTotp(deps: EndpointDeps): Endpoint {
       if (!registered) refusal = coded('EC002');
       else if (appKey === '') refusal = coded('EC053');
       else if (appKey !== registered.account.appKey) refusal = coded('EC054');
-      else refusal = checkTotp(deps, registered, totp);
       if (refusal || !registered) {
         call.endLogin?.();
         return refusal ?? coded('EC002');
       }
+      // A refused code leaves the login token usable (TOTP_REFUSALS).
+      const totpRefusal = checkTotp(deps, registered, totp);
+      if (totpRefusal) return totpRefusal;
       deps.state.consumeToken(call.bearer as string);
       return step({ authCode: issueAuthCode(deps, registered, login.loginId, login.clientPub) });
     },

@@ -3,7 +3,7 @@
 // where every answer after the key exchange is sealed for the client.
 import { badRequest, coded, plain, sessionNotValid, step, type Outcome } from './answers.ts';
 import { clientOrRemote, strings, type Call, type Endpoint, type EndpointDeps } from './endpoint.ts';
-import { checkPassword, checkTotp, countTotpAttempt, issueAuthCode, keyExchange, openRequest } from './login-steps.ts';
+import { checkPassword, checkTotp, countTotpAttempt, issueAuthCode, keyExchange, openRequest, TOTP_REFUSALS } from './login-steps.ts';
 import type { LoginToken, TokenKind } from './login-state.ts';
 
 export const IDAAS_PREFIX = '/v2/access';
@@ -110,6 +110,7 @@ function totp(deps: EndpointDeps): Endpoint {
     path: `${IDAAS_PREFIX}/topt/verify`,
     body: 'json',
     seal: 'always',
+    keepsLogin: TOTP_REFUSALS,
     identify(call) {
       const fields = openFields(deps, call, 'userId', 'totp');
       if ('kind' in fields) return fields;
@@ -129,11 +130,13 @@ function totp(deps: EndpointDeps): Endpoint {
       const { userId, login } = prepared;
       if (!login) return sessionNotValid();
       const registered = deps.accounts.get(userId);
-      const refusal = registered ? checkTotp(deps, registered, prepared.totp) : coded('EC002');
-      if (refusal) {
+      if (!registered) {
         call.endLogin?.();
-        return refusal;
+        return coded('EC002');
       }
+      // A refused code leaves the login token usable (TOTP_REFUSALS).
+      const refusal = checkTotp(deps, registered, prepared.totp);
+      if (refusal) return refusal;
       state.consumeToken(call.bearer as string);
       const expiresAt = now() + knobs().loginTokenTtlMs;
       const entry: LoginToken = { clientId: userId, loginId: login.loginId, expiresAt, kind: 'access', clientPub: login.clientPub };

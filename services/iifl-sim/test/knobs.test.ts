@@ -230,6 +230,23 @@ describe('inject', () => {
     expect(fx.sim.stats().failuresByCode).toMatchObject({ 'HTTP 401': 1, 'HTTP 429': 1 });
   });
 
+  it('on the TOTP step, an injected EC036 leaves the login token usable and any other fault spends it', async () => {
+    const account = fx.fresh();
+    const serverPub = (await post('/get/enckey', { ceData: clientKey().clientPub })).body['cPubKey'] as string;
+    const text = JSON.stringify({ clientId: account.clientId, password: account.password });
+    const token = (await post('/validatepassword', { cEncData: envelope(clientKey().clientPub, serverPub, text) })).body['result'].token;
+    fx.sim.setKnobs({
+      inject: [
+        { endpoint: 'validatetotp', code: 'EC036', remaining: 1 },
+        { endpoint: 'validatetotp', code: 'EC003', remaining: 1 },
+      ],
+    });
+    const body = { clientId: account.clientId, totp: totp(account.totpSecret, fx.clock.t), appKey: account.appKey };
+    expect((await post('/validatetotp', body, bearer(token))).body['status']).toBe('EC036');
+    expect((await post('/validatetotp', body, bearer(token))).body['status']).toBe('EC003');
+    expect((await post('/validatetotp', body, bearer(token))).body['status']).toBe('EC044');
+  });
+
   it('on getusersession, targets the client behind the checksum, and spends that authCode', async () => {
     const account = fx.fresh();
     fx.sim.setKnobs({ inject: [{ endpoint: 'getusersession', clientId: account.clientId, code: 'EC003', remaining: 1 }] });

@@ -155,7 +155,20 @@ describe('TOTP step', () => {
     expectCode(await post('/validatetotp', { ...body, totp: totp(account.totpSecret, fx.clock.t) }, bearer(token)), 'EC044', 401);
   });
 
-  it('ends the login when it fails: the login token cannot be tried again', async () => {
+  it('leaves the login token usable after a refused code (EC036, EC034): the next step\'s code then logs in', async () => {
+    const account = fx.fresh();
+    const token = (await passwordStep(account.clientId, account.password)).body['result'].token as string;
+    const body = { clientId: account.clientId, appKey: account.appKey };
+    const wrong = totp(account.totpSecret, fx.clock.t) === '000000' ? '111111' : '000000';
+    expectCode(await post('/validatetotp', { ...body, totp: wrong }, bearer(token)), 'EC036');
+    expectCode(await post('/validatetotp', { ...body, totp: '' }, bearer(token)), 'EC034');
+    fx.clock.t += 30_000;
+    const next = await post('/validatetotp', { ...body, totp: totp(account.totpSecret, fx.clock.t) }, bearer(token));
+    expect(next.body['result']).toEqual({ authCode: expect.any(String) });
+    expect(fx.sim.stats()).toMatchObject({ loginsStarted: 1, maxConcurrentLoginsPerClient: 1 });
+  });
+
+  it('ends the login when it fails otherwise: the login token cannot be tried again', async () => {
     const account = fx.fresh();
     const token = (await passwordStep(account.clientId, account.password)).body['result'].token as string;
     const body = { clientId: account.clientId, totp: totp(account.totpSecret, fx.clock.t), appKey: 'wrong' };

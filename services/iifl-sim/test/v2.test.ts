@@ -100,6 +100,16 @@ describe('the second headless variant', () => {
     expect(empty.body['status']).toBe('EC034');
   });
 
+  it('leaves the v2 login token usable after a refused code: the next step\'s code then logs in', async () => {
+    const account = fx.fresh();
+    const token = (await passwordV2(account)).body['result'].token as string;
+    const wrong = totp(account.totpSecret, fx.clock.t) === '000000' ? '111111' : '000000';
+    expect((await totpV2(account, token, wrong)).body['status']).toBe('EC036');
+    fx.clock.t += 30_000;
+    expect((await totpV2(account, token)).body['result']).toEqual({ accessToken: expect.any(String), status: 'Success' });
+    expect(fx.sim.stats().clients[account.clientId]).toMatchObject({ passwordAttempts: 1, totpAttempts: 2, maxConcurrentLogins: 1 });
+  });
+
   it('answers 401 EC044 to topt/verify without a valid v2 login token, and to authorize without an access token', async () => {
     const account = fx.fresh();
     const tt = await totpV2(account, 'made-up');
