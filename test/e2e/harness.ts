@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
-import { INTEGRATION_MANAGED } from '@refresher/contracts';
+import { INTEGRATION_MANAGED, type LoginFlow } from '@refresher/contracts';
 import { startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
 import {
   createTestDatabase,
@@ -27,6 +27,20 @@ export interface SeedUser {
   state?: string;
 }
 
+/** A user who logs in on IIFL's page through a login link: the app's key and secret only. */
+export interface RedirectSeedUser {
+  clientId: string;
+  clientName: string;
+  loginFlow: Extract<LoginFlow, 'redirect'>;
+  appKey: string;
+  appSecret: string;
+  state?: string;
+}
+
+export function redirectUser(account: { clientId: string; appKey: string; appSecret: string }, clientName: string): RedirectSeedUser {
+  return { clientId: account.clientId, clientName, loginFlow: 'redirect', appKey: account.appKey, appSecret: account.appSecret };
+}
+
 export function integrationManaged(clientId: string, clientName: string): SeedUser {
   return {
     clientId,
@@ -45,6 +59,8 @@ export interface System {
   nc: NatsConnection;
   sql: pg.Client;
   gatewayUrl: string;
+  /** The gateway's callback for IIFL's login page (iifl-auth's IIFL_REDIRECT_URL). */
+  callbackUrl: string;
   apiKey: string;
   /** The credentials key the services and tools of this system share (generated per system). */
   credentialsKey: string;
@@ -59,7 +75,11 @@ export interface System {
  * The four services as separate processes over a real NATS and Postgres, with the simulator as IIFL.
  * `simAccounts` are what IIFL knows; `users` what the database holds (they may differ on purpose).
  */
-export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], extraEnv: Record<string, string> = {}): Promise<System> {
+export async function startSystem(
+  simAccounts: SimAccount[],
+  users: Array<SeedUser | RedirectSeedUser>,
+  extraEnv: Record<string, string> = {},
+): Promise<System> {
   const [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
   const sim = await startSimulator({ port: 0, accounts: simAccounts });
   const apiKey = 'e2e-integration-key-0123456789abcdef';
@@ -78,8 +98,12 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
     INTEGRATION_API_KEY: apiKey,
     CREDENTIALS_KEY: credentialsKey,
     LOG_LEVEL: 'info',
+    // The browser redirect login: IIFL's page is the simulator's, and it sends browsers back to the gateway.
+    IIFL_LOGIN_URL: sim.loginPageUrl,
+    IIFL_REDIRECT_URL: `http://127.0.0.1:${gatewayPort}/api/integration/iifl/callback`,
     ...extraEnv,
   };
+  const loginLinkSecret = randomBytes(32).toString('base64');
   const services: ServiceProcess[] = [];
   const start = async (name: string, own: Record<string, string>, healthUrl: string) => {
     services.push(
@@ -93,6 +117,7 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
     nc: undefined as unknown as NatsConnection,
     sql: new pg.Client({ connectionString: db.url }),
     gatewayUrl: `http://127.0.0.1:${gatewayPort}/api/integration`,
+    callbackUrl: env.IIFL_REDIRECT_URL!,
     apiKey,
     credentialsKey,
     env,
@@ -114,7 +139,7 @@ export async function startSystem(simAccounts: SimAccount[], users: SeedUser[], 
     const seeded = await system.run('services/cli/src/users-main.ts', ['import', join(dir, 'users.json')]);
     if (seeded.code !== 0) throw new Error(`seeding failed: ${seeded.stderr}`);
     await Promise.all([
-      start('iifl-auth', { HEALTH_PORT: String(authHealth) }, `http://127.0.0.1:${authHealth}/healthz`),
+      start('iifl-auth', { HEALTH_PORT: String(authHealth), LOGIN_LINK_SECRET: loginLinkSecret }, `http://127.0.0.1:${authHealth}/healthz`),
       start('scheduler', { HEALTH_PORT: String(schedulerHealth) }, `http://127.0.0.1:${schedulerHealth}/healthz`),
       start('gateway', { PORT: String(gatewayPort) }, `http://127.0.0.1:${gatewayPort}/healthz`),
     ]);
