@@ -34,6 +34,7 @@ export function clientFor(
 ): IiflClientHandle {
   const config = parseIiflClientConfig({
     IIFL_BASE_URL: sim.baseUrl,
+    IIFL_IDAAS_URL: sim.idaasUrl,
     IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
     IIFL_TIMEOUT_MS: '5000',
     ...env,
