@@ -8,7 +8,7 @@ import type { AccountBook, EndpointDeps, RegisteredAccount } from './endpoint.ts
 import { sendJson } from './http-io.ts';
 import { applyKnobs, defaultKnobs, formatIssues } from './knobs.ts';
 import { loginPageEndpoints } from './login-page.ts';
-import { createLoginState } from './login-state.ts';
+import { LoginState } from './login-state.ts';
 import { createPipeline } from './pipeline.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { sessionEndpoints } from './session-endpoints.ts';
@@ -126,7 +126,7 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<Si
   const [{ publicDer, privateKey }, signer] = await Promise.all([serverKeyPair(), createSessionSigner()]);
   const stats = createStats(now);
   const deps: EndpointDeps = {
-    state: createLoginState(now, signer),
+    state: new LoginState(now, signer),
     stats,
     accounts,
     knobs: () => knobs,

@@ -29,85 +29,100 @@ function bump(record: Record<string, number>, key: string): void {
   record[key] = (record[key] ?? 0) + 1;
 }
 
-export function createStats(now: () => number): StatsRecorder {
-  let since = now();
-  let requests: Record<string, number> = {};
-  let responses: Record<string, number> = {};
-  let failuresByCode: Record<string, number> = {};
-  let clients = new Map<string, ClientStats>();
-  let maxConcurrent = 0;
-  let maxConcurrentClient: string | null = null;
-  const zero = (): StatsRecorder['counters'] => ({
-    keyExchanges: 0,
-    loginsStarted: 0,
-    sessionsIssued: 0,
-    totpStepReuse: 0,
-    injectedFaults: 0,
-    simulatedErrors: 0,
-    hungRequests: 0,
-    rateLimited: 0,
-  });
+type Counters = StatsRecorder['counters'];
 
-  const recorder: StatsRecorder = {
-    counters: zero(),
-    snapshot() {
-      const clientCopy: Record<string, ClientStats> = {};
-      for (const [id, c] of clients) {
-        clientCopy[id] = { ...c, totpAttemptSteps: [...c.totpAttemptSteps], failures: { ...c.failures } };
-      }
-      return {
-        since: new Date(since).toISOString(),
-        requests: { ...requests },
-        responses: { ...responses },
-        failuresByCode: { ...failuresByCode },
-        clients: clientCopy,
-        ...recorder.counters,
-        maxConcurrentLoginsPerClient: maxConcurrent,
-        maxConcurrentLoginsClientId: maxConcurrentClient,
-      };
-    },
-    reset() {
-      since = now();
-      requests = {};
-      responses = {};
-      failuresByCode = {};
-      clients = new Map();
-      maxConcurrent = 0;
-      maxConcurrentClient = null;
-      recorder.counters = zero();
-    },
-    request(endpoint) {
-      bump(requests, endpoint);
-    },
-    response(status) {
-      bump(responses, String(status));
-    },
-    failure(key, clientId) {
-      bump(failuresByCode, key);
-      if (clientId !== undefined) bump(recorder.client(clientId).failures, key);
-    },
-    client(clientId) {
-      let c = clients.get(clientId);
-      if (!c) {
-        c = { passwordAttempts: 0, totpAttempts: 0, totpAttemptSteps: [], sessionsIssued: 0, failures: {}, maxConcurrentLogins: 0 };
-        clients.set(clientId, c);
-      }
-      return c;
-    },
-    totpAttempt(clientId, step) {
-      const c = recorder.client(clientId);
-      c.totpAttempts++;
-      c.totpAttemptSteps.push(step);
-      if (c.totpAttemptSteps.length > STEPS_KEPT) c.totpAttemptSteps.shift();
-    },
-    concurrentLogins(clientId, inProgress) {
-      const c = recorder.client(clientId);
-      if (inProgress > c.maxConcurrentLogins) c.maxConcurrentLogins = inProgress;
-      if (inProgress > maxConcurrent) {
-        maxConcurrent = inProgress;
-        maxConcurrentClient = clientId;
-      }
-    },
-  };
-  return recorder;
+const zeroCounters = (): Counters => ({
+  keyExchanges: 0,
+  loginsStarted: 0,
+  sessionsIssued: 0,
+  totpStepReuse: 0,
+  injectedFaults: 0,
+  simulatedErrors: 0,
+  hungRequests: 0,
+  rateLimited: 0,
+});
+
+class Stats implements StatsRecorder {
+  counters: Counters = zeroCounters();
+  private since: number;
+  private requests: Record<string, number> = {};
+  private responses: Record<string, number> = {};
+  private failuresByCode: Record<string, number> = {};
+  private clients = new Map<string, ClientStats>();
+  private maxConcurrent = 0;
+  private maxConcurrentClient: string | null = null;
+
+  constructor(private readonly now: () => number) {
+    this.since = now();
+  }
+
+  snapshot(): SimStats {
+    const clients: Record<string, ClientStats> = {};
+    for (const [id, c] of this.clients) {
+      clients[id] = { ...c, totpAttemptSteps: [...c.totpAttemptSteps], failures: { ...c.failures } };
+    }
+    return {
+      since: new Date(this.since).toISOString(),
+      requests: { ...this.requests },
+      responses: { ...this.responses },
+      failuresByCode: { ...this.failuresByCode },
+      clients,
+      ...this.counters,
+      maxConcurrentLoginsPerClient: this.maxConcurrent,
+      maxConcurrentLoginsClientId: this.maxConcurrentClient,
+    };
+  }
+
+  reset(): void {
+    this.since = this.now();
+    this.requests = {};
+    this.responses = {};
+    this.failuresByCode = {};
+    this.clients = new Map();
+    this.maxConcurrent = 0;
+    this.maxConcurrentClient = null;
+    this.counters = zeroCounters();
+  }
+
+  request(endpoint: string): void {
+    bump(this.requests, endpoint);
+  }
+
+  response(status: number): void {
+    bump(this.responses, String(status));
+  }
+
+  failure(key: string, clientId: string | undefined): void {
+    bump(this.failuresByCode, key);
+    if (clientId !== undefined) bump(this.client(clientId).failures, key);
+  }
+
+  client(clientId: string): ClientStats {
+    let c = this.clients.get(clientId);
+    if (!c) {
+      c = { passwordAttempts: 0, totpAttempts: 0, totpAttemptSteps: [], sessionsIssued: 0, failures: {}, maxConcurrentLogins: 0 };
+      this.clients.set(clientId, c);
+    }
+    return c;
+  }
+
+  totpAttempt(clientId: string, step: number): void {
+    const c = this.client(clientId);
+    c.totpAttempts++;
+    c.totpAttemptSteps.push(step);
+    if (c.totpAttemptSteps.length > STEPS_KEPT) c.totpAttemptSteps.shift();
+  }
+
+  concurrentLogins(clientId: string, inProgress: number): void {
+    const c = this.client(clientId);
+    if (inProgress > c.maxConcurrentLogins) c.maxConcurrentLogins = inProgress;
+    if (inProgress > this.maxConcurrent) {
+      this.maxConcurrent = inProgress;
+      this.maxConcurrentClient = clientId;
+    }
+  }
+}
+
+export function createStats(now: () => number): StatsRecorder {
+  return new Stats(now);
 }
