@@ -64,6 +64,8 @@ export interface System {
   apiKey: string;
   /** The credentials key the services and tools of this system share (generated per system). */
   credentialsKey: string;
+  /** iifl-auth's LOGIN_LINK_SECRET (generated per system). */
+  loginLinkSecret: string;
   env: Record<string, string>;
   services: ServiceProcess[];
   /** Runs a TypeScript entry point to its end: exit code and output. */
@@ -120,6 +122,7 @@ export async function startSystem(
     callbackUrl: env.IIFL_REDIRECT_URL!,
     apiKey,
     credentialsKey,
+    loginLinkSecret,
     env,
     services,
     run: (entry, args, more = {}) => runEntryPoint(entry, args, { ...env, ...more }),

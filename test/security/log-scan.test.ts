@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateAccounts } from '@refresher/iifl-sim';
-import { integrationManaged, startSystem, type SeedUser, type System } from '../e2e/harness.ts';
+import { generateAccounts, totpAt } from '@refresher/iifl-sim';
+import { integrationManaged, redirectUser, startSystem, type SeedUser, type System } from '../e2e/harness.ts';
 
 /**
  * A full refresh with every service at LOG_LEVEL=trace, plus user management, a token push and a
  * tampered credential: afterwards, no secret and no token may appear in any service's output.
  */
 describe('no secret in logs', () => {
-  const [good1, good2, wrongPassword, tampered] = generateAccounts(4, 'log-scan');
+  const [good1, good2, wrongPassword, tampered, browser] = generateAccounts(5, 'log-scan');
   const users: SeedUser[] = [
     { ...good1!, clientName: 'Good One' },
     { ...good2!, clientName: 'Good Two' },
@@ -24,7 +24,7 @@ describe('no secret in logs', () => {
   const tokens: string[] = [];
 
   beforeAll(async () => {
-    system = await startSystem([good1!, good2!, wrongPassword!, tampered!], users, {
+    system = await startSystem([good1!, good2!, wrongPassword!, tampered!, browser!], [...users, redirectUser(browser!, 'Browser')], {
       LOG_LEVEL: 'trace',
       API_KEYS: `ops:manage-users:${createHash('sha256').update(ADMIN_KEY).digest('hex')}`,
     });
@@ -71,6 +71,23 @@ describe('no secret in logs', () => {
     expect((await api('/users/NEWLOGSCAN', { method: 'DELETE' }, ADMIN_KEY)).status).toBe(200);
     expect(tokens.length).toBeGreaterThanOrEqual(3);
 
+    // The browser redirect login: the link, IIFL's page, the callback (twice: the replay is refused).
+    const link = await api(`/iifl/login/${browser!.clientId}`, { redirect: 'manual' });
+    expect(link.status).toBe(302);
+    const loginUrl = new URL(link.headers.get('location')!);
+    const form = new URLSearchParams({
+      appkey: loginUrl.searchParams.get('appkey')!,
+      redirecturl: loginUrl.searchParams.get('redirecturl')!,
+      clientId: browser!.clientId,
+      password: browser!.password,
+      totp: totpAt(browser!.totpSecret, Date.now()),
+    });
+    const back = await fetch(new URL('/', loginUrl), { method: 'POST', body: form, redirect: 'manual' });
+    const callback = new URL(back.headers.get('location')!);
+    expect((await fetch(callback)).status).toBe(200);
+    expect((await fetch(callback)).status).toBe(409);
+    const redirectValues = [callback.searchParams.get('nonce')!, callback.searchParams.get('authCode')!, loginUrl.toString(), system.loginLinkSecret];
+
     // Every process writes its last lines on the way out.
     await Promise.all(system.services.map((s) => s.stop('SIGTERM')));
     const output = system.services.map((s) => s.output()).join('\n');
@@ -81,7 +98,7 @@ describe('no secret in logs', () => {
 
     const secrets = [
       ...users.flatMap((u) => [u.password, u.appKey, u.appSecret, u.totpSecret]).filter((s) => s !== 'INTEGRATION_MANAGED'),
-      ...[good1!, good2!, wrongPassword!, tampered!].flatMap((a) => [a.password, a.appKey, a.appSecret, a.totpSecret]),
+      ...[good1!, good2!, wrongPassword!, tampered!, browser!].flatMap((a) => [a.password, a.appKey, a.appSecret, a.totpSecret]),
       ...Object.values(newUser),
       `${newUser.password}-2`,
       ...tokens,
@@ -89,6 +106,7 @@ describe('no secret in logs', () => {
       system.apiKey,
       ADMIN_KEY,
       system.credentialsKey,
+      ...redirectValues,
     ];
     const leaks = [...new Set(secrets)].filter((secret) => output.includes(secret));
     expect(leaks.map((s) => `${s.slice(0, 4)}... (${s.length} chars)`)).toEqual([]);
