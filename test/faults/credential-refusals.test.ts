@@ -19,8 +19,12 @@ const EXPECTED: Record<Refusal, { code: string }> = {
   'unknown code': { code: 'BROKER_REJECTED' },
   '403 without a code': { code: 'IP_NOT_AUTHORISED' },
 };
-/** Users of each shape, then one with a wrong TOTP seed and one that meets a bare 403. */
-const USERS = SHAPES.length * REFUSALS.length + 2;
+const FLOWS = ['headless-v1', 'headless-v2'] as const;
+type Flow = (typeof FLOWS)[number];
+const CASES = SHAPES.flatMap((shape) => FLOWS.map((flow): [AnswerShape, Flow] => [shape, flow]));
+const PASSWORD_STEP = { 'headless-v1': 'validatepassword', 'headless-v2': 'v2-password' } as const;
+/** Users of each shape and flow, then one with a wrong TOTP seed and one that meets a bare 403. */
+const USERS = CASES.length * REFUSALS.length + 2;
 
 describe('refusals of credentials, in every answer shape', () => {
   let rig: Rig;
@@ -58,14 +62,24 @@ describe('refusals of credentials, in every answer shape', () => {
     expect(users.map(passwordCalls)).toEqual(before);
   }
 
-  /** Makes the simulator refuse `a` the way `refusal` says. */
-  function refuse(a: SimAccount, refusal: Refusal): void {
+  /** Makes the simulator refuse `a`, logging in by `flow`, the way `refusal` says. */
+  function refuse(a: SimAccount, flow: Flow, refusal: Refusal): void {
     const inject = rig.sim.knobs().inject;
+    const endpoint = PASSWORD_STEP[flow];
     if (refusal === 'wrong password') rig.sim.addAccounts([{ ...a, password: 'changed-at-the-broker' }]);
     if (refusal === 'blocked') rig.sim.addAccounts([{ ...a, blocked: true }]);
-    if (refusal === 'password expired') rig.sim.setKnobs({ inject: [...inject, { endpoint: 'validatepassword', clientId: a.clientId, code: 'EC069' }] });
-    if (refusal === 'unknown code') rig.sim.setKnobs({ inject: [...inject, { endpoint: 'validatepassword', clientId: a.clientId, code: 'EC777' }] });
-    if (refusal === '403 without a code') rig.sim.setKnobs({ inject: [...inject, { endpoint: 'validatepassword', clientId: a.clientId, httpStatus: 403 }] });
+    if (refusal === 'password expired') rig.sim.setKnobs({ inject: [...inject, { endpoint, clientId: a.clientId, code: 'EC069' }] });
+    if (refusal === 'unknown code') rig.sim.setKnobs({ inject: [...inject, { endpoint, clientId: a.clientId, code: 'EC777' }] });
+    if (refusal === '403 without a code') rig.sim.setKnobs({ inject: [...inject, { endpoint, clientId: a.clientId, httpStatus: 403 }] });
+  }
+
+  /** The users' own login flow, as `pnpm users update --login-flow` stores it. */
+  async function setFlow(users: string[], flow: Flow): Promise<void> {
+    await rig.sql.query(
+      `insert into user_login_settings (user_id, login_flow) select unnest($1::text[]), $2
+       on conflict (user_id) do update set login_flow = excluded.login_flow`,
+      [users, flow],
+    );
   }
 
   beforeAll(async () => {
@@ -74,25 +88,26 @@ describe('refusals of credentials, in every answer shape', () => {
       prefix: 'refusal',
       env: { AUTH_RETRY_BASE_MS: '100', AUTH_RETRY_MAX_DELAY_MS: '400', AUTH_RETRY_DEADLINE_MS: '60000' },
     });
-    await rig.start('iifl-auth');
+    await rig.start('iifl-auth', { IIFL_IDAAS_URL: rig.sim.idaasUrl });
   }, 120_000);
 
   afterAll(() => rig?.stop());
 
-  it.each(SHAPES)('%s: each refusal is met once, and the next run calls none of them', async (shape) => {
-    const index = SHAPES.indexOf(shape);
+  it.each(CASES)('%s answers, %s: each refusal is met once, and the next run calls none of them', async (shape, flow) => {
+    const index = CASES.findIndex(([s, f]) => s === shape && f === flow);
     const accounts = rig.accounts.slice(index * REFUSALS.length, (index + 1) * REFUSALS.length);
     const users = accounts.map((a) => a.clientId);
     rig.sim.setKnobs({ answerShape: shape, inject: [] });
-    accounts.forEach((a, i) => refuse(a, REFUSALS[i]!));
+    accounts.forEach((a, i) => refuse(a, flow, REFUSALS[i]!));
+    await setFlow(users, flow);
     await onlyLive(users);
 
     const outcomes = await refreshEach(users);
     const figures = Object.fromEntries(users.map((u, i) => [REFUSALS[i]!, { ...outcomes.get(u), passwordCalls: passwordCalls(u) }]));
-    report(`credential-refusals-${shape}`, figures);
+    report(`credential-refusals-${shape}-${flow}`, figures);
     users.forEach((user, i) => {
-      expect(outcomes.get(user), `${shape} ${REFUSALS[i]}`).toEqual({ outcome: 'failed', code: EXPECTED[REFUSALS[i]!].code });
-      expect(passwordCalls(user), `${shape} ${REFUSALS[i]}`).toBe(1);
+      expect(outcomes.get(user), `${shape} ${flow} ${REFUSALS[i]}`).toEqual({ outcome: 'failed', code: EXPECTED[REFUSALS[i]!].code });
+      expect(passwordCalls(user), `${shape} ${flow} ${REFUSALS[i]}`).toBe(1);
     });
     await expectNextRunSkips(users);
   }, 180_000);
