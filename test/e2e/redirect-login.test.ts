@@ -73,6 +73,11 @@ describe('browser redirect login, end to end', () => {
       expect((await row(user.clientId)).token).toBeNull();
     }
     expect(summary.skipped).toBeGreaterThanOrEqual(2);
+
+    // A one-user refresh answers at once, as the legacy API answers any skip.
+    const one = await api(`/tokens/refresh/${redirect2.clientId}`, { method: 'POST' });
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({ success: false, reason: 'LOGIN_REQUIRED', userID: redirect2.clientId });
   });
 
   it('walks the login link, IIFL\'s page and the callback; the token is stored and published; a replay changes nothing', { timeout: 90_000 }, async () => {

@@ -34,7 +34,7 @@ const SKIP_REASONS: Record<SkipReason, string> = {
   INTEGRATION_MANAGED: 'Integration-managed user',
   NOT_LIVE: 'Not a live account',
   CREDENTIALS_REJECTED: 'Credentials were rejected by the broker; update them before the next run',
-  LOGIN_REQUIRED: 'Logs in through IIFL\'s login page; a login link was sent',
+  LOGIN_REQUIRED: 'Logs in on IIFL\'s login page; a login link was announced (tokens.login-required)',
 };
 
 export function describeSkipReason(reason: string): string {

@@ -113,7 +113,7 @@ const SKIP_MESSAGES: Record<SkipReason, string> = {
   [SkipReason.NotLive]: 'Cannot refresh token for a user that is not live',
   [SkipReason.CredentialsRejected]:
     'Cannot refresh token: the broker rejected this user\'s credentials; update them before trying again',
-  [SkipReason.LoginRequired]: 'This user logs in through IIFL\'s login page: a login link was sent',
+  [SkipReason.LoginRequired]: 'This user logs in on IIFL\'s login page: a login link was announced (GET /api/integration/iifl/login/:userID makes one)',
 };
 
 /** `POST /tokens/refresh/:userID` for a user the run skips: 200 with success false, as the legacy API. */
