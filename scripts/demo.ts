@@ -61,8 +61,14 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'refresher-demo-'));
   const usersFile = join(dir, 'users.json');
   const names = ['Asha Rao', 'Vikram Shah', 'Meera Iyer', 'Kabir Sen', 'Nisha Das'];
+  // DEMO003 logs in through IIFL's browser login (the redirect flow): the run sends it a link.
+  const REDIRECT_USER = 'DEMO003';
   const users = [
-    ...accounts.map((a, i) => ({ ...a, clientName: names[i % names.length]!, email: '', phoneNumber: '' })),
+    ...accounts.map((a, i) =>
+      a.clientId === REDIRECT_USER
+        ? { clientId: a.clientId, clientName: names[i % names.length]!, appKey: a.appKey, appSecret: a.appSecret, loginFlow: 'redirect' }
+        : { ...a, clientName: names[i % names.length]!, email: '', phoneNumber: '' },
+    ),
     {
       clientId: 'demo-integration-managed',
       clientName: 'Partner-managed user',
@@ -82,7 +88,10 @@ async function main() {
     CREDENTIALS_KEY,
     PORT,
     IIFL_BASE_URL: sim.baseUrl,
-    IIFL_KEY_ASSOCIATION_DELAY_MS: process.env.IIFL_KEY_ASSOCIATION_DELAY_MS ?? '0',
+    IIFL_IDAAS_URL: sim.idaasUrl,
+    IIFL_LOGIN_URL: sim.loginPageUrl,
+    IIFL_REDIRECT_URL: `http://127.0.0.1:${PORT}/api/integration/iifl/callback`,
+    LOGIN_LINK_SECRET: process.env.LOGIN_LINK_SECRET ?? randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
 
@@ -123,6 +132,11 @@ async function main() {
         say(`  engine saw failure for ${userID}: ${event.code} (${event.message})`);
       } else if (kind === 'skipped') {
         say(`  skipped ${userID}: ${event.reason}`);
+      } else if (kind === 'login-required') {
+        const account = accounts.find((x) => x.clientId === userID);
+        say(`  ${userID} logs in on IIFL's page, the simulator's here: ${event.loginUrl}`);
+        // Demo values, safe to print: any RFC 6238 app gives the code from the seed.
+        if (account) say(`    (demo password ${account.password}, TOTP seed ${account.totpSecret})`);
       }
     }
   })();
