@@ -106,7 +106,7 @@ export async function startBenchSystem(
 
     // One directory per process: its loader thread writes a profile of its own.
     const profArgs = (name: string) => (options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, name)] : []);
-    const simProc = spawnService('iifl-sim', 'services/iifl-sim/src/main.ts', {}, profArgs('iifl-sim'), [
+    const simProc = spawnService('iifl-sim', 'libs/iifl-sim/src/main.ts', {}, profArgs('iifl-sim'), [
       '--port', '0',
       '--generate', String(sim.count),
       '--seed', sim.seed,

@@ -21,7 +21,7 @@ const modes = [
 ] as const;
 const total = modes.length * (perMode + warmup);
 
-const simMain = fileURLToPath(new URL('../../../services/iifl-sim/src/main.ts', import.meta.url));
+const simMain = fileURLToPath(new URL('../../../libs/iifl-sim/src/main.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 const sim = spawn(tsx, [simMain, '--port', '0', '--generate', String(total)], { stdio: ['ignore', 'pipe', 'inherit'] });
 

@@ -17,7 +17,7 @@ const concurrency = Number(process.argv[3] ?? 64);
 const warmup = concurrency;
 const total = HTTP_TRANSPORT_NAMES.length * (perTransport + warmup);
 
-const simMain = fileURLToPath(new URL('../../../services/iifl-sim/src/main.ts', import.meta.url));
+const simMain = fileURLToPath(new URL('../../../libs/iifl-sim/src/main.ts', import.meta.url));
 const sim = spawn(process.execPath, ['--import', 'tsx', simMain, '--port', '0', '--generate', String(total), '--seed', 'transports', '--latency-ms', '20'], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
