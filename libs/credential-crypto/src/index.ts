@@ -1,2 +1,3 @@
 export * from './keyring.ts';
 export * from './cipher.ts';
+export * from './fingerprint.ts';

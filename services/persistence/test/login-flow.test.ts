@@ -10,8 +10,8 @@ import {
   UpsertUserRequest,
   UpsertUserResponse,
 } from '@refresher/contracts';
+import { credentialsFingerprint } from '@refresher/credential-crypto';
 import { ServiceCallError } from '@refresher/platform';
-import { credentialsFingerprint } from '../src/users/credentials.ts';
 import { useHarness } from './harness.ts';
 
 const h = useHarness();

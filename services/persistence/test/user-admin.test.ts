@@ -12,6 +12,7 @@ import {
   UpsertUserRequest,
   UpsertUserResponse,
 } from '@refresher/contracts';
+import { credentialsFingerprint } from '@refresher/credential-crypto';
 import { ServiceCallError } from '@refresher/platform';
 import { realUser, useHarness } from './harness.ts';
 
@@ -82,7 +83,6 @@ describe('persistence.admin.users.upsert', () => {
     await upsert({ userID: 'U1', mode: 'create', credentials: encrypted() });
     const row = await sql<{ password: string; appKey: string; appSecret: string; totpSecret: string }>`
       select "password", "appKey", "appSecret", "totpSecret" from "IIFLUser" where "userID" = 'U1'`.execute(h.persistence.db);
-    const { credentialsFingerprint } = await import('../src/users/credentials.ts');
     await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash)
       values ('U1', now(), 'BAD_CREDENTIALS', ${credentialsFingerprint(row.rows[0]!)})`.execute(h.persistence.db);
     const start = (runId: string) => h.call(PersistenceApi.startRun, StartRunRequest, StartRunResponse, { runId, trigger: 'api' });

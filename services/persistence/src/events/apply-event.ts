@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { isCredentialRejection } from '@refresher/contracts';
+import { isCredentialRejection, isIntegrationManaged } from '@refresher/contracts';
+import { credentialsFingerprint } from '@refresher/credential-crypto';
 import type { Database } from '@refresher/db';
-import { credentialsFingerprint, isIntegrationManaged } from '../users/credentials.ts';
 import { clearCredentialsRejected, markCredentialsRejected, recordLastFailure } from '../users/refresh-state.repository.ts';
 import { findUserForUpdate, markLoginFailed, writeLoginToken } from '../users/user.repository.ts';
 import { recordOutcome, type RecordedOutcome } from '../runs/run.repository.ts';

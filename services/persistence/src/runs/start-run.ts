@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import { SkipReason, type RunUser, type SkippedUser, type StartRunRequest, type StartRunResponse } from '@refresher/contracts';
+import { isIntegrationManaged, SkipReason, type RunUser, type SkippedUser, type StartRunRequest, type StartRunResponse } from '@refresher/contracts';
+import { matchesFingerprint } from '@refresher/credential-crypto';
 import type { Database, IIFLUserRow, RefreshRunRow } from '@refresher/db';
 import { UserNotFoundError } from '../errors.ts';
-import { isIntegrationManaged, matchesFingerprint } from '../users/credentials.ts';
 import { listRejectedUsers } from '../users/refresh-state.repository.ts';
 import { findUser, listLiveUsers } from '../users/user.repository.ts';
 import { generateRunId } from './run-id.ts';

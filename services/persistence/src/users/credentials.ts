@@ -1,5 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { INTEGRATION_MANAGED, type GetCredentialsResponse, type LoginFlow } from '@refresher/contracts';
+import { CREDENTIAL_FIELDS, isIntegrationManaged, type GetCredentialsResponse, type LoginFlow } from '@refresher/contracts';
 import type { IIFLUserRow } from '@refresher/db';
 import { InconsistentRowError } from '../errors.ts';
 
@@ -9,13 +8,6 @@ import { InconsistentRowError } from '../errors.ts';
  * `pnpm credentials encrypt` has run, legacy plain text.
  */
 export type CredentialColumns = Pick<IIFLUserRow, 'password' | 'appKey' | 'appSecret' | 'totpSecret'>;
-
-export const CREDENTIAL_COLUMNS = ['password', 'appKey', 'appSecret', 'totpSecret'] as const;
-
-/** Integration-managed users hold the literal INTEGRATION_MANAGED in every credential column. */
-export function isIntegrationManaged(row: CredentialColumns): boolean {
-  return CREDENTIAL_COLUMNS.every((column) => row[column] === INTEGRATION_MANAGED);
-}
 
 /**
  * `persistence.credentials.get`'s answer, by the user's flow: no credentials for an
@@ -28,29 +20,11 @@ export function readCredentials(
 ): GetCredentialsResponse {
   const user = { userID: row.userID, clientName: row.clientName };
   if (isIntegrationManaged(row)) return { ...user, loginFlow: null, credentials: null };
-  const needed = flow === 'redirect' ? (['appKey', 'appSecret'] as const) : CREDENTIAL_COLUMNS;
+  const needed = flow === 'redirect' ? (['appKey', 'appSecret'] as const) : CREDENTIAL_FIELDS;
   if (needed.some((column) => row[column].length === 0)) {
     throw new InconsistentRowError(`stored credentials are incomplete for the ${flow ?? 'default'} login flow`);
   }
   if (flow === 'redirect') return { ...user, loginFlow: flow, credentials: { appKey: row.appKey, appSecret: row.appSecret } };
   const { password, appKey, appSecret, totpSecret } = row;
   return { ...user, loginFlow: flow, credentials: { password, appKey, appSecret, totpSecret } };
-}
-
-/**
- * A salted SHA-256 over the four credential columns, stored when the broker rejects them, so a
- * later run can tell whether they changed without keeping a copy of them: `<salt>:<digest>`.
- */
-export function credentialsFingerprint(row: CredentialColumns, salt = randomBytes(16).toString('hex')): string {
-  const hash = createHash('sha256').update(salt);
-  for (const column of CREDENTIAL_COLUMNS) hash.update('\0').update(row[column]);
-  return `${salt}:${hash.digest('hex')}`;
-}
-
-export function matchesFingerprint(row: CredentialColumns, fingerprint: string): boolean {
-  const [salt] = fingerprint.split(':');
-  if (!salt) return false;
-  const expected = Buffer.from(fingerprint);
-  const actual = Buffer.from(credentialsFingerprint(row, salt));
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import {
   CREDENTIAL_FIELDS,
   INTEGRATION_MANAGED,
+  isIntegrationManaged,
   type CredentialField,
   type LoginFlow,
   type RemoveUserResponse,
@@ -10,7 +11,7 @@ import {
 } from '@refresher/contracts';
 import type { Database, IIFLUserUpdate } from '@refresher/db';
 import { BadRequestError, UserExistsError, UserNotFoundError, InconsistentRowError } from '../errors.ts';
-import { isIntegrationManaged, type CredentialColumns } from './credentials.ts';
+import type { CredentialColumns } from './credentials.ts';
 import { findLoginFlow, writeLoginFlow } from './login-settings.repository.ts';
 import { clearCredentialsRejected } from './refresh-state.repository.ts';
 import { findUserForUpdate } from './user.repository.ts';
