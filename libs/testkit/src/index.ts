@@ -3,3 +3,4 @@ export * from './nats-server.ts';
 export * from './postgres.ts';
 export * from './processes.ts';
 export * from './postgres-cluster.ts';
+export * from './persistence.ts';

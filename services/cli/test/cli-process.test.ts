@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '@refresher/platform';
-import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence } from '@refresher/persistence';
 import {
   createTestDatabase,
+  seedUsers,
   startNats,
+  startPersistenceProcess,
+  type PersistenceProcess,
   type TestDatabase,
   type TestNats,
   runEntryPoint,
@@ -15,8 +16,7 @@ import {
 // (Postgres). No iifl-auth runs: nothing here needs a broker login.
 let nats: TestNats;
 let database: TestDatabase;
-let persistence: Persistence;
-
+let persistence: PersistenceProcess;
 
 function cli(args: string[], env: Record<string, string> = { NATS_URL: nats.url }): Promise<ProcessResult> {
   return runEntryPoint('services/cli/src/main.ts', args, env);
@@ -34,16 +34,8 @@ const partner = (userID: string) => ({
 beforeAll(async () => {
   nats = await startNats();
   database = await createTestDatabase();
-  persistence = await startPersistence(
-    loadConfig(persistenceConfigSchema, {
-      DATABASE_URL: database.url,
-      NATS_URL: nats.url,
-      HEALTH_PORT: '0',
-      LOG_LEVEL: 'silent',
-      DB_POOL_MAX: '4',
-    }),
-  );
-  await upsertUsers(persistence.db, [
+  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
+  await seedUsers(database.url, [
     partner('CP1'),
     partner('CP2'),
     // Not live: left out of all-users runs, but can be asked for by name.

@@ -1,17 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { Subjects, TokenFailed, TokenRefreshed } from '@refresher/contracts';
-import { encodeJson, loadConfig } from '@refresher/platform';
-import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence } from '@refresher/persistence';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { encodeJson } from '@refresher/platform';
+import {
+  createTestDatabase,
+  seedUsers,
+  startNats,
+  startPersistenceProcess,
+  waitFor,
+  type PersistenceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@refresher/testkit';
 import { runCli, type Output } from '../src/index.ts';
 
-// A one-user run followed to its end, in-process, with the real persistence service. iifl-auth does
-// not run: the test publishes the outcome event iifl-auth would publish, and persistence records it.
+// A one-user run followed to its end, in-process, with the real persistence service (its own process).
+// iifl-auth does not run: the test publishes the outcome event iifl-auth would publish, and persistence
+// records it.
 let nats: TestNats;
 let database: TestDatabase;
-let persistence: Persistence;
+let persistence: PersistenceProcess;
 let nc: NatsConnection;
 
 const SECRET_TOKEN = 'eyJ-secret-session-token-value';
@@ -19,20 +28,9 @@ const SECRET_TOKEN = 'eyJ-secret-session-token-value';
 beforeAll(async () => {
   nats = await startNats();
   database = await createTestDatabase();
-  persistence = await startPersistence(
-    loadConfig(persistenceConfigSchema, {
-      DATABASE_URL: database.url,
-      NATS_URL: nats.url,
-      HEALTH_PORT: '0',
-      LOG_LEVEL: 'silent',
-      DB_POOL_MAX: '4',
-    }),
-  );
+  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
   nc = await connect({ servers: nats.url });
-});
-
-beforeEach(async () => {
-  await upsertUsers(persistence.db, [
+  await seedUsers(database.url, [
     {
       userID: 'R1',
       clientName: 'Real One',

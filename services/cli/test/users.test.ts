@@ -2,25 +2,33 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTEGRATION_MANAGED } from '@refresher/contracts';
 import { decryptField, keyringFromEnv } from '@refresher/credential-crypto';
-import { loadConfig } from '@refresher/platform';
-import { persistenceConfigSchema, startPersistence, type Persistence } from '@refresher/persistence';
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@refresher/testkit';
+import {
+  createTestDatabase,
+  openTestSql,
+  startNats,
+  startPersistenceProcess,
+  type PersistenceProcess,
+  type TestDatabase,
+  type TestNats,
+  type TestSql,
+} from '@refresher/testkit';
 import { runUsersCli, type Output, type UsersIo } from '../src/index.ts';
 
-// `pnpm users ...` in-process against the real persistence service over real NATS and Postgres.
+// `pnpm users ...` in-process against the real persistence service (its own process) over real NATS and Postgres.
 let nats: TestNats;
 let database: TestDatabase;
-let persistence: Persistence;
+let persistence: PersistenceProcess;
+let sql: TestSql;
 const CREDENTIALS_KEY = randomBytes(32).toString('base64');
 const keyring = keyringFromEnv({ CREDENTIALS_KEY });
 
 beforeAll(async () => {
   [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
-  persistence = await startPersistence(
-    loadConfig(persistenceConfigSchema, { DATABASE_URL: database.url, NATS_URL: nats.url, HEALTH_PORT: '0', LOG_LEVEL: 'silent' }),
-  );
+  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
+  sql = openTestSql(database.url);
 });
 afterAll(async () => {
+  await sql?.close();
   await persistence?.stop();
   await Promise.all([database?.dispose(), nats?.dispose()]);
 });
@@ -43,8 +51,15 @@ async function users(argv: string[], files: Record<string, unknown> = {}, env: R
   return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
 }
 
-const row = (userID: string) =>
-  persistence.db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirst();
+interface UserRow {
+  clientName: string;
+  password: string;
+  appKey: string;
+  appSecret: string;
+  totpSecret: string;
+  state: string;
+}
+const row = (userID: string) => sql.row<UserRow>('select * from "IIFLUser" where "userID" = $1', [userID]);
 
 describe('pnpm users', () => {
   it('adds a user with credentials encrypted before they leave the command', async () => {
@@ -98,7 +113,7 @@ describe('pnpm users', () => {
 
   it('adds a redirect-flow user with appKey and appSecret alone, and changes the login flow', async () => {
     const flow = async (userID: string) =>
-      (await persistence.db.selectFrom('user_login_settings').select('login_flow').where('user_id', '=', userID).executeTakeFirst())?.login_flow;
+      (await sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', [userID]))?.login_flow;
     const app = { appKey: creds.appKey, appSecret: creds.appSecret };
     const without = await users(['add', 'CLIR1', '--credentials-file', 'a.json'], { 'a.json': app });
     expect(without.code).toBe(2);
