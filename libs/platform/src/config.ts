@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zodIssueLines } from './zod-errors.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -17,9 +18,7 @@ export function loadConfig<S extends z.ZodType>(
 ): Readonly<z.infer<S>> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
-    );
+    throw new ConfigError(zodIssueLines(parsed.error, '(env)'));
   }
   return Object.freeze(parsed.data);
 }

@@ -4,3 +4,6 @@ export * from './nats.ts';
 export * from './request.ts';
 export * from './health.ts';
 export * from './lifecycle.ts';
+export * from './backoff.ts';
+export * from './connection-health.ts';
+export * from './zod-errors.ts';
