@@ -1,2 +1,3 @@
 export { runCredentialsTool, USAGE, formatReport, formatStatus, type Output } from './tool.ts';
-export { reencryptAll, credentialsStatus, type ReencryptMode, type ReencryptReport, type StatusReport } from './reencrypt.ts';
+export { reencryptAll, type ReencryptMode, type ReencryptReport } from './reencrypt.ts';
+export { credentialsStatus, type StatusReport } from './status.ts';

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { keyringFromEnv, KeyringError } from '@refresher/credential-crypto';
+import { keyringFromEnv, KeyringError, type Keyring } from '@refresher/credential-crypto';
 import { createDb } from '@refresher/db';
 import { ConfigError, loadConfig } from '@refresher/platform';
-import { credentialsStatus, reencryptAll, type ReencryptReport, type StatusReport } from './reencrypt.ts';
+import { reencryptAll, type ReencryptMode, type ReencryptReport } from './reencrypt.ts';
+import { credentialsStatus, type StatusReport } from './status.ts';
 
 export const USAGE = `Usage: pnpm credentials <encrypt|rotate|status> [--json]
 
@@ -27,11 +28,53 @@ const configSchema = z.object({
   DATABASE_URL: z.string({ error: 'DATABASE_URL is required' }).min(1, 'DATABASE_URL is required'),
 });
 
+type Invocation =
+  | { command: 'status'; json: boolean; databaseUrl: string }
+  | { command: ReencryptMode; json: boolean; databaseUrl: string; keyring: Keyring };
+
+/** A usage problem: printed, exit code 2. */
+class UsageError extends Error {}
+
 export async function runCredentialsTool(
   argv: readonly string[],
   env: Record<string, string | undefined>,
   output: Output,
 ): Promise<number> {
+  let invocation;
+  try {
+    invocation = parseInvocation(argv, env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    output.err(err.message);
+    return 2;
+  }
+  if (invocation === 'help') {
+    output.out(USAGE);
+    return 0;
+  }
+  const { json } = invocation;
+  const db = createDb(invocation.databaseUrl, { max: 2 });
+  try {
+    if (invocation.command === 'status') {
+      const status = await credentialsStatus(db);
+      output.out(json ? JSON.stringify(status, null, 2) : formatStatus(status).join('\n'));
+      return 0;
+    }
+    const report = await reencryptAll(db, invocation.keyring, invocation.command, {
+      onProgress: (r) => output.err(`... ${r.usersScanned} users scanned, ${r.usersRewritten} rewritten`),
+    });
+    output.out(json ? JSON.stringify(report, null, 2) : formatReport(report).join('\n'));
+    return report.failures.length > 0 ? 1 : 0;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Arguments and environment, checked before anything opens: the key is needed by encrypt and rotate only. */
+function parseInvocation(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+): 'help' | Invocation {
   let parsed;
   try {
     parsed = parseArgs({
@@ -41,55 +84,19 @@ export async function runCredentialsTool(
       options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     });
   } catch (err) {
-    output.err(`credentials: ${(err as Error).message.split('\n')[0]}\n${USAGE}`);
-    return 2;
+    throw new UsageError(`credentials: ${(err as Error).message.split('\n')[0]}\n${USAGE}`);
   }
   const [command, ...extra] = parsed.positionals;
-  if (parsed.values.help) {
-    output.out(USAGE);
-    return 0;
-  }
-  if ((command !== 'encrypt' && command !== 'rotate' && command !== 'status') || extra.length > 0) {
-    output.err(USAGE);
-    return 2;
-  }
-  let databaseUrl: string;
+  if (parsed.values.help) return 'help';
+  if ((command !== 'encrypt' && command !== 'rotate' && command !== 'status') || extra.length > 0) throw new UsageError(USAGE);
   try {
-    databaseUrl = loadConfig(configSchema, env).DATABASE_URL;
+    const databaseUrl = loadConfig(configSchema, env).DATABASE_URL;
+    const { json } = parsed.values;
+    if (command === 'status') return { command, json, databaseUrl };
+    return { command, json, databaseUrl, keyring: keyringFromEnv(env) };
   } catch (err) {
-    if (err instanceof ConfigError) {
-      output.err(`credentials: ${err.message}`);
-      return 2;
-    }
+    if (err instanceof ConfigError || err instanceof KeyringError) throw new UsageError(`credentials: ${err.message}`);
     throw err;
-  }
-  let keyring;
-  if (command !== 'status') {
-    try {
-      keyring = keyringFromEnv(env);
-    } catch (err) {
-      if (err instanceof KeyringError) {
-        output.err(`credentials: ${err.message}`);
-        return 2;
-      }
-      throw err;
-    }
-  }
-
-  const db = createDb(databaseUrl, { max: 2 });
-  try {
-    if (command === 'status') {
-      const status = await credentialsStatus(db);
-      output.out(parsed.values.json ? JSON.stringify(status, null, 2) : formatStatus(status).join('\n'));
-      return 0;
-    }
-    const report = await reencryptAll(db, keyring!, command, {
-      onProgress: (r) => output.err(`... ${r.usersScanned} users scanned, ${r.usersRewritten} rewritten`),
-    });
-    output.out(parsed.values.json ? JSON.stringify(report, null, 2) : formatReport(report).join('\n'));
-    return report.failures.length > 0 ? 1 : 0;
-  } finally {
-    await db.destroy();
   }
 }
 

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { INTEGRATION_MANAGED } from '@refresher/contracts';
-import { decryptField, encryptField, keyringFromEnv } from '@refresher/credential-crypto';
+import { INTEGRATION_MANAGED, type StoredCredentials } from '@refresher/contracts';
+import { credentialsFingerprint, decryptField, encryptField, keyringFromEnv, matchesFingerprint } from '@refresher/credential-crypto';
 import { createDb, migrateToLatest, type Database } from '@refresher/db';
-import { credentialsFingerprint, matchesFingerprint, upsertUsers } from '@refresher/persistence';
 import { createTestDatabase, type TestDatabase } from '@refresher/testkit';
 import { reencryptAll, runCredentialsTool } from '../src/index.ts';
 
@@ -39,6 +38,13 @@ const plain = (userID: string) => ({
   totpSecret: `TOTP${userID}SEED`,
 });
 
+/** Rows as the legacy table holds them, written the way the tool itself reaches the database (persistence is not running). */
+async function insertUsers(users: Array<StoredCredentials & { userID: string }>) {
+  const now = new Date();
+  const rows = users.map((u) => ({ ...u, clientName: u.userID, email: '', phoneNumber: '', state: 'live', updatedAt: now }));
+  await db.insertInto('IIFLUser').values(rows).execute();
+}
+
 async function rowOf(userID: string) {
   return db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirstOrThrow();
 }
@@ -53,7 +59,7 @@ function run(argv: string[], env: Record<string, string>) {
 
 describe('pnpm credentials encrypt', () => {
   it('encrypts plain rows in place, leaves integration-managed rows, reports, and is idempotent', async () => {
-    await upsertUsers(db, [
+    await insertUsers([
       plain('A1'),
       plain('B2'),
       { userID: 'IM', password: INTEGRATION_MANAGED, appKey: INTEGRATION_MANAGED, appSecret: INTEGRATION_MANAGED, totpSecret: INTEGRATION_MANAGED },
@@ -83,7 +89,7 @@ describe('pnpm credentials encrypt', () => {
   });
 
   it('resumes: rows done before a stop are skipped, the rest are done', async () => {
-    await upsertUsers(db, [plain('A1'), plain('B2'), plain('C3')]);
+    await insertUsers([plain('A1'), plain('B2'), plain('C3')]);
     // As if a first run had stopped after A1.
     const a1 = plain('A1');
     await db
@@ -98,7 +104,7 @@ describe('pnpm credentials encrypt', () => {
   });
 
   it('carries a "credentials rejected" mark over to the new ciphertext', async () => {
-    await upsertUsers(db, [plain('A1'), plain('B2')]);
+    await insertUsers([plain('A1'), plain('B2')]);
     for (const userID of ['A1', 'B2']) {
       await db
         .insertInto('user_refresh_state')
@@ -130,7 +136,7 @@ describe('pnpm credentials encrypt', () => {
 
 describe('pnpm credentials rotate', () => {
   it('re-encrypts every value under the new key id, opening old ones with the old key', async () => {
-    await upsertUsers(db, [plain('A1'), plain('B2')]);
+    await insertUsers([plain('A1'), plain('B2')]);
     await reencryptAll(db, ring1, 'encrypt');
     // B2 was written under the new key already (by the gateway after the switch).
     const b2 = plain('B2');
@@ -159,7 +165,7 @@ describe('pnpm credentials rotate', () => {
   });
 
   it('leaves a tampered or unopenable row unchanged, names it, and exits 1', async () => {
-    await upsertUsers(db, [plain('A1'), plain('B2')]);
+    await insertUsers([plain('A1'), plain('B2')]);
     await reencryptAll(db, ring1, 'encrypt');
     const a1 = await rowOf('A1');
     // One flipped character of the ciphertext.
