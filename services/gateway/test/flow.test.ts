@@ -10,18 +10,26 @@ import {
   TokenRefreshed,
   type RefreshRequested as RefreshRequestedEvent,
 } from '@refresher/contracts';
-import { createLogger, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
-import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence } from '@refresher/persistence';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { decodeJson, encodeJson } from '@refresher/platform';
+import {
+  createTestDatabase,
+  seedUsers,
+  startNats,
+  startPersistenceProcess,
+  waitFor,
+  type PersistenceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@refresher/testkit';
 import { startTestGateway, type TestGateway } from './helpers.ts';
 
-// The gateway against the real persistence service (real NATS, fresh Postgres database). iifl-auth is
-// not running: no login happens. Where a test needs a run to finish, it publishes the outcome event
-// that iifl-auth would, for the request the gateway published.
+// The gateway against the real persistence service, in its own process (real NATS, fresh Postgres
+// database). iifl-auth is not running: no login happens. Where a test needs a run to finish, it
+// publishes the outcome event that iifl-auth would, for the request the gateway published.
 
 let nats: TestNats;
 let database: TestDatabase;
-let persistence: Persistence;
+let persistence: PersistenceProcess;
 /** Waits only briefly: refresh calls come back with 202 while their users are pending. */
 let shortWait: TestGateway;
 /** Waits long enough for a test to answer the run's requests. */
@@ -51,17 +59,8 @@ const managedUser = (userID: string) => ({
 beforeAll(async () => {
   nats = await startNats();
   database = await createTestDatabase();
-  const silent = createLogger('test', 'silent');
-  persistence = await startPersistence(
-    loadConfig(persistenceConfigSchema, {
-      NATS_URL: nats.url,
-      DATABASE_URL: database.url,
-      HEALTH_PORT: '0',
-      LOG_LEVEL: 'silent',
-    }),
-    { log: silent },
-  );
-  await upsertUsers(persistence.db, [
+  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
+  await seedUsers(database.url, [
     realUser('R1'),
     realUser('R2'),
     realUser('DORMANT', { state: 'inactive' }),

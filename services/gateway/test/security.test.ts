@@ -1,10 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptField, keyringFromEnv } from '@refresher/credential-crypto';
-import { ConfigError, createLogger, loadConfig } from '@refresher/platform';
-import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence } from '@refresher/persistence';
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { ConfigError, loadConfig } from '@refresher/platform';
+import {
+  createTestDatabase,
+  openTestSql,
+  seedUsers,
+  startNats,
+  startPersistenceProcess,
+  type PersistenceProcess,
+  type TestDatabase,
+  type TestNats,
+  type TestSql,
+} from '@refresher/testkit';
 import { gatewayConfigSchema } from '../src/index.ts';
 import { createFailureSlowdown } from '../src/failure-slowdown.ts';
 import { API_KEY, captureLogger, startTestGateway, type TestGateway } from './helpers.ts';
@@ -30,18 +38,15 @@ const bearer = (key: string) => `Bearer ${key}`;
 
 let nats: TestNats;
 let database: TestDatabase;
-let persistence: Persistence;
+let persistence: PersistenceProcess;
 let gw: TestGateway;
-let sql: pg.Client;
+let sql: TestSql;
 const captured = captureLogger();
 
 beforeAll(async () => {
   [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
-  persistence = await startPersistence(
-    loadConfig(persistenceConfigSchema, { NATS_URL: nats.url, DATABASE_URL: database.url, HEALTH_PORT: '0', LOG_LEVEL: 'silent' }),
-    { log: createLogger('test', 'silent') },
-  );
-  await upsertUsers(persistence.db, [
+  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
+  await seedUsers(database.url, [
     { userID: 'R1', password: 'pw', appKey: 'key', appSecret: 'secret', totpSecret: 'JBSWY3DPEHPK3PXP' },
   ]);
   gw = await startTestGateway(
@@ -49,11 +54,10 @@ beforeAll(async () => {
     { API_KEYS, CREDENTIALS_KEY, CREDENTIALS_KEY_ID: 'k7', REFRESH_BURST: '2', REFRESH_RATE_PER_MINUTE: '1', LOG_LEVEL: 'trace' },
     captured.log,
   );
-  sql = new pg.Client({ connectionString: database.url });
-  await sql.connect();
+  sql = openTestSql(database.url);
 });
 afterAll(async () => {
-  await sql?.end();
+  await sql?.close();
   await gw?.gateway.stop();
   await persistence?.stop();
   await Promise.all([nats?.dispose(), database?.dispose()]);
@@ -163,6 +167,9 @@ describe('refresh rate limit per key', () => {
   });
 });
 
+/** A user row's credential columns as Postgres holds them. */
+type StoredUser = Record<'password' | 'appKey' | 'appSecret' | 'totpSecret', string>;
+
 describe('user management', () => {
   const secrets = { password: 'Pa55-word-plain', appKey: 'app-key-plain-1', appSecret: 'app-secret-plain-1', totpSecret: 'JBSWY3DPEHPK3PXQ' };
 
@@ -174,7 +181,7 @@ describe('user management', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ success: true, userID: 'NEW1', created: true });
     const keyring = keyringFromEnv({ CREDENTIALS_KEY, CREDENTIALS_KEY_ID: 'k7' });
-    const row = (await sql.query('select * from "IIFLUser" where "userID" = $1', ['NEW1'])).rows[0];
+    const row = (await sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['NEW1']))!;
     for (const column of ['password', 'appKey', 'appSecret', 'totpSecret'] as const) {
       expect(row[column]).toMatch(/^enc:v1:k7:/);
       expect(decryptField(keyring, row[column], { table: 'IIFLUser', column, row: 'NEW1' })).toBe(secrets[column]);
@@ -188,7 +195,7 @@ describe('user management', () => {
     });
     expect(updated.status).toBe(200);
     expect(updated.body).toEqual({ success: true, userID: 'NEW1', created: false, changed: ['state', 'password'] });
-    const after = (await sql.query('select * from "IIFLUser" where "userID" = $1', ['NEW1'])).rows[0];
+    const after = (await sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['NEW1']))!;
     expect(decryptField(keyring, after.password, { table: 'IIFLUser', column: 'password', row: 'NEW1' })).toBe('Changed-pass-plain');
     expect(after.appSecret).toBe(row.appSecret);
 
@@ -212,10 +219,10 @@ describe('user management', () => {
 
     const created = await gw.call('POST', '/api/integration/users/RD1', { ...admin, body: { ...app, loginFlow: 'redirect' } });
     expect(created).toMatchObject({ status: 201, body: { success: true, userID: 'RD1', changed: expect.arrayContaining(['loginFlow']) } });
-    const row = (await sql.query('select * from "IIFLUser" where "userID" = $1', ['RD1'])).rows[0];
+    const row = (await sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['RD1']))!;
     expect([row.password, row.totpSecret]).toEqual(['', '']);
     expect(row.appKey).toMatch(/^enc:v1:k7:/);
-    const flow = async () => (await sql.query('select login_flow from user_login_settings where user_id = $1', ['RD1'])).rows[0]?.login_flow;
+    const flow = async () => (await sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', ['RD1']))?.login_flow;
     expect(await flow()).toBe('redirect');
 
     const headless = await gw.call('PUT', '/api/integration/users/RD1', { ...admin, body: { loginFlow: 'headless-v1' } });
