@@ -14,9 +14,17 @@ import {
 import { encryptField, keyringFromEnv } from '@refresher/credential-crypto';
 import { createIiflClient, parseIiflClientConfig, type IiflClientHandle } from '@refresher/iifl-client';
 import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
-import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence } from '@refresher/persistence';
 import { createLogger, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import {
+  createTestDatabase,
+  seedUsers,
+  startNats,
+  startPersistenceProcess,
+  waitFor,
+  type PersistenceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@refresher/testkit';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth, type IiflAuthEnv } from '../src/index.ts';
 
 const CREDENTIALS_KEY = randomBytes(32).toString('base64');
@@ -35,7 +43,7 @@ interface Replica {
 let nats: TestNats;
 let database: TestDatabase;
 let sim: Simulator;
-let persistence: Persistence;
+let persistence: PersistenceProcess;
 let nc: NatsConnection;
 let checker: IiflClientHandle;
 let main: Replica;
@@ -97,16 +105,7 @@ const outcomeLines = (replica: Replica, outcome: string) =>
 beforeAll(async () => {
   [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
   sim = await startSimulator({ port: 0, accounts });
-  persistence = await startPersistence(
-    loadConfig(persistenceConfigSchema, {
-      NATS_URL: nats.url,
-      DATABASE_URL: database.url,
-      HEALTH_PORT: '0',
-      LOG_LEVEL: 'silent',
-      DB_POOL_MAX: '4',
-      EVENT_CONCURRENCY: '4',
-    }),
-  );
+  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url, env: { EVENT_CONCURRENCY: '4' } });
   const keyring = keyringFromEnv({ CREDENTIALS_KEY });
   const seed = accounts.map((a, i) => {
     const user = { userID: a.clientId, password: a.password, appKey: a.appKey, appSecret: a.appSecret, totpSecret: a.totpSecret };
@@ -120,7 +119,7 @@ beforeAll(async () => {
     return user;
   });
   const managed = 'INTEGRATION_MANAGED';
-  await upsertUsers(persistence.db, [
+  await seedUsers(database.url, [
     ...seed,
     { userID: 'PARTNER-1', password: managed, appKey: managed, appSecret: managed, totpSecret: managed },
   ]);

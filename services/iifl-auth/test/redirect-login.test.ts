@@ -20,9 +20,18 @@ import {
 } from '@refresher/contracts';
 import { encryptField, keyringFromEnv } from '@refresher/credential-crypto';
 import { generateAccounts, startSimulator, totpAt, type SimAccount, type Simulator } from '@refresher/iifl-sim';
-import { persistenceConfigSchema, startPersistence, type Persistence } from '@refresher/persistence';
 import { callService, createLogger, decodeJson, encodeJson, loadConfig, ServiceCallError } from '@refresher/platform';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import {
+  createTestDatabase,
+  openTestSql,
+  startNats,
+  startPersistenceProcess,
+  waitFor,
+  type PersistenceProcess,
+  type TestDatabase,
+  type TestNats,
+  type TestSql,
+} from '@refresher/testkit';
 import { signNonce } from '../src/login-nonce.ts';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth } from '../src/index.ts';
 
@@ -36,7 +45,8 @@ const [redirect1, redirect2, headless, byDefault, redirect3] = generateAccounts(
 let nats: TestNats;
 let database: TestDatabase;
 let sim: Simulator;
-let persistence: Persistence;
+let persistence: PersistenceProcess;
+let sql: TestSql;
 let nc: NatsConnection;
 let auth: IiflAuth | undefined;
 const received: { subject: string; payload: unknown }[] = [];
@@ -112,8 +122,8 @@ async function refused(promise: Promise<unknown>): Promise<{ code: number; reaso
 beforeAll(async () => {
   [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
   sim = await startSimulator({ port: 0, accounts: [redirect1, redirect2, headless, byDefault, redirect3] });
-  const env = { NATS_URL: nats.url, DATABASE_URL: database.url, HEALTH_PORT: '0', LOG_LEVEL: 'silent' };
-  persistence = await startPersistence(loadConfig(persistenceConfigSchema, env));
+  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
+  sql = openTestSql(database.url);
   nc = await connect({ servers: nats.url });
   for (const subject of [Subjects.refreshedAll, Subjects.skippedAll, Subjects.loginRequiredAll, Subjects.failedAll]) {
     nc.subscribe(subject, { callback: (_err, msg) => received.push({ subject: msg.subject, payload: decodeJson(msg.data) }) });
@@ -130,6 +140,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await auth?.stop();
   await nc?.close();
+  await sql?.close();
   await persistence?.stop();
   await sim?.close();
   await Promise.allSettled([nats?.dispose(), database?.dispose()]);
@@ -158,7 +169,8 @@ describe('iifl-auth, browser redirect login', { timeout: 60_000 }, () => {
     const answer = await redeem({ nonce, authCode, clientId: redirect2.clientId });
     const event = await eventOf(Subjects.refreshed(redirect2.clientId), null, TokenRefreshed);
     expect(event).toMatchObject({ eventId: answer.eventId, source: 'login', runId: null, tokenValidity: answer.tokenValidity });
-    const row = () => persistence.db.selectFrom('IIFLUser').selectAll().where('userID', '=', redirect2.clientId).executeTakeFirstOrThrow();
+    const row = async () =>
+      (await sql.row<{ token: string | null }>('select token from "IIFLUser" where "userID" = $1', [redirect2.clientId]))!;
     await waitFor('the token stored', async () => ((await row()).token === event.token ? true : undefined));
 
     expect(await refused(redeem({ nonce, authCode, clientId: redirect2.clientId }))).toEqual({ code: 409, reason: 'LINK_USED' });

@@ -3,29 +3,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { Streams, Subjects } from '@refresher/contracts';
 import { createLogger, loadConfig } from '@refresher/platform';
-import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence } from '@refresher/persistence';
-import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
+import {
+  createTestDatabase,
+  seedUsers,
+  startNats,
+  startPersistenceProcess,
+  waitFor,
+  type PersistenceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@refresher/testkit';
 import { schedulerConfigSchema, slotRunId, startScheduler, type Scheduler } from '../src/index.ts';
 
-// Two scheduler replicas against the real persistence service, NATS and Postgres. No iifl-auth runs,
-// so the refresh requests stay in the TOKEN_REQUESTS work queue where they can be counted.
+// Two scheduler replicas against the real persistence service (its own process), NATS and Postgres.
+// No iifl-auth runs, so the refresh requests stay in the TOKEN_REQUESTS work queue where they can be
+// counted.
 let nats: TestNats;
 let database: TestDatabase;
-let persistence: Persistence;
+let persistence: PersistenceProcess;
 let nc: NatsConnection;
 const schedulers: Scheduler[] = [];
 
 const REAL_USERS = ['SR1', 'SR2', 'SR3'];
 
-function persistenceConfig() {
-  return loadConfig(persistenceConfigSchema, {
-    DATABASE_URL: database.url,
-    NATS_URL: nats.url,
-    HEALTH_PORT: '0',
-    LOG_LEVEL: 'silent',
-    DB_POOL_MAX: '4',
-  });
-}
+const startPersistence = () => startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
 
 async function startReplica(log = createLogger('scheduler-test', 'silent')): Promise<Scheduler> {
   const config = loadConfig(schedulerConfigSchema, {
@@ -48,8 +49,8 @@ async function queuedRequests(): Promise<Record<string, number>> {
 beforeAll(async () => {
   nats = await startNats();
   database = await createTestDatabase();
-  persistence = await startPersistence(persistenceConfig());
-  await upsertUsers(persistence.db, [
+  persistence = await startPersistence();
+  await seedUsers(database.url, [
     ...REAL_USERS.map((userID) => ({
       userID,
       clientName: `Client ${userID}`,
@@ -117,7 +118,7 @@ describe('two scheduler replicas', () => {
     await persistence.stop();
     const fire = scheduler.fireSlot(slot);
     await waitFor('a retry to be logged', () => lines.some((l) => l.includes('retrying')));
-    persistence = await startPersistence(persistenceConfig());
+    persistence = await startPersistence();
 
     const start = await fire;
     expect(start).toMatchObject({ runId: slotRunId(slot), created: true });
