@@ -8,6 +8,7 @@ import {
   createLogger,
   ensureTopology,
   startHealthServer,
+  trackConnection,
   type Logger,
   type NatsConnection,
 } from '@refresher/platform';
@@ -147,7 +148,7 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
   });
   const connected = trackConnection(nc);
   const health = await startHealthServer(config.HEALTH_PORT, () => ({
-    ok: connected() && !nc.isClosed(),
+    ok: connected(),
     details: { inFlight: loop.inFlight(), keyPairsGenerated: parts.client.keyPairsGenerated() },
   }));
   log.info(
@@ -174,16 +175,4 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
         await health.close();
       })()),
   };
-}
-
-/** Whether the connection is up, from its status events (it starts connected). */
-function trackConnection(nc: NatsConnection): () => boolean {
-  let up = true;
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect') up = false;
-      else if (status.type === 'reconnect') up = true;
-    }
-  })();
-  return () => up;
 }

@@ -1,4 +1,4 @@
-import type { NatsConnection } from 'nats';
+import type { JetStreamClient, NatsConnection } from 'nats';
 import {
   FailureCode,
   LOGIN_REFUSAL_CODES,
@@ -13,7 +13,7 @@ import {
 import type { Keyring } from '@refresher/credential-crypto';
 import { encodeJson, ServiceCallError, type Logger } from '@refresher/platform';
 import type { LoginLinks } from './login-links.ts';
-import { GateAbortedError, type LoginLock } from './login-lock.ts';
+import { GateAbortedError, type LoginLease, type LoginLock } from './login-lock.ts';
 import { toLoginFailure } from './login-with-retries.ts';
 import { CredentialsUnreadableError, openCredential } from './open-credentials.ts';
 import { redeemedEvent } from './outgoing-events.ts';
@@ -50,94 +50,109 @@ export interface RedirectLoginDeps {
   redeemDeadlineMs: number;
 }
 
+interface RedirectContext extends RedirectLoginDeps {
+  js: JetStreamClient;
+}
+
 /** The browser redirect login: links for a user's browser, and authCodes turned into sessions. */
 export function createRedirectLogin(deps: RedirectLoginDeps) {
-  const js = deps.nc.jetstream();
+  const ctx: RedirectContext = { ...deps, js: deps.nc.jetstream() };
+  return {
+    link: (request: LoginLinkRequest) => link(ctx, request),
+    redeem: (request: RedeemLoginRequest) => redeem(ctx, request),
+  };
+}
 
-  /** The user's app key and secret as stored (ciphertext), or a refusal. */
-  async function appCredentials(userID: string): Promise<AppCredentials> {
-    const read = await readCredentials(deps.nc, userID, deps.credentialsTimeoutMs);
-    if (!read.ok) {
-      if (read.error instanceof ServiceCallError && read.error.code === ServiceErrorCode.NotFound) refuse(LoginRefusal.UserNotFound);
-      throw new LoginRefused(FailureCode.CredentialsUnavailable, ServiceErrorCode.Unavailable);
-    }
-    if (read.answer.credentials === null) return refuse(LoginRefusal.NoAppCredentials);
-    return { appKey: read.answer.credentials.appKey, appSecret: read.answer.credentials.appSecret };
+/** The user's app key and secret as stored (ciphertext), or a refusal. */
+async function appCredentials(ctx: RedirectContext, userID: string): Promise<AppCredentials> {
+  const read = await readCredentials(ctx.nc, userID, ctx.credentialsTimeoutMs);
+  if (!read.ok) {
+    if (read.error instanceof ServiceCallError && read.error.code === ServiceErrorCode.NotFound) refuse(LoginRefusal.UserNotFound);
+    throw new LoginRefused(FailureCode.CredentialsUnavailable, ServiceErrorCode.Unavailable);
   }
+  if (read.answer.credentials === null) return refuse(LoginRefusal.NoAppCredentials);
+  return { appKey: read.answer.credentials.appKey, appSecret: read.answer.credentials.appSecret };
+}
 
-  function open(userID: string, column: 'appKey' | 'appSecret', value: string): string {
+function open(ctx: RedirectContext, userID: string, column: 'appKey' | 'appSecret', value: string): string {
+  try {
+    return openCredential(ctx.keyring, userID, column, value);
+  } catch (err) {
+    if (!(err instanceof CredentialsUnreadableError)) throw err;
+    ctx.log.error({ userID, column }, 'stored credential does not open');
+    throw new LoginRefused(FailureCode.CredentialsUnavailable, ServiceErrorCode.Internal);
+  }
+}
+
+async function link(ctx: RedirectContext, request: LoginLinkRequest): Promise<LoginLinkResponse> {
+  const links = ctx.links ?? refuse(LoginRefusal.NotConfigured);
+  const stored = await appCredentials(ctx, request.userID);
+  const made = links.make(request.userID, open(ctx, request.userID, 'appKey', stored.appKey));
+  ctx.log.info({ userID: request.userID, expiresAt: made.expiresAt.toISOString() }, 'login link made');
+  return { userID: request.userID, url: made.url, expiresAt: made.expiresAt.toISOString() };
+}
+
+/**
+ * Whose code it is, and how its nonce is spent (null for a code pasted by hand), or a refusal:
+ * a nonce's signature and expiry, and the account IIFL logged in.
+ */
+export function redeemTarget(links: LoginLinks | null, request: RedeemLoginRequest): { userID: string; spend: (() => Promise<boolean>) | null } {
+  if ('nonce' in request) {
+    const l = links ?? refuse(LoginRefusal.NotConfigured);
+    const check = l.check(request.nonce, request.clientId);
+    if (!check.ok) return refuse(check.reason);
+    return { userID: check.claims.userID, spend: () => l.spend(check.claims) };
+  }
+  if (request.clientId !== undefined && request.clientId !== request.userID) refuse(LoginRefusal.WrongAccount);
+  return { userID: request.userID, spend: null };
+}
+
+/**
+ * Checks in this order, so that a refused nonce changes nothing: signature and expiry, the
+ * account IIFL logged in, the user's credentials; then the nonce is spent (a replay stops here),
+ * and only then is the authCode sent to IIFL.
+ */
+async function redeem(ctx: RedirectContext, request: RedeemLoginRequest): Promise<RedeemLoginResponse> {
+  const { userID, spend } = redeemTarget(ctx.links, request);
+  const stored = await appCredentials(ctx, userID);
+  const appSecret = open(ctx, userID, 'appSecret', stored.appSecret);
+  if (spend && !(await spend())) refuse(LoginRefusal.LinkUsed);
+  return exchange(ctx, userID, request.authCode, appSecret);
+}
+
+/** The authCode for `userID` becomes a session, published like a headless login's. */
+async function exchange(ctx: RedirectContext, userID: string, authCode: string, appSecret: string): Promise<RedeemLoginResponse> {
+  const signal = AbortSignal.timeout(ctx.redeemDeadlineMs);
+  const lease = await holdAccount(ctx.lock, userID, signal);
+  try {
+    let result;
     try {
-      return openCredential(deps.keyring, userID, column, value);
+      result = await ctx.client.sessionFromAuthCode({ userID, authCode, appSecret }, signal);
     } catch (err) {
-      if (!(err instanceof CredentialsUnreadableError)) throw err;
-      deps.log.error({ userID, column }, 'stored credential does not open');
-      throw new LoginRefused(FailureCode.CredentialsUnavailable, ServiceErrorCode.Internal);
+      const failure = toLoginFailure(err, signal.aborted);
+      ctx.log.warn({ userID, code: failure.code, brokerCode: failure.brokerCode }, 'authCode exchange failed');
+      throw new LoginRefused(failure.code, failure.retryable ? ServiceErrorCode.Unavailable : 502);
     }
+    const event = redeemedEvent(userID, result);
+    const ack = await ctx.js.publish(event.subject, encodeJson(event.payload), { msgID: event.msgID });
+    // A refresh request that waited for this login announces this token for its own run.
+    await lease.finish(ack.seq);
+    ctx.log.info({ userID, eventId: event.payload.eventId, tokenValidity: event.payload.tokenValidity }, 'authCode exchanged for a session');
+    return { userID, tokenValidity: event.payload.tokenValidity, loginTime: event.payload.loginTime, eventId: event.payload.eventId };
+  } finally {
+    await lease.release();
   }
+}
 
-  async function link(request: LoginLinkRequest): Promise<LoginLinkResponse> {
-    const links = deps.links ?? refuse(LoginRefusal.NotConfigured);
-    const stored = await appCredentials(request.userID);
-    const made = links.make(request.userID, open(request.userID, 'appKey', stored.appKey));
-    deps.log.info({ userID: request.userID, expiresAt: made.expiresAt.toISOString() }, 'login link made');
-    return { userID: request.userID, url: made.url, expiresAt: made.expiresAt.toISOString() };
+/** One login per account at a time: a headless login under way is waited for, never joined. */
+async function holdAccount(lock: LoginLock, userID: string, signal: AbortSignal): Promise<LoginLease> {
+  let claim;
+  try {
+    claim = await lock.claim(userID, signal, { join: false });
+  } catch (err) {
+    if (err instanceof GateAbortedError) throw new LoginRefused(FailureCode.Timeout, ServiceErrorCode.Unavailable);
+    throw err;
   }
-
-  /** The authCode for `userID` becomes a session, published like a headless login's. */
-  async function exchange(userID: string, authCode: string, appSecret: string): Promise<RedeemLoginResponse> {
-    const signal = AbortSignal.timeout(deps.redeemDeadlineMs);
-    let claim;
-    try {
-      // One login per account at a time: a headless login under way is waited for, never joined.
-      claim = await deps.lock.claim(userID, signal, { join: false });
-    } catch (err) {
-      if (err instanceof GateAbortedError) throw new LoginRefused(FailureCode.Timeout, ServiceErrorCode.Unavailable);
-      throw err;
-    }
-    if (claim.role !== 'holder') throw new Error('login lock: a claim without joining joined');
-    try {
-      let result;
-      try {
-        result = await deps.client.sessionFromAuthCode({ userID, authCode, appSecret }, signal);
-      } catch (err) {
-        const failure = toLoginFailure(err, signal.aborted);
-        deps.log.warn({ userID, code: failure.code, brokerCode: failure.brokerCode }, 'authCode exchange failed');
-        throw new LoginRefused(failure.code, failure.retryable ? ServiceErrorCode.Unavailable : 502);
-      }
-      const event = redeemedEvent(userID, result);
-      const ack = await js.publish(event.subject, encodeJson(event.payload), { msgID: event.msgID });
-      // A refresh request that waited for this login announces this token for its own run.
-      await claim.lease.finish(ack.seq);
-      deps.log.info({ userID, eventId: event.payload.eventId, tokenValidity: event.payload.tokenValidity }, 'authCode exchanged for a session');
-      return { userID, tokenValidity: event.payload.tokenValidity, loginTime: event.payload.loginTime, eventId: event.payload.eventId };
-    } finally {
-      await claim.lease.release();
-    }
-  }
-
-  /**
-   * Checks in this order, so that a refused nonce changes nothing: signature and expiry, the
-   * account IIFL logged in, the user's credentials; then the nonce is spent (a replay stops here),
-   * and only then is the authCode sent to IIFL.
-   */
-  async function redeem(request: RedeemLoginRequest): Promise<RedeemLoginResponse> {
-    let userID: string;
-    let spend: (() => Promise<boolean>) | null = null;
-    if ('nonce' in request) {
-      const links = deps.links ?? refuse(LoginRefusal.NotConfigured);
-      const check = links.check(request.nonce, request.clientId);
-      if (!check.ok) return refuse(check.reason);
-      userID = check.claims.userID;
-      spend = () => links.spend(check.claims);
-    } else {
-      userID = request.userID;
-      if (request.clientId !== undefined && request.clientId !== userID) refuse(LoginRefusal.WrongAccount);
-    }
-    const stored = await appCredentials(userID);
-    const appSecret = open(userID, 'appSecret', stored.appSecret);
-    if (spend && !(await spend())) refuse(LoginRefusal.LinkUsed);
-    return exchange(userID, request.authCode, appSecret);
-  }
-
-  return { link, redeem };
+  if (claim.role !== 'holder') throw new Error('login lock: a claim without joining joined');
+  return claim.lease;
 }

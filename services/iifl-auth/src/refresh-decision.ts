@@ -13,7 +13,7 @@ import {
   type RefreshRequested,
 } from '@refresher/contracts';
 import type { Keyring } from '@refresher/credential-crypto';
-import { callService, ServiceCallError } from '@refresher/platform';
+import { backoffCeiling, callService, ServiceCallError } from '@refresher/platform';
 import { loginWithRetries, pipelineFailure, type LoginOutcome, type LoginResult, type LoginWithRetriesDeps } from './login-with-retries.ts';
 import { failedEvent, refreshedEvent, skippedEvent, type OutgoingEvent } from './outgoing-events.ts';
 import { CredentialsUnreadableError, openCredentials } from './open-credentials.ts';
@@ -37,7 +37,7 @@ export type Decision =
 
 /** nakDelayMs, doubling with each delivery: rides out a longer persistence outage within max_deliver. */
 export function handBackDelay(nakDelayMs: number, deliveries: number): number {
-  return Math.min(nakDelayMs * 2 ** Math.max(0, deliveries - 1), Math.max(nakDelayMs, MAX_NAK_DELAY_MS));
+  return backoffCeiling({ baseMs: nakDelayMs, maxDelayMs: Math.max(nakDelayMs, MAX_NAK_DELAY_MS) }, deliveries);
 }
 
 /** The user's flow and credentials from persistence; never rejects (the error is part of the result). */
@@ -75,84 +75,84 @@ function failure(request: RefreshRequested, code: FailureCode, message: string):
   return publish(failedEvent(request, f, 0), f.code);
 }
 
+/** Persistence did not give the credentials: a 404 fails the user, anything else is handed back until the last delivery. */
+export function unanswered(d: Pick<Delivery, 'request' | 'deliveries' | 'lastDelivery'>, err: unknown, nakDelayMs: number): Decision {
+  if (err instanceof ServiceCallError && err.code === ServiceErrorCode.NotFound) return failure(d.request, FailureCode.UserNotFound, 'user not found');
+  const why = err instanceof ServiceCallError ? `credentials unavailable (${err.code})` : 'credentials unavailable';
+  if (!d.lastDelivery) return { kind: 'hand-back', delayMs: handBackDelay(nakDelayMs, d.deliveries), why, attempts: 0 };
+  return failure(d.request, FailureCode.CredentialsUnavailable, 'broker credentials could not be read');
+}
+
+/** Stopped by a shutdown after `attempts` attempts. */
+export function aborted(d: Pick<Delivery, 'request' | 'lastDelivery'>, attempts: number): Decision {
+  if (d.lastDelivery) {
+    // Nothing would deliver it again: announce the interruption so the run gets an outcome.
+    const f = pipelineFailure(FailureCode.Internal, 'login interrupted by a shutdown on the last delivery');
+    return publish(failedEvent(d.request, f, attempts), f.code, attempts);
+  }
+  // After an attempt that may have used a TOTP code, let the step turn before another replica tries.
+  return { kind: 'hand-back', delayMs: attempts > 0 ? TOTP_STEP_MS : 0, why: 'shutting down', attempts };
+}
+
+/** What a login (with its retries) ended in, as a decision. */
+export function afterLogin(d: Pick<Delivery, 'request' | 'deliveries' | 'lastDelivery'>, outcome: LoginOutcome, nakDelayMs: number): Decision {
+  switch (outcome.kind) {
+    case 'refreshed':
+      return publish(refreshedEvent(d.request, outcome.result, outcome.attempts), null, outcome.attempts);
+    case 'failed':
+      if (outcome.failure.code === FailureCode.Internal && !d.lastDelivery) {
+        // Not the broker's verdict but a fault on our side, typically NATS away while the TOTP
+        // step was being recorded: hand the request back instead of failing the user for it.
+        const delayMs = handBackDelay(nakDelayMs, d.deliveries);
+        return { kind: 'hand-back', delayMs, why: 'internal fault during login', attempts: outcome.attempts };
+      }
+      return publish(failedEvent(d.request, outcome.failure, outcome.attempts), outcome.failure.code, outcome.attempts);
+    case 'aborted':
+      return aborted(d, outcome.attempts);
+  }
+}
+
+/** A redirect-flow user is not logged in here: they get a link, and the run records a skip. */
+async function loginRequired(deps: DeciderDeps, d: Delivery, credentials: AppCredentials): Promise<Decision> {
+  await deps.announceLoginRequired(d.request, credentials.appKey);
+  return publish(skippedEvent(d.request, SkipReason.LoginRequired), SkipReason.LoginRequired);
+}
+
+async function headlessLogin(deps: DeciderDeps, d: Delivery, flow: HeadlessLoginFlow, credentials: BrokerCredentials): Promise<Decision> {
+  const creds = { userID: d.request.userID, flow, ...openCredentials(deps.keyring, d.request.userID, credentials) };
+  // Wait for an unused TOTP step before the retry budget starts: a login right after another one
+  // of the account (another run's, or one cut short by a crash) would otherwise spend up to a
+  // step (30 s) of AUTH_RETRY_DEADLINE_MS waiting.
+  try {
+    await deps.totpFresh?.(d.request.userID, d.signal);
+  } catch (err) {
+    if (d.signal.aborted) return aborted(d, 0);
+    throw err;
+  }
+  let firstAttempt = true;
+  const attempt = async (attemptSignal: AbortSignal) => {
+    // Before the first attempt the step was just found fresh; a retry looks again.
+    if (!firstAttempt) await deps.totpFresh?.(d.request.userID, attemptSignal);
+    firstAttempt = false;
+    return deps.client.login(creds, attemptSignal);
+  };
+  return afterLogin(d, await loginWithRetries(deps.loginDeps, attempt, d.signal), deps.nakDelayMs);
+}
+
 /** What to do with a request, given what persistence answered: skip, announce a login link, or log in. */
-export function createDecider(deps: DeciderDeps) {
-  function unanswered(d: Delivery, err: unknown): Decision {
-    if (err instanceof ServiceCallError && err.code === ServiceErrorCode.NotFound) return failure(d.request, FailureCode.UserNotFound, 'user not found');
-    const why = err instanceof ServiceCallError ? `credentials unavailable (${err.code})` : 'credentials unavailable';
-    if (!d.lastDelivery) return { kind: 'hand-back', delayMs: handBackDelay(deps.nakDelayMs, d.deliveries), why, attempts: 0 };
-    return failure(d.request, FailureCode.CredentialsUnavailable, 'broker credentials could not be read');
+export async function decideRefresh(deps: DeciderDeps, d: Delivery, read: CredentialsRead): Promise<Decision> {
+  if (!read.ok) return unanswered(d, read.error, deps.nakDelayMs);
+  const { answer } = read;
+  if (answer.credentials === null) return publish(skippedEvent(d.request, SkipReason.IntegrationManaged), SkipReason.IntegrationManaged);
+  try {
+    // A redirect user's stored credentials are the app's two only.
+    if (answer.loginFlow === 'redirect') return await loginRequired(deps, d, answer.credentials);
+    const flow = answer.loginFlow ?? deps.defaultFlow;
+    if (flow === 'redirect') return await loginRequired(deps, d, answer.credentials);
+    return await headlessLogin(deps, d, flow, answer.credentials);
+  } catch (err) {
+    if (!(err instanceof CredentialsUnreadableError)) throw err;
+    // A key problem is configuration: redelivering cannot help, a later run (after a fix) can.
+    return failure(d.request, FailureCode.CredentialsUnavailable, err.message);
   }
-
-  /** A redirect-flow user is not logged in here: they get a link, and the run records a skip. */
-  async function loginRequired(d: Delivery, credentials: AppCredentials): Promise<Decision> {
-    await deps.announceLoginRequired(d.request, credentials.appKey);
-    return publish(skippedEvent(d.request, SkipReason.LoginRequired), SkipReason.LoginRequired);
-  }
-
-  function aborted(d: Pick<Delivery, 'request' | 'lastDelivery'>, attempts: number): Decision {
-    if (d.lastDelivery) {
-      // Nothing would deliver it again: announce the interruption so the run gets an outcome.
-      const f = pipelineFailure(FailureCode.Internal, 'login interrupted by a shutdown on the last delivery');
-      return publish(failedEvent(d.request, f, attempts), f.code, attempts);
-    }
-    // After an attempt that may have used a TOTP code, let the step turn before another replica tries.
-    return { kind: 'hand-back', delayMs: attempts > 0 ? TOTP_STEP_MS : 0, why: 'shutting down', attempts };
-  }
-
-  function afterLogin(d: Delivery, outcome: LoginOutcome): Decision {
-    switch (outcome.kind) {
-      case 'refreshed':
-        return publish(refreshedEvent(d.request, outcome.result, outcome.attempts), null, outcome.attempts);
-      case 'failed':
-        if (outcome.failure.code === FailureCode.Internal && !d.lastDelivery) {
-          // Not the broker's verdict but a fault on our side, typically NATS away while the TOTP
-          // step was being recorded: hand the request back instead of failing the user for it.
-          const delayMs = handBackDelay(deps.nakDelayMs, d.deliveries);
-          return { kind: 'hand-back', delayMs, why: 'internal fault during login', attempts: outcome.attempts };
-        }
-        return publish(failedEvent(d.request, outcome.failure, outcome.attempts), outcome.failure.code, outcome.attempts);
-      case 'aborted':
-        return aborted(d, outcome.attempts);
-    }
-  }
-
-  async function headlessLogin(d: Delivery, flow: HeadlessLoginFlow, credentials: BrokerCredentials): Promise<Decision> {
-    const creds = { userID: d.request.userID, flow, ...openCredentials(deps.keyring, d.request.userID, credentials) };
-    // Wait for an unused TOTP step before the retry budget starts: a login right after another one
-    // of the account (another run's, or one cut short by a crash) would otherwise spend up to a
-    // step (30 s) of AUTH_RETRY_DEADLINE_MS waiting.
-    try {
-      await deps.totpFresh?.(d.request.userID, d.signal);
-    } catch (err) {
-      if (d.signal.aborted) return aborted(d, 0);
-      throw err;
-    }
-    let firstAttempt = true;
-    const attempt = async (attemptSignal: AbortSignal) => {
-      // Before the first attempt the step was just found fresh; a retry looks again.
-      if (!firstAttempt) await deps.totpFresh?.(d.request.userID, attemptSignal);
-      firstAttempt = false;
-      return deps.client.login(creds, attemptSignal);
-    };
-    return afterLogin(d, await loginWithRetries(deps.loginDeps, attempt, d.signal));
-  }
-
-  async function decide(d: Delivery, read: CredentialsRead): Promise<Decision> {
-    if (!read.ok) return unanswered(d, read.error);
-    const { answer } = read;
-    if (answer.credentials === null) return publish(skippedEvent(d.request, SkipReason.IntegrationManaged), SkipReason.IntegrationManaged);
-    try {
-      if (answer.loginFlow === 'redirect') return await loginRequired(d, answer.credentials);
-      const flow = answer.loginFlow ?? deps.defaultFlow;
-      if (flow === 'redirect') return await loginRequired(d, answer.credentials);
-      return await headlessLogin(d, flow, answer.credentials);
-    } catch (err) {
-      if (!(err instanceof CredentialsUnreadableError)) throw err;
-      // A key problem is configuration: redelivering cannot help, a later run (after a fix) can.
-      return failure(d.request, FailureCode.CredentialsUnavailable, err.message);
-    }
-  }
-
-  return { decide, aborted };
 }

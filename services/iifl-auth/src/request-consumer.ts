@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AckPolicy, nanos, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
+import { AckPolicy, nanos, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
 import { Consumers, Streams } from '@refresher/contracts';
 import type { Logger } from '@refresher/platform';
 
@@ -77,76 +77,94 @@ export interface RequestLoopOptions {
   log: Logger;
 }
 
+interface LoopState extends RequestLoopOptions {
+  inFlight: Set<Promise<void>>;
+  /** Aborts the handlers (they hand their requests back). */
+  shutdown: AbortController;
+  /** Stops pulling. */
+  pulling: AbortController;
+  /** Called when a handler finishes, while the loop waits for a free slot. */
+  wake: (() => void) | undefined;
+}
+
 /**
  * Pulls only as many requests as there are free slots, so no message waits in a local buffer while
  * its ack timer runs, and the other replicas get what this one cannot take.
  */
 export async function startRequestLoop(options: RequestLoopOptions): Promise<RequestLoop> {
-  const { js, handle, concurrency, fetchExpiresMs, log } = options;
-  const consumer = await js.consumers.get(Streams.requests.name, Consumers.iiflAuth);
-  const inFlight = new Set<Promise<void>>();
-  const shutdown = new AbortController();
-  const pulling = new AbortController();
-  let wake: (() => void) | undefined;
-
-  const dispatch = (msg: JsMsg) => {
-    const work: Promise<void> = handle(msg, shutdown.signal).then(
-      () => {},
-      (err: unknown) => log.error({ err }, 'refresh handler failed'),
-    );
-    inFlight.add(work);
-    void work.finally(() => {
-      inFlight.delete(work);
-      wake?.();
-    });
+  const consumer = await options.js.consumers.get(Streams.requests.name, Consumers.iiflAuth);
+  const state: LoopState = {
+    ...options,
+    inFlight: new Set(),
+    shutdown: new AbortController(),
+    pulling: new AbortController(),
+    wake: undefined,
   };
-
-  const slotFreed = () =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        wake = undefined;
-        pulling.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      wake = done;
-      pulling.signal.addEventListener('abort', done, { once: true });
-    });
-
-  const loop = (async () => {
-    while (!pulling.signal.aborted) {
-      const free = concurrency - inFlight.size;
-      if (free <= 0) {
-        await slotFreed();
-        continue;
-      }
-      try {
-        const messages = await consumer.fetch({ max_messages: free, expires: fetchExpiresMs });
-        for await (const msg of messages) {
-          // A message that arrives once stopping began goes straight back for another replica.
-          if (pulling.signal.aborted) msg.nak();
-          else dispatch(msg);
-        }
-      } catch (err) {
-        if (pulling.signal.aborted) break;
-        log.warn({ err }, 'pulling refresh requests failed, trying again');
-        await sleep(1_000, undefined, { signal: pulling.signal }).catch(() => {});
-      }
-    }
-  })();
-
+  const loop = pullLoop(state, consumer);
   return {
-    inFlight: () => inFlight.size,
-    async stop(graceMs) {
-      pulling.abort();
-      await loop;
-      const settled = Promise.allSettled([...inFlight]).then(() => true);
-      if (!(await settledWithin(settled, graceMs))) {
-        log.warn({ inFlight: inFlight.size }, 'grace period over, handing back unfinished requests');
-        shutdown.abort();
-        if (!(await settledWithin(settled, ABORT_SETTLE_MS))) {
-          log.error({ inFlight: inFlight.size }, 'requests still in flight after abort; JetStream will redeliver them');
-        }
-      }
-    },
+    inFlight: () => state.inFlight.size,
+    stop: (graceMs) => stopLoop(state, loop, graceMs),
   };
+}
+
+async function pullLoop(state: LoopState, consumer: Consumer): Promise<void> {
+  const { pulling, log } = state;
+  while (!pulling.signal.aborted) {
+    const free = state.concurrency - state.inFlight.size;
+    if (free <= 0) {
+      await slotFreed(state);
+      continue;
+    }
+    try {
+      const messages = await consumer.fetch({ max_messages: free, expires: state.fetchExpiresMs });
+      for await (const msg of messages) {
+        // A message that arrives once stopping began goes straight back for another replica.
+        if (pulling.signal.aborted) msg.nak();
+        else dispatch(state, msg);
+      }
+    } catch (err) {
+      if (pulling.signal.aborted) break;
+      log.warn({ err }, 'pulling refresh requests failed, trying again');
+      await sleep(1_000, undefined, { signal: pulling.signal }).catch(() => {});
+    }
+  }
+}
+
+function dispatch(state: LoopState, msg: JsMsg): void {
+  const work: Promise<void> = state.handle(msg, state.shutdown.signal).then(
+    () => {},
+    (err: unknown) => state.log.error({ err }, 'refresh handler failed'),
+  );
+  state.inFlight.add(work);
+  void work.finally(() => {
+    state.inFlight.delete(work);
+    state.wake?.();
+  });
+}
+
+/** Resolves when a handler finishes, or when pulling stops. */
+function slotFreed(state: LoopState): Promise<void> {
+  const { signal } = state.pulling;
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      state.wake = undefined;
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    state.wake = done;
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+async function stopLoop(state: LoopState, loop: Promise<void>, graceMs: number): Promise<void> {
+  const { inFlight, log } = state;
+  state.pulling.abort();
+  await loop;
+  const settled = Promise.allSettled([...inFlight]).then(() => true);
+  if (await settledWithin(settled, graceMs)) return;
+  log.warn({ inFlight: inFlight.size }, 'grace period over, handing back unfinished requests');
+  state.shutdown.abort();
+  if (!(await settledWithin(settled, ABORT_SETTLE_MS))) {
+    log.error({ inFlight: inFlight.size }, 'requests still in flight after abort; JetStream will redeliver them');
+  }
 }

@@ -54,7 +54,7 @@ describe('login lock across replicas', () => {
   });
 
   it('a finished login is not joined by a request arriving after it: that one logs in', async () => {
-    holder(await a.claim('U3', new AbortController().signal)).finish(9);
+    await holder(await a.claim('U3', new AbortController().signal)).finish(9);
     await waitFor('the done entry', async () => ((await kv.get('U3'))?.json<{ state: string }>().state === 'done' ? true : undefined));
     const claim = await b.claim('U3', new AbortController().signal);
     expect(claim).toMatchObject({ role: 'holder', waited: false });

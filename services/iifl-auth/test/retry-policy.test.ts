@@ -1,62 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { FailureCode } from '@refresher/contracts';
-import { backoffDelay, decideRetry, type RetryPolicy } from '../src/retry-policy.ts';
+import { decideRetry, type RetryPolicy } from '../src/retry-policy.ts';
 import { loginWithRetries, toLoginFailure, type LoginResult } from '../src/login-with-retries.ts';
 
 const policy: RetryPolicy = { maxAttempts: 4, baseMs: 500, maxDelayMs: 8_000, deadlineMs: 90_000 };
 
-describe('backoffDelay', () => {
-  it('doubles the ceiling with every attempt, with full jitter below it', () => {
-    const top = () => 0.999_999;
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(policy, n, top))).toEqual([499, 999, 1_999, 3_999, 7_999]);
-    expect(backoffDelay(policy, 3, () => 0)).toBe(0);
-    expect(backoffDelay(policy, 3, () => 0.5)).toBe(1_000);
-  });
-
-  it('never exceeds the maximum delay', () => {
-    for (const attempts of [6, 10, 50, 2_000]) {
-      expect(backoffDelay(policy, attempts, () => 0.999_999)).toBeLessThan(policy.maxDelayMs);
-    }
-  });
-});
-
 describe('decideRetry', () => {
   const half = () => 0.5;
+  type State = Parameters<typeof decideRetry>[1];
 
-  it('retries a transient failure while attempts and time are left', () => {
-    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 0 }, half)).toEqual({ retry: true, delayMs: 250 });
-    expect(decideRetry(policy, { retryable: true, attempts: 3, elapsedMs: 10_000 }, half)).toEqual({ retry: true, delayMs: 1_000 });
+  it.each<[string, State, ReturnType<typeof decideRetry>]>([
+    ['a transient failure with attempts and time left', { retryable: true, attempts: 1, elapsedMs: 0 }, { retry: true, delayMs: 250 }],
+    ['the ceiling doubles per attempt', { retryable: true, attempts: 3, elapsedMs: 10_000 }, { retry: true, delayMs: 1_000 }],
+    ['the maximum number of attempts made', { retryable: true, attempts: 4, elapsedMs: 0 }, { retry: false, reason: 'attempts-exhausted' }],
+    ['a wait that would end at the deadline', { retryable: true, attempts: 1, elapsedMs: 89_750 }, { retry: false, reason: 'deadline' }],
+    ['a wait that ends just before the deadline', { retryable: true, attempts: 1, elapsedMs: 89_749 }, { retry: true, delayMs: 250 }],
+    ["IIFL's Retry-After, longer than the back-off", { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 5_000 }, { retry: true, delayMs: 5_000 }],
+    ["IIFL's Retry-After, shorter than the back-off", { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 10 }, { retry: true, delayMs: 250 }],
+    ["IIFL's Retry-After, past the deadline", { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 120_000 }, { retry: false, reason: 'deadline' }],
+    ['a failure that is not retryable, whatever budget is left', { retryable: false, attempts: 1, elapsedMs: 0 }, { retry: false, reason: 'not-retryable' }],
+  ])('%s', (_, state, decision) => {
+    expect(decideRetry(policy, state, half)).toEqual(decision);
   });
 
-  it('stops after the maximum number of attempts', () => {
-    expect(decideRetry(policy, { retryable: true, attempts: 4, elapsedMs: 0 }, half)).toEqual({
-      retry: false,
-      reason: 'attempts-exhausted',
-    });
-  });
-
-  it('plans no retry whose wait would end at or after the deadline', () => {
-    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 89_750 }, half)).toEqual({
-      retry: false,
-      reason: 'deadline',
-    });
-    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 89_749 }, half)).toEqual({
-      retry: true,
-      delayMs: 250,
-    });
-  });
-
-  it('waits at least as long as IIFL asked (Retry-After), within the deadline', () => {
-    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 5_000 }, half)).toEqual({ retry: true, delayMs: 5_000 });
-    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 10 }, half)).toEqual({ retry: true, delayMs: 250 });
-    expect(decideRetry(policy, { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 120_000 }, half)).toEqual({ retry: false, reason: 'deadline' });
-  });
-
-  it('never retries a failure that is not retryable, whatever budget is left', () => {
-    expect(decideRetry(policy, { retryable: false, attempts: 1, elapsedMs: 0 }, half)).toEqual({
-      retry: false,
-      reason: 'not-retryable',
-    });
+  it('never waits longer than the maximum delay', () => {
+    const many = { ...policy, maxAttempts: 3_000 };
+    for (const attempts of [6, 10, 50, 2_000]) {
+      expect(decideRetry(many, { retryable: true, attempts, elapsedMs: 0 }, () => 0.999_999)).toEqual({ retry: true, delayMs: 7_999 });
+    }
   });
 });
 
@@ -75,7 +46,7 @@ class BrokerError extends Error {
 
 const ok: LoginResult = { token: 't', tokenValidity: new Date(0), loginTime: new Date(0) };
 
-/** A clock that only moves when the retry loop sleeps. */
+/** A clock that only moves when the retry loop sleeps, or when an attempt says so. */
 function manualClock() {
   let now = 1_000_000;
   const sleeps: number[] = [];
@@ -90,118 +61,89 @@ function manualClock() {
   };
 }
 
-describe('loginWithRetries', () => {
-  const signal = new AbortController().signal;
+type Clock = ReturnType<typeof manualClock>;
 
+/**
+ * Runs loginWithRetries with one script entry per attempt: the error that attempt throws (made by
+ * a function of the clock, which may move it). Once the script is spent an attempt succeeds.
+ */
+async function runScript(
+  script: ((clock: Clock) => Error)[],
+  options: { random?: () => number; signal?: AbortSignal } = {},
+) {
+  const clock = manualClock();
+  let calls = 0;
+  const outcome = await loginWithRetries(
+    { policy, now: clock.now, sleep: clock.sleep, ...(options.random ? { random: options.random } : {}) },
+    async () => {
+      calls += 1;
+      const next = script.shift();
+      if (!next) return ok;
+      throw next(clock);
+    },
+    options.signal ?? new AbortController().signal,
+  );
+  return { outcome, calls, sleeps: clock.sleeps };
+}
+
+const fails = (code: FailureCode, brokerCode: string | null, retryable: boolean, retryAfterMs: number | null = null) => () =>
+  new BrokerError(code, brokerCode, retryable, retryAfterMs);
+
+describe('loginWithRetries', () => {
   it('makes exactly one attempt when the credentials are rejected', async () => {
-    const clock = manualClock();
-    let calls = 0;
-    const outcome = await loginWithRetries(
-      { policy, now: clock.now, sleep: clock.sleep, random: () => 0.5 },
-      async () => {
-        calls += 1;
-        throw new BrokerError(FailureCode.BadCredentials, 'EC016', false);
-      },
-      signal,
-    );
-    expect(calls).toBe(1);
-    expect(clock.sleeps).toEqual([]);
-    expect(outcome).toMatchObject({ kind: 'failed', attempts: 1, failure: { code: 'BAD_CREDENTIALS', brokerCode: 'EC016', retryable: false } });
+    const run = await runScript([fails(FailureCode.BadCredentials, 'EC016', false)], { random: () => 0.5 });
+    expect(run.calls).toBe(1);
+    expect(run.sleeps).toEqual([]);
+    expect(run.outcome).toMatchObject({ kind: 'failed', attempts: 1, failure: { code: 'BAD_CREDENTIALS', brokerCode: 'EC016', retryable: false } });
   });
 
   it("honours IIFL's Retry-After", async () => {
-    const clock = manualClock();
-    const script = [new BrokerError(FailureCode.RateLimited, 'HTTP 429', true, 7_000)];
-    const outcome = await loginWithRetries(
-      { policy, now: clock.now, sleep: clock.sleep, random: () => 0.5 },
-      async () => {
-        const next = script.shift();
-        if (next) throw next;
-        return ok;
-      },
-      signal,
-    );
-    expect(outcome).toMatchObject({ kind: 'refreshed', attempts: 2 });
-    expect(clock.sleeps).toEqual([7_000]);
+    const run = await runScript([fails(FailureCode.RateLimited, 'HTTP 429', true, 7_000)], { random: () => 0.5 });
+    expect(run.outcome).toMatchObject({ kind: 'refreshed', attempts: 2 });
+    expect(run.sleeps).toEqual([7_000]);
   });
 
   it('retries transient failures with growing back-off until one succeeds', async () => {
-    const clock = manualClock();
-    const script = [
-      new BrokerError(FailureCode.BrokerUnavailable, 'HTTP 503', true),
-      new BrokerError(FailureCode.EncryptionKeyRejected, 'EC057', true),
-    ];
-    const outcome = await loginWithRetries(
-      { policy, now: clock.now, sleep: clock.sleep, random: () => 0.999_999 },
-      async () => {
-        const next = script.shift();
-        if (next) throw next;
-        return ok;
-      },
-      signal,
+    const run = await runScript(
+      [fails(FailureCode.BrokerUnavailable, 'HTTP 503', true), fails(FailureCode.EncryptionKeyRejected, 'EC057', true)],
+      { random: () => 0.999_999 },
     );
-    expect(outcome).toEqual({ kind: 'refreshed', result: ok, attempts: 3 });
-    expect(clock.sleeps).toEqual([499, 999]);
+    expect(run.outcome).toEqual({ kind: 'refreshed', result: ok, attempts: 3 });
+    expect(run.sleeps).toEqual([499, 999]);
   });
 
   it('gives up after the maximum attempts and reports the last failure', async () => {
-    const clock = manualClock();
-    let calls = 0;
-    const outcome = await loginWithRetries(
-      { policy, now: clock.now, sleep: clock.sleep, random: () => 0 },
-      async () => {
-        calls += 1;
-        throw new BrokerError(FailureCode.RateLimited, `HTTP 429 #${calls}`, true);
-      },
-      signal,
-    );
-    expect(calls).toBe(4);
-    expect(outcome).toMatchObject({ kind: 'failed', attempts: 4, failure: { code: 'RATE_LIMITED', brokerCode: 'HTTP 429 #4' } });
+    const script = [1, 2, 3, 4, 5].map((n) => fails(FailureCode.RateLimited, `HTTP 429 #${n}`, true));
+    const run = await runScript(script, { random: () => 0 });
+    expect(run.calls).toBe(4);
+    expect(run.outcome).toMatchObject({ kind: 'failed', attempts: 4, failure: { code: 'RATE_LIMITED', brokerCode: 'HTTP 429 #4' } });
   });
 
   it('stops retrying at the overall deadline', async () => {
-    const clock = manualClock();
-    let calls = 0;
-    const outcome = await loginWithRetries(
-      { policy, now: clock.now, sleep: clock.sleep, random: () => 0.5 },
-      async () => {
-        calls += 1;
-        clock.advance(50_000); // each attempt hangs until its timeout
-        throw new BrokerError(FailureCode.Timeout, null, true);
-      },
-      signal,
-    );
-    expect(calls).toBe(2);
-    expect(outcome).toMatchObject({ kind: 'failed', attempts: 2, failure: { code: 'TIMEOUT' } });
+    // Each attempt hangs until its timeout.
+    const hangs = (clock: Clock) => {
+      clock.advance(50_000);
+      return new BrokerError(FailureCode.Timeout, null, true);
+    };
+    const run = await runScript([hangs, hangs, hangs, hangs], { random: () => 0.5 });
+    expect(run.calls).toBe(2);
+    expect(run.outcome).toMatchObject({ kind: 'failed', attempts: 2, failure: { code: 'TIMEOUT' } });
   });
 
   it('reports an abort as aborted, not as a failure', async () => {
-    const clock = manualClock();
     const controller = new AbortController();
-    const outcome = await loginWithRetries(
-      { policy, now: clock.now, sleep: clock.sleep },
-      async () => {
-        controller.abort();
-        throw new BrokerError(FailureCode.Timeout, null, true);
-      },
-      controller.signal,
-    );
-    expect(outcome).toEqual({ kind: 'aborted', attempts: 1 });
+    const abortThenFail = () => {
+      controller.abort();
+      return new BrokerError(FailureCode.Timeout, null, true);
+    };
+    const run = await runScript([abortThenFail], { signal: controller.signal });
+    expect(run.outcome).toEqual({ kind: 'aborted', attempts: 1 });
   });
 
   it('does not retry an unexpected error and does not pass its text on', async () => {
-    const clock = manualClock();
-    let calls = 0;
-    const outcome = await loginWithRetries(
-      { policy, now: clock.now, sleep: clock.sleep },
-      async () => {
-        calls += 1;
-        throw new TypeError('boom with secret-ish detail');
-      },
-      signal,
-    );
-    expect(calls).toBe(1);
-    expect(outcome).toMatchObject({ kind: 'failed', failure: { code: 'INTERNAL', message: 'unexpected error during login' } });
+    const run = await runScript([() => new TypeError('boom with secret-ish detail')]);
+    expect(run.calls).toBe(1);
+    expect(run.outcome).toMatchObject({ kind: 'failed', failure: { code: 'INTERNAL', message: 'unexpected error during login' } });
     expect(toLoginFailure(new TypeError('x'), true)).toMatchObject({ code: 'TIMEOUT', retryable: true });
   });
 });
