@@ -11,9 +11,11 @@ import {
   TokenFailed,
   TokenRefreshed,
 } from '@refresher/contracts';
+import { matchesFingerprint } from '@refresher/credential-crypto';
 import { decodeJson, encodeJson } from '@refresher/platform';
-import { applyOutcomeEvent, applyOutcomeEvents, type AppliedEvent, type EventToApply } from '../src/events/apply-event.ts';
-import { realUser, useHarness } from './harness.ts';
+import { applyOutcomeEvents, type EventToApply } from '../src/events/apply-events.ts';
+import type { AppliedEvent } from '../src/events/recorded.ts';
+import { integrationUser, realUser, useHarness } from './harness.ts';
 
 const h = useHarness();
 
@@ -42,13 +44,13 @@ function refreshed(userID: string, runId: string | null, loginTime: string): Tok
   });
 }
 
-function failed(userID: string, runId: string, failedAt: string): TokenFailed {
+function failed(userID: string, runId: string, failedAt: string, code: TokenFailed['code'] = 'BROKER_UNAVAILABLE'): TokenFailed {
   return TokenFailed.parse({
     v: 1,
     eventId: randomUUID(),
     runId,
     userID,
-    code: 'BROKER_UNAVAILABLE',
+    code,
     brokerCode: null,
     message: 'broker down',
     retryable: true,
@@ -67,10 +69,10 @@ describe('a batch of outcome events', () => {
     await h.startRun({ runId: 'run-batch', trigger: 'api' });
     // B4 already holds a token from a later login than the one in the batch.
     const later = refreshed('B4', null, '2026-11-30T03:10:00.000Z');
-    await applyOutcomeEvent(h.persistence.db, Subjects.refreshed('B4'), { kind: 'refreshed', event: later });
+    await applyAll([asRefreshed(later)]);
     // B5's event was processed before: a redelivery changes nothing.
     const seen = refreshed('B5', 'run-batch', '2026-11-30T03:00:05.000Z');
-    expect((await applyOutcomeEvent(h.persistence.db, Subjects.refreshed('B5'), { kind: 'refreshed', event: seen })).recorded).not.toBeNull();
+    expect((await applyAll([asRefreshed(seen)]))[0]!.recorded).not.toBeNull();
 
     const b1 = refreshed('B1', 'run-batch', '2026-11-30T03:00:01.000Z');
     // B2 twice in the batch, the newer login first: the newer token stays, the run keeps one outcome.
@@ -104,7 +106,7 @@ describe('a batch of outcome events', () => {
     expect(rows[0]!.n).toBe(7); // later, seen, and the five new ids
   });
 
-  it('when the one-by-one group fails, the login tokens stand and only the failed group comes back', async () => {
+  it('when the failures\' statement fails, the login tokens stand and only the failures come back', async () => {
     await h.seed([realUser('G1'), realUser('G2'), realUser('BOOM')]);
     await h.startRun({ runId: 'run-part', trigger: 'api' });
     // A database fault for one user's failure record only (dropped again below).
@@ -143,6 +145,24 @@ describe('a batch of outcome events', () => {
     ]);
     const marks = await h.persistence.db.selectFrom('user_refresh_state').select(['user_id', 'credentials_rejected_at']).orderBy('user_id').execute();
     expect(marks.map((m) => [m.user_id, m.credentials_rejected_at === null])).toEqual([['R1', true], ['R2', false]]);
+  });
+
+  it('failures in one statement: the latest failure kept, a rejection marked only for credentials that can be rejected', async () => {
+    await h.seed([realUser('F1'), integrationUser('F2')]);
+    await h.startRun({ runId: 'run-fail', trigger: 'api' });
+    await sql`insert into user_refresh_state (user_id, last_failure_code, last_failure_at, updated_at)
+      values ('F1', 'TIMEOUT', '2026-11-30T04:00:00.000Z'::timestamptz, now())`.execute(h.persistence.db);
+    const at = '2026-11-30T03:00:00.000Z';
+    await applyAll([asFailed(failed('F1', 'run-fail', at, 'BAD_CREDENTIALS')), asFailed(failed('F2', 'run-fail', at, 'BAD_CREDENTIALS'))]);
+
+    const states = await h.persistence.db.selectFrom('user_refresh_state').selectAll().orderBy('user_id').execute();
+    expect(states.map((s) => [s.user_id, s.last_failure_code, s.credentials_rejected_at?.toISOString() ?? null])).toEqual([
+      ['F1', 'TIMEOUT', at],
+      ['F2', 'BAD_CREDENTIALS', null],
+    ]);
+    expect(matchesFingerprint(await h.userRow('F1'), states[0]!.rejected_credentials_hash!)).toBe(true);
+    // F2, integration-managed, was skipped by the run: its failure changes no outcome.
+    expect(await runRow('run-fail')).toMatchObject({ failed_count: 1, skipped_count: 1, completed_at: expect.any(Date) });
   });
 
   it('through the consumer: events published together are all applied, stored in the KV bucket and announced once each', async () => {

@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { RunCompleted, RunOutcomeRecorded, Subjects } from '@refresher/contracts';
 import { encodeJson } from '@refresher/platform';
-import type { RecordedOutcome } from '../runs/run.repository.ts';
+import type { RecordedOutcome } from './recorded.ts';
 
 /** Announces a recorded outcome (and the run's completion with its last one) on core NATS. */
 export function publishOutcomeNotices(nc: NatsConnection, recorded: RecordedOutcome): void {

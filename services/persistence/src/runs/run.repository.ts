@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, RefreshOutcomeRow, RefreshRunRow } from '@refresher/db';
-import type { Outcome, RunUser, SkippedUser, Trigger } from '@refresher/contracts';
+import type { RunUser, SkippedUser, Trigger } from '@refresher/contracts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -56,85 +56,3 @@ export function findRun(db: Db, runId: string): Promise<RefreshRunRow | undefine
 export function listOutcomes(db: Db, runId: string): Promise<RefreshOutcomeRow[]> {
   return db.selectFrom('refresh_outcomes').selectAll().where('run_id', '=', runId).orderBy('position').execute();
 }
-
-export interface RecordedOutcome {
-  runId: string;
-  userID: string;
-  outcome: Outcome;
-  code: string | null;
-  message: string | null;
-  tokenValidity: Date | null;
-  total: number;
-  refreshed: number;
-  failed: number;
-  skipped: number;
-  /** True when this outcome was the run's last pending one. */
-  completed: boolean;
-}
-
-const COUNT_COLUMN = { refreshed: 'refreshed_count', failed: 'failed_count', skipped: 'skipped_count' } as const;
-
-/**
- * Records a user's outcome in a run if it is still pending: exactly one outcome per user per run,
- * whatever is delivered later. Counts it on the run row (whose lock also serialises the completion
- * check of concurrent outcomes) and completes the run with its last pending user.
- * Returns null when nothing changed (unknown run or user, or an outcome already recorded).
- */
-export async function recordOutcome(
-  trx: Transaction<Database>,
-  input: {
-    runId: string;
-    userID: string;
-    outcome: Outcome;
-    code: string | null;
-    message: string | null;
-    eventId: string;
-    attempts: number | null;
-    tokenValidity: Date | null;
-    recordedAt: Date;
-  },
-): Promise<RecordedOutcome | null> {
-  const changed = await trx
-    .updateTable('refresh_outcomes')
-    .set({
-      outcome: input.outcome,
-      code: input.code,
-      message: input.message,
-      event_id: input.eventId,
-      attempts: input.attempts,
-      token_validity: input.tokenValidity,
-      recorded_at: input.recordedAt,
-    })
-    .where('run_id', '=', input.runId)
-    .where('user_id', '=', input.userID)
-    .where('outcome', '=', 'pending')
-    .returning('user_id')
-    .executeTakeFirst();
-  if (!changed) return null;
-
-  const column = COUNT_COLUMN[input.outcome];
-  const run = await trx
-    .updateTable('refresh_runs')
-    .set((eb) => ({
-      [column]: eb(column, '+', 1),
-      completed_at: sql<Date | null>`case when refreshed_count + failed_count + skipped_count + 1 >= total
-        then coalesce(completed_at, ${input.recordedAt}::timestamptz) else completed_at end`,
-    }))
-    .where('run_id', '=', input.runId)
-    .returning(['total', 'refreshed_count', 'failed_count', 'skipped_count', 'completed_at'])
-    .executeTakeFirstOrThrow();
-  return {
-    runId: input.runId,
-    userID: input.userID,
-    outcome: input.outcome,
-    code: input.code,
-    message: input.message,
-    tokenValidity: input.tokenValidity,
-    total: run.total,
-    refreshed: run.refreshed_count,
-    failed: run.failed_count,
-    skipped: run.skipped_count,
-    completed: run.refreshed_count + run.failed_count + run.skipped_count >= run.total,
-  };
-}
-

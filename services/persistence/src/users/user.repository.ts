@@ -19,44 +19,6 @@ export function listLiveUsers(db: Db): Promise<IIFLUserRow[]> {
   return db.selectFrom('IIFLUser').selectAll().where('state', '=', 'live').orderBy('id').execute();
 }
 
-/**
- * Stores a token from a broker login, the way the legacy code wrote it, unless the row already holds
- * a token from a later (or the same) login: a token never goes back to an older one.
- */
-export async function writeLoginToken(
-  trx: Db,
-  input: { userID: string; token: string; tokenValidity: Date; loginTime: Date; now: Date },
-): Promise<boolean> {
-  const result = await trx
-    .updateTable('IIFLUser')
-    .set({
-      token: input.token,
-      tokenValidity: input.tokenValidity,
-      lastLoginTime: input.loginTime,
-      loginStatus: 'success',
-      tradingStatus: 'active',
-      updatedAt: input.now,
-    })
-    .where('userID', '=', input.userID)
-    .where((eb) => eb.or([eb('lastLoginTime', 'is', null), eb('lastLoginTime', '<', input.loginTime)]))
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}
-
-/**
- * Records a failed login in the legacy status column, unless a login that happened after the failure
- * already succeeded. The token is left as it is: it may still be valid.
- */
-export async function markLoginFailed(trx: Db, input: { userID: string; failedAt: Date; now: Date }): Promise<boolean> {
-  const result = await trx
-    .updateTable('IIFLUser')
-    .set({ loginStatus: 'failed', updatedAt: input.now })
-    .where('userID', '=', input.userID)
-    .where((eb) => eb.or([eb('lastLoginTime', 'is', null), eb('lastLoginTime', '<', input.failedAt)]))
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}
-
 /** A token a partner pushed: stored as given, as the legacy push routes did. */
 export async function writePushedToken(
   trx: Db,
