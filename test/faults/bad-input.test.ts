@@ -168,11 +168,11 @@ describe('bad input everywhere', () => {
 
   it('persistence request-reply: malformed requests get a 4xx service error, never a 500 or silence', async () => {
     const subjects = [
-      PersistenceApi.startRun,
-      PersistenceApi.getRun,
-      PersistenceApi.getCredentials,
-      PersistenceApi.tokenStatus,
-      PersistenceApi.pushToken,
+      PersistenceApi.startRun.subject,
+      PersistenceApi.getRun.subject,
+      PersistenceApi.getCredentials.subject,
+      PersistenceApi.tokenStatus.subject,
+      PersistenceApi.pushToken.subject,
     ];
     const payload = fc.oneof(
       fc.anything().map((v) => encodeJson(v)),

@@ -152,7 +152,7 @@ describe('NATS with per-service permissions', () => {
 
   it('refuses a trading engine the credentials endpoint, refresh requests and other subscriptions', async () => {
     const credentials = await engine
-      .request(PersistenceApi.getCredentials, new TextEncoder().encode(JSON.stringify({ userID: accounts[0]!.clientId })), { timeout: 3_000 })
+      .request(PersistenceApi.getCredentials.subject, new TextEncoder().encode(JSON.stringify({ userID: accounts[0]!.clientId })), { timeout: 3_000 })
       .then(() => 'answered', (err: Error) => err.message);
     expect(credentials).toMatch(/permissions violation/i);
 
@@ -168,7 +168,7 @@ describe('NATS with per-service permissions', () => {
     expect(stolen).toMatch(/permissions violation/i);
 
     const redeem = await engine
-      .request(IiflAuthApi.redeemLogin, new TextEncoder().encode('{}'), { timeout: 3_000 })
+      .request(IiflAuthApi.redeemLogin.subject, new TextEncoder().encode('{}'), { timeout: 3_000 })
       .then(() => 'answered', (err: Error) => err.message);
     expect(redeem).toMatch(/permissions violation/i);
 
@@ -190,8 +190,8 @@ describe('NATS with per-service permissions', () => {
       try {
         const ask = (subject: string) =>
           nc.request(subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(() => 'answered', (err: Error) => err.message);
-        expect(await ask(PersistenceApi.getCredentials), id).toMatch(/permissions violation/i);
-        if (id !== 'gateway') expect(await ask(IiflAuthApi.loginLink), id).toMatch(/permissions violation/i);
+        expect(await ask(PersistenceApi.getCredentials.subject), id).toMatch(/permissions violation/i);
+        if (id !== 'gateway') expect(await ask(IiflAuthApi.loginLink.subject), id).toMatch(/permissions violation/i);
       } finally {
         await nc.close();
       }

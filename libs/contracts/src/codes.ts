@@ -86,16 +86,6 @@ export const SkipReason = {
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
-/** Error codes carried in the `Nats-Service-Error-Code` header of request-reply answers. */
-export const ServiceErrorCode = {
-  BadRequest: 400,
-  NotFound: 404,
-  Conflict: 409,
-  Internal: 500,
-  Unavailable: 503,
-} as const;
-export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode];
-
 /** The literal the legacy table stores in every credential column of an integration-managed user. */
 export const INTEGRATION_MANAGED = 'INTEGRATION_MANAGED';
 

@@ -1,4 +1,4 @@
-import { CREDENTIAL_FIELDS, type CredentialField } from './api.ts';
+import { CREDENTIAL_FIELDS, type CredentialField } from './api/credentials.ts';
 import { INTEGRATION_MANAGED } from './codes.ts';
 
 /** The four broker credential columns of a user row, as stored (ciphertext or legacy plain text). */

@@ -1,20 +1,18 @@
 import { z } from 'zod';
 import { EventId, RunId, UserId } from './ids.ts';
 import { FailureCode, SkipReason } from './codes.ts';
+import { Count, RunCounts, Timestamp, valuesOf } from './fields.ts';
 
-const Timestamp = z.iso.datetime({ offset: true });
-const failureCodes = Object.values(FailureCode) as [FailureCode, ...FailureCode[]];
-const skipReasons = Object.values(SkipReason) as [SkipReason, ...SkipReason[]];
+/** The fields every per-user event of a run starts with (schema version 1). */
+const RunUserEvent = { v: z.literal(1), eventId: EventId, runId: RunId, userID: UserId };
+const Attempts = z.number().int().min(0).max(100);
 
 export const Trigger = z.enum(['schedule', 'api', 'cli']);
 export type Trigger = z.infer<typeof Trigger>;
 
 /** `tokens.refresh.requested.<userID>`: log this user in, as part of run `runId`. */
 export const RefreshRequested = z.strictObject({
-  v: z.literal(1),
-  eventId: EventId,
-  runId: RunId,
-  userID: UserId,
+  ...RunUserEvent,
   trigger: Trigger,
   requestedAt: Timestamp,
 });
@@ -25,41 +23,33 @@ export type RefreshRequested = z.infer<typeof RefreshRequested>;
  * `push` for a token a partner pushed through the gateway (`runId` is null then).
  */
 export const TokenRefreshed = z.strictObject({
-  v: z.literal(1),
-  eventId: EventId,
+  ...RunUserEvent,
   runId: RunId.nullable(),
-  userID: UserId,
   token: z.string().min(1).max(8192),
   tokenValidity: Timestamp,
   loginTime: Timestamp,
   source: z.enum(['login', 'push']),
-  attempts: z.number().int().min(0).max(100),
+  attempts: Attempts,
 });
 export type TokenRefreshed = z.infer<typeof TokenRefreshed>;
 
 /** `tokens.failed.<userID>`: the last failure of a refresh, after any retries. */
 export const TokenFailed = z.strictObject({
-  v: z.literal(1),
-  eventId: EventId,
-  runId: RunId,
-  userID: UserId,
-  code: z.enum(failureCodes),
+  ...RunUserEvent,
+  code: z.enum(valuesOf(FailureCode)),
   /** IIFL's own code (EC016, HTTP 429, ...) when the broker gave one. */
   brokerCode: z.string().max(32).nullable(),
   message: z.string().max(500),
   retryable: z.boolean(),
-  attempts: z.number().int().min(0).max(100),
+  attempts: Attempts,
   failedAt: Timestamp,
 });
 export type TokenFailed = z.infer<typeof TokenFailed>;
 
 /** `tokens.skipped.<userID>`: the user was not logged in, on purpose. */
 export const TokenSkipped = z.strictObject({
-  v: z.literal(1),
-  eventId: EventId,
-  runId: RunId,
-  userID: UserId,
-  reason: z.enum(skipReasons),
+  ...RunUserEvent,
+  reason: z.enum(valuesOf(SkipReason)),
   skippedAt: Timestamp,
 });
 export type TokenSkipped = z.infer<typeof TokenSkipped>;
@@ -71,10 +61,7 @@ export type TokenSkipped = z.infer<typeof TokenSkipped>;
  * iifl-auth has no login links configured.
  */
 export const LoginRequired = z.strictObject({
-  v: z.literal(1),
-  eventId: EventId,
-  runId: RunId,
-  userID: UserId,
+  ...RunUserEvent,
   loginUrl: z.url({ protocol: /^https?$/ }).max(4096).nullable(),
   expiresAt: Timestamp.nullable(),
   requestedAt: Timestamp,
@@ -97,8 +84,8 @@ export const RunOutcomeRecorded = z.strictObject({
    * from a persistence without this field still parse, and their readers fall back to the summary.
    */
   tokenValidity: Timestamp.nullable().optional(),
-  done: z.number().int().min(0),
-  total: z.number().int().min(0),
+  done: Count,
+  total: Count,
 });
 export type RunOutcomeRecorded = z.infer<typeof RunOutcomeRecorded>;
 
@@ -106,10 +93,7 @@ export type RunOutcomeRecorded = z.infer<typeof RunOutcomeRecorded>;
 export const RunCompleted = z.strictObject({
   v: z.literal(1),
   runId: RunId,
-  total: z.number().int().min(0),
-  refreshed: z.number().int().min(0),
-  failed: z.number().int().min(0),
-  skipped: z.number().int().min(0),
+  ...RunCounts,
 });
 export type RunCompleted = z.infer<typeof RunCompleted>;
 
@@ -119,7 +103,7 @@ export const DeadLetter = z.strictObject({
   source: z.string().max(64),
   subject: z.string().max(256),
   reason: z.string().max(1000),
-  deliveries: z.number().int().min(0),
+  deliveries: Count,
   /** The original payload, base64, cut to at most 64 KiB. Never logged. */
   payload: z.string(),
   at: Timestamp,

@@ -21,29 +21,6 @@ export const Subjects = {
   deadLetterAll: 'tokens.dlq.>',
 } as const;
 
-/** Request-reply endpoints served by persistence (NATS services API, service name "persistence"). */
-export const PersistenceApi = {
-  serviceName: 'persistence',
-  startRun: 'persistence.runs.start',
-  getRun: 'persistence.runs.get',
-  getCredentials: 'persistence.credentials.get',
-  tokenStatus: 'persistence.users.token-status',
-  pushToken: 'persistence.tokens.push',
-  /** User management: a separate subject family so NATS permissions can grant it on its own. */
-  upsertUser: 'persistence.admin.users.upsert',
-  removeUser: 'persistence.admin.users.remove',
-} as const;
-
-/**
- * Request-reply endpoints served by iifl-auth (NATS services API, service name "iifl-auth"): the
- * browser redirect login, whose links and codes only the holder of the credentials key can handle.
- */
-export const IiflAuthApi = {
-  serviceName: 'iifl-auth',
-  loginLink: 'iifl-auth.login.link',
-  redeemLogin: 'iifl-auth.login.redeem',
-} as const;
-
 /**
  * Login links announced for redirect-flow users (`tokens.login-required.>`), kept a day for a
  * notifier that was away. Created by iifl-auth, which publishes them (not part of `Streams`, whose

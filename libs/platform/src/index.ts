@@ -2,6 +2,7 @@ export * from './config.ts';
 export * from './logger.ts';
 export * from './nats.ts';
 export * from './request.ts';
+export * from './endpoint-service.ts';
 export * from './health.ts';
 export * from './lifecycle.ts';
 export * from './backoff.ts';

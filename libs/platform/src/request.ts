@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import type { z } from 'zod';
+import type { Endpoint, EndpointRequest, EndpointResponse } from '@refresher/contracts';
 import { decodeJson, encodeJson } from './nats.ts';
 
 /** A request-reply call that got an error answer, or no valid answer at all. */
@@ -7,7 +7,7 @@ export class ServiceCallError extends Error {
   override name = 'ServiceCallError';
   constructor(
     readonly subject: string,
-    /** The service error code (400, 404, 503...), or 503 when nobody answered in time. */
+    /** The service error code (a ServiceErrorCode: 400, 404, 503...), or 503 when nobody answered in time. */
     readonly code: number,
     message: string,
     options?: { cause?: unknown },
@@ -17,18 +17,18 @@ export class ServiceCallError extends Error {
 }
 
 /**
- * Sends a validated request and validates the answer. Errors answered by the service (the
+ * Sends a request to an endpoint of the contracts' table (`PersistenceApi.startRun`...), validated
+ * by its schema, and validates the answer. Errors answered by the service (the
  * `Nats-Service-Error-Code` header of the NATS services API) become {@link ServiceCallError}.
  */
-export async function callService<Req extends z.ZodType, Res extends z.ZodType>(
+export async function callService<E extends Endpoint>(
   nc: NatsConnection,
-  subject: string,
-  requestSchema: Req,
-  responseSchema: Res,
-  request: z.input<Req>,
+  endpoint: E,
+  request: EndpointRequest<E>,
   timeoutMs = 10_000,
-): Promise<z.infer<Res>> {
-  const body = requestSchema.parse(request);
+): Promise<EndpointResponse<E>> {
+  const { subject } = endpoint;
+  const body: unknown = endpoint.request.parse(request);
   let reply;
   try {
     reply = await nc.request(subject, encodeJson(body), { timeout: timeoutMs });
@@ -40,9 +40,9 @@ export async function callService<Req extends z.ZodType, Res extends z.ZodType>(
     const description = reply.headers?.get('Nats-Service-Error') ?? 'service error';
     throw new ServiceCallError(subject, Number(errorCode) || 500, description);
   }
-  const parsed = responseSchema.safeParse(decodeJson(reply.data));
+  const parsed = endpoint.response.safeParse(decodeJson(reply.data));
   if (!parsed.success) {
     throw new ServiceCallError(subject, 502, `invalid answer from ${subject}`);
   }
-  return parsed.data;
+  return parsed.data as EndpointResponse<E>;
 }

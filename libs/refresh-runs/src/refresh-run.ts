@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import {
-  GetRunRequest,
   type Outcome,
   PersistenceApi,
   RefreshRequested,
   RunCompleted,
   RunOutcomeRecorded,
   type RunResult,
-  RunSummary,
-  StartRunRequest,
-  StartRunResponse,
+  type RunSummary,
+  type StartRunRequest,
+  type StartRunResponse,
   Subjects,
 } from '@refresher/contracts';
 import { callService, decodeJson, encodeJson } from '@refresher/platform';
@@ -54,14 +53,7 @@ export async function startRefreshRun(
   request: StartRunRequest,
   options: StartRefreshRunOptions = {},
 ): Promise<RefreshRun> {
-  const start = await callService(
-    nc,
-    PersistenceApi.startRun,
-    StartRunRequest,
-    StartRunResponse,
-    request,
-    options.requestTimeoutMs ?? 30_000,
-  );
+  const start = await callService(nc, PersistenceApi.startRun, request, options.requestTimeoutMs ?? 30_000);
   // Listen before publishing, so no outcome can be missed. No flush needed: the server handles this
   // connection's SUB before the PUBs that follow it, and every notice comes after one of those.
   const progress = nc.subscribe(Subjects.runAll(start.runId));
@@ -75,7 +67,7 @@ export async function startRefreshRun(
 }
 
 export function getRunSummary(nc: NatsConnection, runId: string, timeoutMs = 10_000): Promise<RunSummary> {
-  return callService(nc, PersistenceApi.getRun, GetRunRequest, RunSummary, { runId }, timeoutMs);
+  return callService(nc, PersistenceApi.getRun, { runId }, timeoutMs);
 }
 
 async function publishRequests(

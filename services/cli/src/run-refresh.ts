@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { PersistenceApi, type RunOutcomeRecorded } from '@refresher/contracts';
+import { PersistenceApi, ServiceErrorCode, type RunOutcomeRecorded } from '@refresher/contracts';
 import { ServiceCallError } from '@refresher/platform';
 import { startRefreshRun, type RefreshRun } from '@refresher/refresh-runs';
 import type { CliOptions } from './args.ts';
@@ -96,13 +96,13 @@ export async function runRefresh(
 
 function reportStartError(err: unknown, options: CliOptions, output: Output): ExitCode {
   if (err instanceof ServiceCallError) {
-    if (err.code === 404 && options.userID) {
+    if (err.code === ServiceErrorCode.NotFound && options.userID) {
       output.err(`User not found: ${options.userID}`);
       return ExitCode.Failed;
     }
-    if (err.code === 503 && err.subject === PersistenceApi.startRun) {
+    if (err.code === ServiceErrorCode.Unavailable && err.subject === PersistenceApi.startRun.subject) {
       output.err(
-        `Error: persistence is not answering on NATS (${PersistenceApi.startRun}). Is the persistence service running?`,
+        `Error: persistence is not answering on NATS (${PersistenceApi.startRun.subject}). Is the persistence service running?`,
       );
       return ExitCode.Usage;
     }

@@ -5,10 +5,8 @@ import {
   CREDENTIAL_FIELDS,
   INTEGRATION_MANAGED,
   PersistenceApi,
-  RemoveUserRequest,
-  RemoveUserResponse,
+  ServiceErrorCode,
   UpsertUserRequest,
-  UpsertUserResponse,
   isValidUserId,
 } from '@refresher/contracts';
 import { keyringFromEnv, KeyringError, type Keyring } from '@refresher/credential-crypto';
@@ -162,10 +160,10 @@ export async function runUsersCli(
     return await send(nc, command, target, requests, output);
   } catch (err) {
     if (!(err instanceof ServiceCallError)) throw err;
-    if (err.code === 404) output.err(`User not found: ${target}`);
-    else if (err.code === 409 && command === 'add') output.err(`User exists already: ${target} (use "update")`);
-    else if (err.code === 409) output.err(`Refused: ${err.message}`);
-    else if (err.code === 400) output.err(`Refused by persistence: ${err.message}`);
+    if (err.code === ServiceErrorCode.NotFound) output.err(`User not found: ${target}`);
+    else if (err.code === ServiceErrorCode.Conflict && command === 'add') output.err(`User exists already: ${target} (use "update")`);
+    else if (err.code === ServiceErrorCode.Conflict) output.err(`Refused: ${err.message}`);
+    else if (err.code === ServiceErrorCode.BadRequest) output.err(`Refused by persistence: ${err.message}`);
     else {
       output.err(`Error: persistence is not answering on NATS (${err.subject}). Is the persistence service running?`);
       return ExitCode.Usage;
@@ -178,14 +176,14 @@ export async function runUsersCli(
 
 async function send(nc: NatsConnection, command: Parsed['command'], target: string, requests: UpsertUserRequest[], output: Output): Promise<ExitCode> {
   if (command === 'remove') {
-    await callService(nc, PersistenceApi.removeUser, RemoveUserRequest, RemoveUserResponse, { userID: target });
+    await callService(nc, PersistenceApi.removeUser, { userID: target });
     output.out(`Removed user ${target}`);
     return ExitCode.Ok;
   }
   let created = 0;
   let updated = 0;
   for (const request of requests) {
-    const done = await callService(nc, PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, request);
+    const done = await callService(nc, PersistenceApi.upsertUser, request);
     if (done.created) created += 1;
     else updated += 1;
     if (command !== 'import') {

@@ -236,7 +236,7 @@ describe('one-user refresh', () => {
     // Summary reads of the run: the wait may read it once as it starts, but answers from the
     // outcome notice, not from a read after it.
     const summaryReads: string[] = [];
-    const reads = nc.subscribe(PersistenceApi.getRun);
+    const reads = nc.subscribe(PersistenceApi.getRun.subject);
     void (async () => {
       for await (const msg of reads) summaryReads.push(String((decodeJson(msg.data) as { runId?: unknown }).runId));
     })();

@@ -24,7 +24,7 @@ let answer: (subject: string, body: Record<string, unknown>) => Answer = () => (
 
 async function startIiflAuthStandIn(): Promise<void> {
   iiflAuth = await nc.services.add({ name: IiflAuthApi.serviceName, version: '0.0.1' });
-  for (const subject of [IiflAuthApi.loginLink, IiflAuthApi.redeemLogin]) {
+  for (const { subject } of [IiflAuthApi.loginLink, IiflAuthApi.redeemLogin]) {
     iiflAuth.addEndpoint(subject.replaceAll('.', '-'), {
       subject,
       handler: (_err, msg) => {
@@ -69,7 +69,7 @@ describe('GET /api/integration/iifl/login/:userID', () => {
     const res = await fetch(`${gw.base}/api/integration/iifl/login/U1`, { headers: { authorization: 'Bearer test-integration-key-0123456789' }, redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe(url);
-    expect(asked).toEqual([{ subject: IiflAuthApi.loginLink, body: { userID: 'U1' } }]);
+    expect(asked).toEqual([{ subject: IiflAuthApi.loginLink.subject, body: { userID: 'U1' } }]);
   });
 
   it('needs the API key and the refresh scope; refusals are JSON', async () => {
@@ -110,7 +110,7 @@ describe('GET /api/integration/iifl/callback', () => {
       expect(html).toContain('The IIFL session of U1 is stored, valid until 2026-12-01T18:29:00.000Z');
       expect(html).not.toContain(`AC-${code}`);
       expect(html).not.toContain('v1.p.m');
-      expect(asked).toEqual([{ subject: IiflAuthApi.redeemLogin, body: { nonce: 'v1.p.m', authCode: `AC-${code}`, clientId: 'U1' } }]);
+      expect(asked).toEqual([{ subject: IiflAuthApi.redeemLogin.subject, body: { nonce: 'v1.p.m', authCode: `AC-${code}`, clientId: 'U1' } }]);
     }
     // A wrong API key changes nothing: the route does not look at it.
     expect((await callback('nonce=n&authCode=a&clientId=U1', { authorization: 'Bearer wrong' })).status).toBe(200);
@@ -174,7 +174,7 @@ describe('POST /api/integration/iifl/authcode', () => {
     const res = await gw.call('POST', '/api/integration/iifl/authcode', { body: { userID: 'U1', authCode: 'PASTED-CODE' } });
     expect(res).toMatchObject({ status: 200, body: { success: true, userID: 'U1', tokenValidity: '2026-12-01T18:29:00.000Z' } });
     expect(res.text).not.toContain('PASTED-CODE');
-    expect(asked).toEqual([{ subject: IiflAuthApi.redeemLogin, body: { userID: 'U1', authCode: 'PASTED-CODE' } }]);
+    expect(asked).toEqual([{ subject: IiflAuthApi.redeemLogin.subject, body: { userID: 'U1', authCode: 'PASTED-CODE' } }]);
     expect(logged()).not.toContain('PASTED-CODE');
   });
 

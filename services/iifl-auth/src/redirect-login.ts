@@ -27,7 +27,7 @@ export class LoginRefused extends Error {
   override name = 'LoginRefused';
   constructor(
     readonly reason: string,
-    readonly code: number,
+    readonly code: ServiceErrorCode,
   ) {
     super(reason);
   }
@@ -131,7 +131,7 @@ async function exchange(ctx: RedirectContext, userID: string, authCode: string, 
     } catch (err) {
       const failure = toLoginFailure(err, signal.aborted);
       ctx.log.warn({ userID, code: failure.code, brokerCode: failure.brokerCode }, 'authCode exchange failed');
-      throw new LoginRefused(failure.code, failure.retryable ? ServiceErrorCode.Unavailable : 502);
+      throw new LoginRefused(failure.code, failure.retryable ? ServiceErrorCode.Unavailable : ServiceErrorCode.BadGateway);
     }
     const event = redeemedEvent(userID, result);
     const ack = await ctx.js.publish(event.subject, encodeJson(event.payload), { msgID: event.msgID });

@@ -1,8 +1,7 @@
 import type { NatsConnection } from 'nats';
 import {
   FailureCode,
-  GetCredentialsRequest,
-  GetCredentialsResponse,
+  type GetCredentialsResponse,
   PersistenceApi,
   ServiceErrorCode,
   SkipReason,
@@ -42,7 +41,7 @@ export function handBackDelay(nakDelayMs: number, deliveries: number): number {
 
 /** The user's flow and credentials from persistence; never rejects (the error is part of the result). */
 export function readCredentials(nc: NatsConnection, userID: string, timeoutMs: number): Promise<CredentialsRead> {
-  return callService(nc, PersistenceApi.getCredentials, GetCredentialsRequest, GetCredentialsResponse, { userID }, timeoutMs).then(
+  return callService(nc, PersistenceApi.getCredentials, { userID }, timeoutMs).then(
     (answer) => ({ ok: true, answer }),
     (error: unknown) => ({ ok: false, error }),
   );

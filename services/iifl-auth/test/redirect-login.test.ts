@@ -4,18 +4,13 @@ import { connect, type NatsConnection } from 'nats';
 import {
   CREDENTIAL_FIELDS,
   IiflAuthApi,
-  LoginLinkRequest,
-  LoginLinkResponse,
   LoginRequired,
   PersistenceApi,
   RedeemLoginRequest,
-  RedeemLoginResponse,
   RefreshRequested,
   Subjects,
   TokenRefreshed,
   TokenSkipped,
-  UpsertUserRequest,
-  UpsertUserResponse,
   type LoginFlow,
 } from '@refresher/contracts';
 import { encryptField, keyringFromEnv } from '@refresher/credential-crypto';
@@ -56,7 +51,7 @@ async function register(account: SimAccount, loginFlow?: LoginFlow): Promise<voi
   const credentials = Object.fromEntries(
     fields.map((column) => [column, encryptField(keyring, account[column], { table: 'IIFLUser', column, row: account.clientId })]),
   );
-  await callService(nc, PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, {
+  await callService(nc, PersistenceApi.upsertUser, {
     userID: account.clientId,
     mode: 'create',
     credentials,
@@ -111,8 +106,8 @@ async function browserLogin(url: string, account: SimAccount): Promise<URL> {
   return new URL(res.headers.get('location')!);
 }
 
-const link = (userID: string) => callService(nc, IiflAuthApi.loginLink, LoginLinkRequest, LoginLinkResponse, { userID });
-const redeem = (request: RedeemLoginRequest) => callService(nc, IiflAuthApi.redeemLogin, RedeemLoginRequest, RedeemLoginResponse, request, 40_000);
+const link = (userID: string) => callService(nc, IiflAuthApi.loginLink, { userID });
+const redeem = (request: RedeemLoginRequest) => callService(nc, IiflAuthApi.redeemLogin, request, 40_000);
 async function refused(promise: Promise<unknown>): Promise<{ code: number; reason: string }> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(ServiceCallError);
@@ -133,7 +128,7 @@ beforeAll(async () => {
   await register(redirect3, 'redirect');
   await register(headless, 'headless-v1');
   await register(byDefault);
-  await callService(nc, PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, { userID: 'PARTNER1', mode: 'create', integrationManaged: true });
+  await callService(nc, PersistenceApi.upsertUser, { userID: 'PARTNER1', mode: 'create', integrationManaged: true });
   await startAuth();
 }, 60_000);
 

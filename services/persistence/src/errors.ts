@@ -1,4 +1,4 @@
-import { ServiceErrorCode } from '@refresher/contracts';
+import { ServiceErrorCode, type ServiceFailure } from '@refresher/contracts';
 
 /** A request that does not parse or does not pass its schema. */
 export class BadRequestError extends Error {
@@ -49,11 +49,6 @@ export class DatabaseUnavailableError extends Error {
 export class PublishFailedError extends Error {
   override name = 'PublishFailedError';
   readonly code = ServiceErrorCode.Unavailable;
-}
-
-export interface ServiceFailure {
-  code: number;
-  description: string;
 }
 
 /**

@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   Buckets,
-  GetCredentialsRequest,
-  GetCredentialsResponse,
   PersistenceApi,
   PushTokenRequest,
-  PushTokenResponse,
   RunCompleted,
   Subjects,
   TokenRefreshed,
-  TokenStatusRequest,
-  TokenStatusResponse,
 } from '@refresher/contracts';
 import { ServiceCallError, decodeJson } from '@refresher/platform';
 import { integrationUser, realUser, useHarness } from './harness.ts';
@@ -106,7 +101,7 @@ describe('persistence.runs.start', () => {
 describe('persistence.credentials.get', () => {
   it('returns a real user’s credentials, null for an integration-managed user, 404 for an unknown one', async () => {
     await h.seed([realUser('A1'), integrationUser('IM1')]);
-    const call = (userID: string) => h.call(PersistenceApi.getCredentials, GetCredentialsRequest, GetCredentialsResponse, { userID });
+    const call = (userID: string) => h.call(PersistenceApi.getCredentials, { userID });
     expect(await call('A1')).toEqual({
       userID: 'A1',
       clientName: 'Client A1',
@@ -119,8 +114,8 @@ describe('persistence.credentials.get', () => {
 });
 
 describe('persistence.tokens.push and persistence.users.token-status', () => {
-  const push = (body: PushTokenRequest) => h.call(PersistenceApi.pushToken, PushTokenRequest, PushTokenResponse, body);
-  const status = (userID: string) => h.call(PersistenceApi.tokenStatus, TokenStatusRequest, TokenStatusResponse, { userID });
+  const push = (body: PushTokenRequest) => h.call(PersistenceApi.pushToken, body);
+  const status = (userID: string) => h.call(PersistenceApi.tokenStatus, { userID });
 
   it('refuses an unknown user without createIfMissing', async () => {
     expect((await serviceError(push({ userID: 'NEW1', token: 'tok' }))).code).toBe(404);

@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { sql } from 'kysely';
-import type { z } from 'zod';
 import {
   Buckets,
   Consumers,
-  GetRunRequest,
   PersistenceApi,
-  RunSummary,
-  StartRunRequest,
-  StartRunResponse,
   Streams,
+  type Endpoint,
+  type EndpointRequest,
+  type EndpointResponse,
+  type RunSummary,
+  type StartRunRequest,
+  type StartRunResponse,
 } from '@refresher/contracts';
 import { callService, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
 import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
@@ -21,9 +22,9 @@ export interface Harness {
   database: TestDatabase;
   persistence: Persistence;
   nc: NatsConnection;
-  call<Req extends z.ZodType, Res extends z.ZodType>(subject: string, req: Req, res: Res, body: z.input<Req>): Promise<z.infer<Res>>;
+  call<E extends Endpoint>(endpoint: E, body: EndpointRequest<E>): Promise<EndpointResponse<E>>;
   /** Sends a raw payload and returns the service error (code, description) or the decoded answer. */
-  raw(subject: string, payload: string): Promise<{ code: number | null; description: string | null; body: unknown }>;
+  raw(endpoint: Endpoint, payload: string): Promise<{ code: number | null; description: string | null; body: unknown }>;
   /** The run API and a user's stored row, as most tests use them. */
   startRun(body: StartRunRequest): Promise<StartRunResponse>;
   getRun(runId: string): Promise<RunSummary>;
@@ -95,7 +96,7 @@ export async function startHarness(): Promise<Harness> {
   const nc = await connect({ servers: nats.url });
   const db = persistence.db;
   const jsm = await nc.jetstreamManager();
-  const call: Harness['call'] = (subject, req, res, body) => callService(nc, subject, req, res, body, 10_000);
+  const call: Harness['call'] = (endpoint, body) => callService(nc, endpoint, body, 10_000);
 
   return {
     nats,
@@ -103,11 +104,11 @@ export async function startHarness(): Promise<Harness> {
     persistence,
     nc,
     call,
-    startRun: (body) => call(PersistenceApi.startRun, StartRunRequest, StartRunResponse, body),
-    getRun: (runId) => call(PersistenceApi.getRun, GetRunRequest, RunSummary, { runId }),
+    startRun: (body) => call(PersistenceApi.startRun, body),
+    getRun: (runId) => call(PersistenceApi.getRun, { runId }),
     userRow: (userID) => selectUser(db, userID),
-    raw: async (subject, payload) => {
-      const reply = await nc.request(subject, new TextEncoder().encode(payload), { timeout: 10_000 });
+    raw: async (endpoint, payload) => {
+      const reply = await nc.request(endpoint.subject, new TextEncoder().encode(payload), { timeout: 10_000 });
       const code = reply.headers?.get('Nats-Service-Error-Code');
       return {
         code: code ? Number(code) : null,

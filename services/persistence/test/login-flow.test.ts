@@ -2,13 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import {
-  GetCredentialsRequest,
-  GetCredentialsResponse,
   PersistenceApi,
-  RemoveUserRequest,
-  RemoveUserResponse,
   UpsertUserRequest,
-  UpsertUserResponse,
 } from '@refresher/contracts';
 import { credentialsFingerprint } from '@refresher/credential-crypto';
 import { ServiceCallError } from '@refresher/platform';
@@ -22,8 +17,8 @@ function fakeCiphertext(): string {
 const encrypted = () => ({ password: fakeCiphertext(), appKey: fakeCiphertext(), appSecret: fakeCiphertext(), totpSecret: fakeCiphertext() });
 const appOnly = () => ({ appKey: fakeCiphertext(), appSecret: fakeCiphertext() });
 
-const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, body);
-const credentials = (userID: string) => h.call(PersistenceApi.getCredentials, GetCredentialsRequest, GetCredentialsResponse, { userID });
+const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, body);
+const credentials = (userID: string) => h.call(PersistenceApi.getCredentials, { userID });
 const flowRows = async () =>
   (await sql<{ user_id: string; login_flow: string }>`select user_id, login_flow from user_login_settings order by user_id`.execute(h.persistence.db)).rows;
 
@@ -116,7 +111,7 @@ describe('login flow setting', () => {
 
   it('forgets the setting with the user', async () => {
     await upsert({ userID: 'R1', mode: 'create', loginFlow: 'redirect', credentials: appOnly() });
-    await h.call(PersistenceApi.removeUser, RemoveUserRequest, RemoveUserResponse, { userID: 'R1' });
+    await h.call(PersistenceApi.removeUser, { userID: 'R1' });
     expect(await flowRows()).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
-import { GetCredentialsRequest, GetCredentialsResponse, PersistenceApi } from '@refresher/contracts';
+import { PersistenceApi } from '@refresher/contracts';
 import { ServiceCallError, callService, loadConfig } from '@refresher/platform';
 import { freePort, startNats, type TestNats } from '@refresher/testkit';
 import { persistenceConfigSchema, startPersistence, type Persistence } from '../src/index.ts';
@@ -35,7 +35,7 @@ describe('without a reachable database', () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ status: 'unavailable', database: false, nats: true });
 
-    const err = await callService(nc, PersistenceApi.getCredentials, GetCredentialsRequest, GetCredentialsResponse, {
+    const err = await callService(nc, PersistenceApi.getCredentials, {
       userID: 'A1',
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceCallError);

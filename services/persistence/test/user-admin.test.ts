@@ -2,15 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import {
-  GetCredentialsRequest,
-  GetCredentialsResponse,
   PersistenceApi,
-  RemoveUserRequest,
-  RemoveUserResponse,
-  StartRunRequest,
-  StartRunResponse,
   UpsertUserRequest,
-  UpsertUserResponse,
 } from '@refresher/contracts';
 import { credentialsFingerprint } from '@refresher/credential-crypto';
 import { ServiceCallError } from '@refresher/platform';
@@ -26,10 +19,10 @@ function encrypted() {
   return { password: fakeCiphertext(), appKey: fakeCiphertext(), appSecret: fakeCiphertext(), totpSecret: fakeCiphertext() };
 }
 
-const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, body);
-const remove = (userID: string) => h.call(PersistenceApi.removeUser, RemoveUserRequest, RemoveUserResponse, { userID });
+const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, body);
+const remove = (userID: string) => h.call(PersistenceApi.removeUser, { userID });
 const credentials = (userID: string) =>
-  h.call(PersistenceApi.getCredentials, GetCredentialsRequest, GetCredentialsResponse, { userID });
+  h.call(PersistenceApi.getCredentials, { userID });
 
 async function refusal(promise: Promise<unknown>): Promise<number> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
@@ -85,7 +78,7 @@ describe('persistence.admin.users.upsert', () => {
       select "password", "appKey", "appSecret", "totpSecret" from "IIFLUser" where "userID" = 'U1'`.execute(h.persistence.db);
     await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash)
       values ('U1', now(), 'BAD_CREDENTIALS', ${credentialsFingerprint(row.rows[0]!)})`.execute(h.persistence.db);
-    const start = (runId: string) => h.call(PersistenceApi.startRun, StartRunRequest, StartRunResponse, { runId, trigger: 'api' });
+    const start = (runId: string) => h.call(PersistenceApi.startRun, { runId, trigger: 'api' });
     expect((await start('run-before')).skipped).toEqual([{ userID: 'U1', clientName: 'U1', reason: 'CREDENTIALS_REJECTED' }]);
     await upsert({ userID: 'U1', mode: 'update', credentials: { password: fakeCiphertext() } });
     expect((await start('run-after')).requested).toEqual([{ userID: 'U1', clientName: 'U1' }]);

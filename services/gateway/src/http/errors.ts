@@ -1,10 +1,42 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { NatsError } from 'nats';
+import { ServiceErrorCode, type ServiceErrorName } from '@refresher/contracts';
 import { ServiceCallError, type Logger } from '@refresher/platform';
 
 /** A request the gateway refuses before doing anything: 400 with a message safe to show. */
 export class InvalidRequestError extends Error {
   override name = 'InvalidRequestError';
+}
+
+/** A service error a route expected, with the message the route gives its caller. */
+export class ExpectedServiceError extends Error {
+  override name = 'ExpectedServiceError';
+  constructor(
+    readonly serviceError: ServiceCallError,
+    message: string,
+  ) {
+    super(message, { cause: serviceError });
+  }
+}
+
+const CODE_NAMES = new Map<number, ServiceErrorName>(
+  Object.entries(ServiceErrorCode).map(([name, code]) => [code, name as ServiceErrorName]),
+);
+
+/** What a route tells its caller for each service error it expects, by the code's name. */
+export type ServiceErrorMessages = Partial<Record<ServiceErrorName, string>>;
+
+/**
+ * For a service call's `.catch`: a service error the route expects becomes an answer with the
+ * route's message (its status from {@link toErrorAnswer}); anything else goes on as it was.
+ */
+export function expectServiceErrors(messages: ServiceErrorMessages): (err: unknown) => never {
+  return (err) => {
+    const name = err instanceof ServiceCallError ? CODE_NAMES.get(err.code) : undefined;
+    const message = name && messages[name];
+    if (message) throw new ExpectedServiceError(err as ServiceCallError, message);
+    throw err;
+  };
 }
 
 export const UNAVAILABLE_MESSAGE = 'Service unavailable, try again';
@@ -30,12 +62,8 @@ const BODY_PARSER_ERRORS: Record<string, { status: number; error: string }> = {
 /** Turns anything a route threw into the status and message the caller sees. */
 export function toErrorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof InvalidRequestError) return { status: 400, error: err.message, internal: false };
-  if (err instanceof ServiceCallError) {
-    // 5xx and timeouts: persistence is down, restarting or overloaded; the call may be repeated.
-    if (err.code >= 500) return { status: 503, error: UNAVAILABLE_MESSAGE, internal: true };
-    if (err.code === 404) return { status: 404, error: 'Not found', internal: false };
-    return { status: err.code >= 400 ? err.code : 400, error: err.message, internal: false };
-  }
+  if (err instanceof ExpectedServiceError) return serviceErrorAnswer(err.serviceError.code, err.message);
+  if (err instanceof ServiceCallError) return serviceErrorAnswer(err.code, err.code === 404 ? 'Not found' : err.message);
   if (err instanceof NatsError) return { status: 503, error: UNAVAILABLE_MESSAGE, internal: true };
   if (typeof err === 'object' && err !== null) {
     const { type, status } = err as { type?: unknown; status?: unknown };
@@ -48,6 +76,15 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
     }
   }
   return { status: 500, error: 'Internal error', internal: true };
+}
+
+/**
+ * The one mapping of a service error to HTTP: a refusal (4xx) keeps its code as the status; 5xx
+ * and timeouts mean the service is down, restarting or overloaded, and the call may be repeated.
+ */
+function serviceErrorAnswer(code: number, error: string): ErrorAnswer {
+  if (code >= 500) return { status: 503, error: UNAVAILABLE_MESSAGE, internal: true };
+  return { status: code >= 400 ? code : 400, error, internal: false };
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {

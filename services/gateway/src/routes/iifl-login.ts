@@ -2,12 +2,11 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import {
   IiflAuthApi,
-  LoginLinkRequest,
-  LoginLinkResponse,
   LoginRefusal,
   RedeemLoginRequest,
-  RedeemLoginResponse,
+  ServiceErrorCode,
   UserId,
+  type RedeemLoginResponse,
 } from '@refresher/contracts';
 import { callService, ServiceCallError, type Logger } from '@refresher/platform';
 import type { NatsConnection } from 'nats';
@@ -29,7 +28,7 @@ export interface LoginRouteDeps {
 }
 
 function redeem(deps: LoginRouteDeps, request: RedeemLoginRequest): Promise<RedeemLoginResponse> {
-  return callService(deps.nc, IiflAuthApi.redeemLogin, RedeemLoginRequest, RedeemLoginResponse, request, deps.iiflAuthTimeoutMs);
+  return callService(deps.nc, IiflAuthApi.redeemLogin, request, deps.iiflAuthTimeoutMs);
 }
 
 /** The first of `names` present in the query as one string; undefined when absent or repeated. */
@@ -68,7 +67,7 @@ export function iiflCallback(deps: LoginRouteDeps): RequestHandler {
       });
     } catch (err) {
       if (!(err instanceof ServiceCallError)) throw err;
-      deps.log.info({ errCode: err.code, reason: err.code < 500 || err.code === 502 ? err.message : undefined }, 'browser login refused');
+      deps.log.info({ errCode: err.code, reason: err.code < 500 || err.code === ServiceErrorCode.BadGateway ? err.message : undefined }, 'browser login refused');
       sendLoginPage(res, refusalPage(err.code, err.message));
     }
   };
@@ -95,7 +94,7 @@ function jsonRefusal(err: unknown): { status: number; body: Record<string, unkno
   if (!(err instanceof ServiceCallError)) return null;
   const known = JSON_REFUSALS[err.message];
   if (known) return { status: known.status, body: { success: false, error: known.error } };
-  if (err.code === 502) return { status: 502, body: { success: false, error: 'IIFL refused the authCode', code: err.message } };
+  if (err.code === ServiceErrorCode.BadGateway) return { status: 502, body: { success: false, error: 'IIFL refused the authCode', code: err.message } };
   return null;
 }
 
@@ -106,7 +105,7 @@ export function iiflLoginRoutes(deps: RouteDeps & LoginRouteDeps): Router {
   router.get('/iifl/login/:userID', ...deps.allow(Scope.Refresh), async (req, res) => {
     const userID = parseRequest(UserId, req.params.userID, 'userID');
     try {
-      const made = await callService(deps.nc, IiflAuthApi.loginLink, LoginLinkRequest, LoginLinkResponse, { userID }, deps.iiflAuthTimeoutMs);
+      const made = await callService(deps.nc, IiflAuthApi.loginLink, { userID }, deps.iiflAuthTimeoutMs);
       deps.log.info({ userID, expiresAt: made.expiresAt }, 'login link handed out');
       res.redirect(302, made.url);
     } catch (err) {

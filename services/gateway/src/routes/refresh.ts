@@ -11,6 +11,7 @@ import {
 } from '../legacy-bodies.ts';
 import { Scope } from '../auth.ts';
 import type { RouteDeps } from '../http/deps.ts';
+import { expectServiceErrors } from '../http/errors.ts';
 import { prefersAsync, send, sendAsync } from '../http/respond.ts';
 import { parseRequest } from '../http/validation.ts';
 
@@ -84,15 +85,9 @@ export function refreshRoutes(deps: RouteDeps): Router {
 
   router.post('/tokens/refresh/:userID', ...deps.allow(Scope.Refresh), async (req, res) => {
     const userID = parseRequest(UserId, req.params.userID, 'userID');
-    let started: RefreshRun;
-    try {
-      started = await startRefreshRun(deps.nc, { trigger: 'api', userID }, runOptions);
-    } catch (err) {
-      if (err instanceof ServiceCallError && err.code === 404) {
-        return send(res, { status: 404, body: { success: false, error: 'User not found' } });
-      }
-      throw err;
-    }
+    const started = await startRefreshRun(deps.nc, { trigger: 'api', userID }, runOptions).catch(
+      expectServiceErrors({ NotFound: 'User not found' }),
+    );
     const run = onceClosing(started);
     try {
       const { runId } = run.start;

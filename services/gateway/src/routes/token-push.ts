@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { PersistenceApi, PushTokenRequest, PushTokenResponse, UserId } from '@refresher/contracts';
-import { callService, ServiceCallError } from '@refresher/platform';
+import { PersistenceApi, UserId, type PushTokenRequest, type PushTokenResponse } from '@refresher/contracts';
+import { callService } from '@refresher/platform';
 import { Scope } from '../auth.ts';
 import type { RouteDeps } from '../http/deps.ts';
+import { expectServiceErrors } from '../http/errors.ts';
 import { send } from '../http/respond.ts';
 import { parseRequest } from '../http/validation.ts';
 
@@ -68,7 +69,7 @@ const TokenSyncBody = z
   });
 
 function push(deps: RouteDeps, request: PushTokenRequest): Promise<PushTokenResponse> {
-  return callService(deps.nc, PersistenceApi.pushToken, PushTokenRequest, PushTokenResponse, request, deps.persistenceTimeoutMs);
+  return callService(deps.nc, PersistenceApi.pushToken, request, deps.persistenceTimeoutMs);
 }
 
 export function tokenPushRoutes(deps: RouteDeps): Router {
@@ -80,16 +81,9 @@ export function tokenPushRoutes(deps: RouteDeps): Router {
     if (body.tokenValidity) request.tokenValidity = body.tokenValidity;
     if (body.loginStatus) request.loginStatus = body.loginStatus;
     if (body.tradingStatus) request.tradingStatus = body.tradingStatus;
-    try {
-      const pushed = await push(deps, request);
-      deps.log.info({ userID: pushed.userID }, 'token pushed by partner');
-      send(res, { status: 200, body: { success: true, userID: pushed.userID, tokenValidity: pushed.tokenValidity } });
-    } catch (err) {
-      if (err instanceof ServiceCallError && err.code === 404) {
-        return send(res, { status: 404, body: { success: false, error: 'User not registered' } });
-      }
-      throw err;
-    }
+    const pushed = await push(deps, request).catch(expectServiceErrors({ NotFound: 'User not registered' }));
+    deps.log.info({ userID: pushed.userID }, 'token pushed by partner');
+    send(res, { status: 200, body: { success: true, userID: pushed.userID, tokenValidity: pushed.tokenValidity } });
   });
 
   router.post('/tokens/sync', ...deps.allow(Scope.PushTokens), async (req, res) => {

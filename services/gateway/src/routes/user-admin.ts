@@ -4,17 +4,15 @@ import {
   CREDENTIAL_FIELDS,
   LOGIN_FLOWS,
   PersistenceApi,
-  RemoveUserRequest,
-  RemoveUserResponse,
-  UpsertUserRequest,
-  UpsertUserResponse,
   UserId,
+  type UpsertUserRequest,
   type EncryptedCredentials,
 } from '@refresher/contracts';
 import { encryptField, type Keyring } from '@refresher/credential-crypto';
-import { callService, ServiceCallError } from '@refresher/platform';
+import { callService } from '@refresher/platform';
 import { Scope } from '../auth.ts';
 import type { RouteDeps } from '../http/deps.ts';
+import { expectServiceErrors } from '../http/errors.ts';
 import { send } from '../http/respond.ts';
 import { parseRequest } from '../http/validation.ts';
 
@@ -88,67 +86,49 @@ function profileOf(body: { [K in keyof ProfileFields]?: ProfileFields[K] | undef
   return profile;
 }
 
+/** Why persistence refuses to change an integration-managed user (409): it lacks what its login flow needs. */
+function needsCredentials(loginFlow: UpsertUserRequest['loginFlow']): string {
+  return loginFlow === 'redirect'
+    ? 'An integration-managed user needs appKey and appSecret to log in through the redirect'
+    : 'An integration-managed user needs all four credentials to become a real user';
+}
+
 /** Registers, changes and removes users (scope manage-users). Answers never carry a credential. */
 export function userAdminRoutes(deps: RouteDeps & { keyring: Keyring }): Router {
   const router = Router();
-  const upsert = (request: UpsertUserRequest) =>
-    callService(deps.nc, PersistenceApi.upsertUser, UpsertUserRequest, UpsertUserResponse, request, deps.persistenceTimeoutMs);
+  const upsert = (request: UpsertUserRequest) => callService(deps.nc, PersistenceApi.upsertUser, request, deps.persistenceTimeoutMs);
 
   router.post('/users/:userID', ...deps.allow(Scope.ManageUsers), async (req, res) => {
     const userID = parseRequest(UserId, req.params.userID, 'userID');
     const body = parseRequest(CreateBody, req.body, 'request body');
-    try {
-      const done = await upsert({ userID, mode: 'create', ...profileOf(body), credentials: encryptGiven(deps.keyring, userID, body) });
-      deps.log.info({ userID }, 'user registered');
-      send(res, { status: 201, body: { success: true, userID, created: true, changed: done.changed } });
-    } catch (err) {
-      if (err instanceof ServiceCallError && err.code === 409) {
-        return send(res, { status: 409, body: { success: false, error: 'User exists already' } });
-      }
-      throw err;
-    }
+    const done = await upsert({ userID, mode: 'create', ...profileOf(body), credentials: encryptGiven(deps.keyring, userID, body) }).catch(
+      expectServiceErrors({ Conflict: 'User exists already' }),
+    );
+    deps.log.info({ userID }, 'user registered');
+    send(res, { status: 201, body: { success: true, userID, created: true, changed: done.changed } });
   });
 
   router.put('/users/:userID', ...deps.allow(Scope.ManageUsers), async (req, res) => {
     const userID = parseRequest(UserId, req.params.userID, 'userID');
     const body = parseRequest(UpdateBody, req.body, 'request body');
     const credentials = encryptGiven(deps.keyring, userID, body);
-    try {
-      const done = await upsert({
-        userID,
-        mode: 'update',
-        ...profileOf(body),
-        ...(Object.keys(credentials).length ? { credentials } : {}),
-      });
-      deps.log.info({ userID, changed: done.changed }, 'user updated');
-      send(res, { status: 200, body: { success: true, userID, created: false, changed: done.changed } });
-    } catch (err) {
-      if (err instanceof ServiceCallError && err.code === 404) {
-        return send(res, { status: 404, body: { success: false, error: 'User not found' } });
-      }
-      if (err instanceof ServiceCallError && err.code === 409) {
-        const error =
-          body.loginFlow === 'redirect'
-            ? 'An integration-managed user needs appKey and appSecret to log in through the redirect'
-            : 'An integration-managed user needs all four credentials to become a real user';
-        return send(res, { status: 409, body: { success: false, error } });
-      }
-      throw err;
-    }
+    const done = await upsert({
+      userID,
+      mode: 'update',
+      ...profileOf(body),
+      ...(Object.keys(credentials).length ? { credentials } : {}),
+    }).catch(expectServiceErrors({ NotFound: 'User not found', Conflict: needsCredentials(body.loginFlow) }));
+    deps.log.info({ userID, changed: done.changed }, 'user updated');
+    send(res, { status: 200, body: { success: true, userID, created: false, changed: done.changed } });
   });
 
   router.delete('/users/:userID', ...deps.allow(Scope.ManageUsers), async (req, res) => {
     const userID = parseRequest(UserId, req.params.userID, 'userID');
-    try {
-      await callService(deps.nc, PersistenceApi.removeUser, RemoveUserRequest, RemoveUserResponse, { userID }, deps.persistenceTimeoutMs);
-      deps.log.info({ userID }, 'user removed');
-      send(res, { status: 200, body: { success: true, userID, removed: true } });
-    } catch (err) {
-      if (err instanceof ServiceCallError && err.code === 404) {
-        return send(res, { status: 404, body: { success: false, error: 'User not found' } });
-      }
-      throw err;
-    }
+    await callService(deps.nc, PersistenceApi.removeUser, { userID }, deps.persistenceTimeoutMs).catch(
+      expectServiceErrors({ NotFound: 'User not found' }),
+    );
+    deps.log.info({ userID }, 'user removed');
+    send(res, { status: 200, body: { success: true, userID, removed: true } });
   });
 
   return router;
