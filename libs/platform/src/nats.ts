@@ -1,7 +1,6 @@
 import {
   connect,
   credsAuthenticator,
-  headers as natsHeaders,
   nanos,
   DiscardPolicy,
   RetentionPolicy,
@@ -125,11 +124,4 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
       });
     }
   }
-}
-
-export function serviceErrorHeaders(code: number, description: string) {
-  const h = natsHeaders(code, description);
-  h.set('Nats-Service-Error', description);
-  h.set('Nats-Service-Error-Code', String(code));
-  return h;
 }

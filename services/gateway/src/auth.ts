@@ -87,12 +87,6 @@ export function createKeyIdentifier(keys: readonly ApiKey[]): (authorization: st
   };
 }
 
-/** The single-key check of the legacy routes (kept for callers of this module). */
-export function createApiKeyVerifier(apiKey: string): (authorization: string | undefined) => boolean {
-  const identify = createKeyIdentifier([legacyApiKey(apiKey)]);
-  return (authorization) => identify(authorization) !== null;
-}
-
 export const UNAUTHORIZED_BODY = Object.freeze({ success: false, error: 'Unauthorized' });
 export const FORBIDDEN_BODY = Object.freeze({ success: false, error: 'Forbidden' });
 
