@@ -20,14 +20,12 @@ export async function runLegacyBaseline(
   sql: pg.Client,
   baseUrl: string,
   accounts: readonly SimAccount[],
-  transport: 'node-http' | 'ky',
 ): Promise<BaselineResult> {
   const client = createIiflClient(
     parseIiflClientConfig({
       IIFL_BASE_URL: baseUrl,
       IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
       IIFL_KEYPAIR_POLICY: 'per-login',
-      IIFL_HTTP_TRANSPORT: transport,
     }),
   );
   let failed = 0;

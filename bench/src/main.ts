@@ -39,7 +39,7 @@ async function main(options: BenchOptions): Promise<BenchReport> {
     let baseline: BaselineResult | null = null;
     if (baselineAccounts.length > 0) {
       log(`legacy algorithm: ${baselineAccounts.length} users one after another`);
-      baseline = await runLegacyBaseline(system.sql, `${system.simUrl}/v1`, baselineAccounts, 'ky');
+      baseline = await runLegacyBaseline(system.sql, `${system.simUrl}/v1`, baselineAccounts);
     }
 
     const watcher = watchProcesses(system.processes);
@@ -88,7 +88,6 @@ async function main(options: BenchOptions): Promise<BenchReport> {
         jitterMs: options.jitterMs,
         keyAssociationMs: options.keyAssociationMs,
         keyPairPolicy: options.keyPairPolicy ?? 'the service default (shared)',
-        transport: options.transport,
         logLevel: options.logLevel,
       },
       ...run,

@@ -14,7 +14,6 @@ Options:
   --jitter-ms <n>            plus a random 0..n ms per call (default 4)
   --key-association-ms <n>   simulator key-association wait, and the client's delay (default 0: not set)
   --keypair-policy <name>    IIFL_KEYPAIR_POLICY: shared or per-login (default: not set, the service's own)
-  --transport <name>         IIFL_HTTP_TRANSPORT: node-http or ky (default node-http)
   --baseline-users <n>       users the legacy algorithm logs in (default 20; 0 skips it)
   --idle-probes <n>          one-user refreshes through the gateway on the idle system (default 15)
   --log-level <level>        LOG_LEVEL of the services (default info)
@@ -37,7 +36,6 @@ export interface BenchOptions {
   keyAssociationMs: number;
   /** null: IIFL_KEYPAIR_POLICY is not set, the service's default applies. */
   keyPairPolicy: 'shared' | 'per-login' | null;
-  transport: 'node-http' | 'ky';
   baselineUsers: number;
   idleProbes: number;
   logLevel: string;
@@ -61,7 +59,6 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
         'jitter-ms': { type: 'string' },
         'key-association-ms': { type: 'string' },
         'keypair-policy': { type: 'string' },
-        transport: { type: 'string' },
         'baseline-users': { type: 'string' },
         'idle-probes': { type: 'string' },
         'log-level': { type: 'string' },
@@ -82,8 +79,6 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
     }
     return Number(raw);
   };
-  const transport = values.transport ?? 'node-http';
-  if (transport !== 'node-http' && transport !== 'ky') throw new UsageError(`--transport must be node-http or ky, got "${transport}"`);
   const keyPairPolicy = values['keypair-policy'] ?? null;
   if (keyPairPolicy !== null && keyPairPolicy !== 'shared' && keyPairPolicy !== 'per-login') {
     throw new UsageError(`--keypair-policy must be shared or per-login, got "${keyPairPolicy}"`);
@@ -100,7 +95,6 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
     jitterMs: int('jitter-ms', 4),
     keyAssociationMs: int('key-association-ms', 0),
     keyPairPolicy,
-    transport,
     baselineUsers: int('baseline-users', 20),
     idleProbes: int('idle-probes', 15),
     logLevel,

@@ -8,7 +8,7 @@ export interface BenchReport extends RunResult {
   /** The options that shape the run, and the key-pair policy they make, in words. */
   settings: Pick<
     BenchOptions,
-    'users' | 'authReplicas' | 'authConcurrency' | 'latencyMs' | 'jitterMs' | 'keyAssociationMs' | 'transport' | 'logLevel'
+    'users' | 'authReplicas' | 'authConcurrency' | 'latencyMs' | 'jitterMs' | 'keyAssociationMs' | 'logLevel'
   > & { keyPairPolicy: string };
   /** RSA key pairs the iifl-auth replicas made, by their health answers after the run (null when unknown). */
   keyPairsMade: number | null;
@@ -35,7 +35,7 @@ export function formatReport(r: BenchReport): string {
   const s = r.settings;
   const rows: Array<[string, string]> = [
     ['machine', `${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, load ${m.loadAverageAtStart} at start`],
-    ['setup', `${s.users} users, ${s.authReplicas} iifl-auth${s.authConcurrency ? ` x ${s.authConcurrency}` : ''}, simulator ${s.latencyMs} + 0..${s.jitterMs} ms per call, transport ${s.transport}`],
+    ['setup', `${s.users} users, ${s.authReplicas} iifl-auth${s.authConcurrency ? ` x ${s.authConcurrency}` : ''}, simulator ${s.latencyMs} + 0..${s.jitterMs} ms per call`],
     ['key pairs', `${s.keyPairPolicy}; ${r.keyPairsMade ?? 'n/a'} made`],
     ['users / failed', `${r.users} / ${r.failed}${r.failed ? ` ${JSON.stringify(r.failureCodes)}` : ''}`],
     ['request accepted', ms(r.acceptedMs)],

@@ -128,7 +128,6 @@ export async function startBenchSystem(
       // Client settings only where a flag asks for them: by default the services' own defaults run.
       ...(options.keyAssociationMs > 0 ? { IIFL_KEY_ASSOCIATION_DELAY_MS: String(options.keyAssociationMs) } : {}),
       ...(options.keyPairPolicy === null ? {} : { IIFL_KEYPAIR_POLICY: options.keyPairPolicy }),
-      IIFL_HTTP_TRANSPORT: options.transport,
       INTEGRATION_API_KEY: API_KEY,
       LOG_LEVEL: options.logLevel,
       // Never fires during a bench.

@@ -11,14 +11,6 @@ const baseUrl = (fallback: string) =>
     .transform((url) => url.replace(/\/+$/, ''));
 
 /**
- * HTTP layers for IIFL calls. `node-http` (node:http with a keep-alive agent) is the default: it
- * costs about a third of the CPU per login of `ky` over fetch (docs/decisions). `ky` is kept for
- * comparison.
- */
-export const HTTP_TRANSPORT_NAMES = ['node-http', 'ky'] as const;
-export type HttpTransportName = (typeof HTTP_TRANSPORT_NAMES)[number];
-
-/**
  * `shared` (default): one RSA key pair for every login of the process, replaced when older than
  * IIFL_KEYPAIR_MAX_AGE_MS, as IIFL's own published code does (one pair per process, reused for
  * every call). `per-login`: a new pair for each login, as the existing system did.
@@ -87,7 +79,6 @@ export const iiflClientEnvSchema = z.object({
   IIFL_KEYPAIR_SPARES: z.coerce.number().int().min(0).max(64).default(0),
   /** The headless variant for users without a login flow of their own. */
   IIFL_LOGIN_FLOW: z.enum(HEADLESS_FLOWS).default('headless-v1'),
-  IIFL_HTTP_TRANSPORT: z.enum(HTTP_TRANSPORT_NAMES).default('node-http'),
 });
 export type IiflClientEnv = z.infer<typeof iiflClientEnvSchema>;
 
@@ -119,7 +110,6 @@ export interface IiflClientConfig {
   keyPairMaxAgeMs: number;
   keyPairSpares: number;
   loginFlow: (typeof HEADLESS_FLOWS)[number];
-  httpTransport: HttpTransportName;
 }
 
 /** The typed client configuration from a parsed environment (a service's, or this schema's). */
@@ -150,7 +140,6 @@ export function iiflClientConfigFromEnv(env: IiflClientEnv): IiflClientConfig {
     keyPairMaxAgeMs: env.IIFL_KEYPAIR_MAX_AGE_MS,
     keyPairSpares: env.IIFL_KEYPAIR_SPARES,
     loginFlow: env.IIFL_LOGIN_FLOW,
-    httpTransport: env.IIFL_HTTP_TRANSPORT,
   };
 }
 

@@ -1,9 +1,7 @@
-import ky from 'ky';
-import { Agent } from 'undici';
 import { FailureCode } from '@refresher/contracts';
 import { IiflError, type IiflEndpoint } from './errors.ts';
 
-/** What the client needs from HTTP; kept this small so another transport can be measured. */
+/** What the client needs from HTTP: one call, one answer. Tests pass a fake or a wrapped one. */
 export interface HttpTransport {
   /** Resolves with any HTTP status; rejects with IiflError (TIMEOUT, BROKER_UNAVAILABLE) otherwise. */
   request(call: HttpCall): Promise<HttpAnswer>;
@@ -41,55 +39,6 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
 export function httpAnswer(status: number, text: string, retryAfter: string | null | undefined): HttpAnswer {
   const retryAfterMs = parseRetryAfter(retryAfter);
   return retryAfterMs === undefined ? { status, text } : { status, text, retryAfterMs };
-}
-
-export interface KyTransportOptions {
-  /** Per call, from sending the request to the end of the body. */
-  timeoutMs: number;
-  /** How long an idle keep-alive connection is kept open. */
-  keepAliveMs?: number;
-}
-
-/**
- * ky over the global fetch with an undici Agent as dispatcher: IPv4 only (IIFL whitelists static
- * IPv4 addresses and its host also has IPv6 records), keep-alive connections, no retries (the
- * caller owns the retry policy).
- */
-export function createKyTransport(options: KyTransportOptions): HttpTransport {
-  const agent = new Agent({
-    connect: { family: 4 },
-    keepAliveTimeout: options.keepAliveMs ?? 30_000,
-  });
-  const http = ky.create({
-    retry: 0,
-    timeout: false,
-    throwHttpErrors: false,
-    // The Agent of undici 7 serves the global fetch of Node 20 (undici 6) through its legacy handler
-    // interface; the types differ, the behaviour does not.
-    dispatcher: agent as unknown as NonNullable<RequestInit['dispatcher']>,
-  } as Parameters<typeof ky.create>[0]);
-
-  return {
-    async request(call) {
-      const deadline = AbortSignal.timeout(options.timeoutMs);
-      const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
-      try {
-        const response = await http(call.url, {
-          method: call.method,
-          signal,
-          headers: {
-            accept: 'application/json',
-            ...(call.bearer === undefined ? {} : { authorization: `Bearer ${call.bearer}` }),
-          },
-          ...(call.json === undefined ? {} : { json: call.json }),
-        });
-        return httpAnswer(response.status, await response.text(), response.headers.get('retry-after'));
-      } catch (error) {
-        throw transportFailure(call.endpoint, error, { timedOut: deadline.aborted, callerAborted: call.signal?.aborted === true });
-      }
-    },
-    close: () => agent.close(),
-  };
 }
 
 /** A failure below HTTP: timeout, caller abort or connection error. */

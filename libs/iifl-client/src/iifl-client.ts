@@ -4,7 +4,7 @@ import { IiflError, withoutSecrets } from './errors.ts';
 import { headlessV1 } from './headless-v1.ts';
 import { headlessV2 } from './headless-v2.ts';
 import type { HttpTransport } from './http-transport.ts';
-import { createHttpTransport } from './transports.ts';
+import { createNodeHttpTransport } from './node-http-transport.ts';
 import { createIiflCaller, type ObservedAnswer } from './iifl-caller.ts';
 import { createKeyAssociation } from './key-association.ts';
 import { createKeyPairSource } from './key-pairs.ts';
@@ -17,7 +17,7 @@ import type { AuthCodeExchange, HeadlessFlow, IiflClient, LoginCredentials, Logi
 export interface IiflClientDeps {
   now?: () => Date;
   sleep?: Sleep;
-  /** Another HTTP layer (for measurements); default the one config.httpTransport names. */
+  /** Another HTTP layer (tests); default `node:http` with a keep-alive agent (docs/decisions/http-transport.md). */
   transport?: HttpTransport;
   /** Shared across processes (iifl-auth keeps it in NATS KV); default: one per client, in memory. */
   totpGuard?: TotpStepGuard;
@@ -43,7 +43,7 @@ export const HEADLESS_LOGIN_FLOWS: Readonly<Record<HeadlessFlow, LoginFlow>> = {
 export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps = {}): IiflClientHandle {
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? realSleep;
-  const transport = deps.transport ?? createHttpTransport(config.httpTransport, { timeoutMs: config.timeoutMs });
+  const transport = deps.transport ?? createNodeHttpTransport({ timeoutMs: config.timeoutMs });
   const shared: Omit<LoginFlowContext, 'secrets'> = {
     caller: createIiflCaller(transport, deps.observe),
     config,

@@ -10,9 +10,8 @@ export {
   failureForBrokerCode,
 } from './broker-codes.ts';
 export { createIiflClient, HEADLESS_LOGIN_FLOWS, type IiflClientDeps, type IiflClientHandle } from './iifl-client.ts';
-export { createKyTransport, parseRetryAfter, type HttpTransport, type HttpCall, type HttpAnswer } from './http-transport.ts';
+export { parseRetryAfter, type HttpTransport, type HttpCall, type HttpAnswer } from './http-transport.ts';
 export { createNodeHttpTransport, type NodeHttpTransportOptions } from './node-http-transport.ts';
-export { createHttpTransport } from './transports.ts';
 export {
   sealEnvelope,
   openEnvelope,

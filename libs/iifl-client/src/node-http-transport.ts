@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { HttpTransport } from './http-transport.ts';
-import { httpAnswer, transportFailure, type HttpAnswer } from './http-transport.ts';
+import { httpAnswer, transportFailure, type HttpAnswer, type HttpCall, type HttpTransport } from './http-transport.ts';
 
 export interface NodeHttpTransportOptions {
   /** Per call, from sending the request to the end of the body. */
@@ -26,7 +25,7 @@ class BodyTooLargeError extends Error {
 /**
  * `node:http(s)` with a keep-alive agent: IPv4 only (IIFL whitelists static IPv4 addresses and its
  * host also has IPv6 records), no retries (the caller owns the retry policy). The cheapest client
- * measured on the login path (docs/performance.md): about a seventh of the CPU of ky over fetch.
+ * measured on the login path (docs/decisions/http-transport.md): about a third of the CPU of ky over fetch.
  */
 export function createNodeHttpTransport(options: NodeHttpTransportOptions): HttpTransport {
   const agentOptions = {
@@ -37,73 +36,91 @@ export function createNodeHttpTransport(options: NodeHttpTransportOptions): Http
     maxFreeSockets: options.maxSockets ?? 256,
     scheduling: 'lifo' as const,
   };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
-
+  const agents: Agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   return {
-    request(call) {
-      return new Promise((resolve, reject) => {
-        const url = new URL(call.url);
-        const secure = url.protocol === 'https:';
-        const body = call.json === undefined ? undefined : JSON.stringify(call.json);
-        const headers: Record<string, string> = { accept: 'application/json' };
-        if (body !== undefined) {
-          headers['content-type'] = 'application/json';
-          headers['content-length'] = String(Buffer.byteLength(body));
-        }
-        if (call.bearer !== undefined) headers.authorization = `Bearer ${call.bearer}`;
-
-        let timedOut = false;
-        let settled = false;
-        const finish = (error: unknown, answer?: HttpAnswer) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          call.signal?.removeEventListener('abort', onAbort);
-          if (answer) resolve(answer);
-          else reject(transportFailure(call.endpoint, error, { timedOut, callerAborted: call.signal?.aborted === true }));
-        };
-
-        const req = (secure ? https : http).request({
-          protocol: url.protocol,
-          hostname: url.hostname,
-          port: url.port,
-          path: `${url.pathname}${url.search}`,
-          method: call.method,
-          headers,
-          family: 4,
-          agent: secure ? httpsAgent : httpAgent,
-        });
-        const timer = setTimeout(() => {
-          timedOut = true;
-          req.destroy(new Error('deadline passed'));
-        }, options.timeoutMs);
-        const onAbort = () => req.destroy(new Error('aborted'));
-        if (call.signal?.aborted) onAbort();
-        else call.signal?.addEventListener('abort', onAbort, { once: true });
-
-        req.on('error', (error) => finish(error));
-        req.on('response', (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_BODY_BYTES) req.destroy(new BodyTooLargeError('answer too large'));
-            else chunks.push(chunk);
-          });
-          res.on('end', () => {
-            const retryAfter = res.headers['retry-after'];
-            finish(null, httpAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), Array.isArray(retryAfter) ? retryAfter[0] : retryAfter));
-          });
-          res.on('error', (error) => finish(error));
-          res.on('aborted', () => finish(new Error('answer aborted')));
-        });
-        req.end(body);
-      });
-    },
+    request: (call) => send(call, agents, options.timeoutMs),
     async close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
+}
+
+interface Agents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+/** One call: the request under its deadline and the caller's signal, settled once. */
+function send(call: HttpCall, agents: Agents, timeoutMs: number): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    let settled = false;
+    const finish = (error: unknown, answer?: HttpAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onAbort);
+      if (answer) resolve(answer);
+      else reject(transportFailure(call.endpoint, error, { timedOut, callerAborted: call.signal?.aborted === true }));
+    };
+
+    const { request, body } = openRequest(call, agents);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy(new Error('deadline passed'));
+    }, timeoutMs);
+    const onAbort = () => request.destroy(new Error('aborted'));
+    if (call.signal?.aborted) onAbort();
+    else call.signal?.addEventListener('abort', onAbort, { once: true });
+
+    request.on('error', (error) => finish(error));
+    request.on('response', (res) => readAnswer(request, res, finish));
+    request.end(body);
+  });
+}
+
+/** The request for a call (JSON body, bearer, IPv4, the keep-alive agent of its scheme), not yet sent. */
+function openRequest(call: HttpCall, agents: Agents): { request: http.ClientRequest; body: string | undefined } {
+  const url = new URL(call.url);
+  const secure = url.protocol === 'https:';
+  const body = call.json === undefined ? undefined : JSON.stringify(call.json);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(body));
+  }
+  if (call.bearer !== undefined) headers.authorization = `Bearer ${call.bearer}`;
+  const request = (secure ? https : http).request({
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port,
+    path: `${url.pathname}${url.search}`,
+    method: call.method,
+    headers,
+    family: 4,
+    agent: secure ? agents.https : agents.http,
+  });
+  return { request, body };
+}
+
+/** Reads the answer's body (cut off past MAX_BODY_BYTES) and hands it, or the failure, to `finish`. */
+function readAnswer(
+  request: http.ClientRequest,
+  res: http.IncomingMessage,
+  finish: (error: unknown, answer?: HttpAnswer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  res.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) request.destroy(new BodyTooLargeError('answer too large'));
+    else chunks.push(chunk);
+  });
+  res.on('end', () => {
+    const retryAfter = res.headers['retry-after'];
+    finish(null, httpAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), Array.isArray(retryAfter) ? retryAfter[0] : retryAfter));
+  });
+  res.on('error', (error) => finish(error));
+  res.on('aborted', () => finish(new Error('answer aborted')));
 }

@@ -3,14 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { FailureCode } from '@refresher/contracts';
 import { generateAccounts, startSimulator, type Simulator } from '@refresher/iifl-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createIiflClient,
-  createKyTransport,
-  createNodeHttpTransport,
-  IiflError,
-  parseIiflClientConfig,
-  type HttpTransport,
-} from '../src/index.ts';
+import { createIiflClient, createNodeHttpTransport, IiflError, parseIiflClientConfig } from '../src/index.ts';
 import { credentialsOf } from './sim-harness.ts';
 
 /** What the echo server saw of the last request. */
@@ -25,7 +18,7 @@ interface Seen {
 let server: Server;
 let base: string;
 let lastSeen: Seen | undefined;
-const accounts = generateAccounts(4, 'transports');
+const accounts = generateAccounts(2, 'transports');
 let sim: Simulator;
 
 beforeAll(async () => {
@@ -58,12 +51,9 @@ afterAll(async () => {
   await sim.close();
 });
 
-const transports: Array<[string, (timeoutMs: number) => HttpTransport]> = [
-  ['node-http', (timeoutMs) => createNodeHttpTransport({ timeoutMs })],
-  ['ky', (timeoutMs) => createKyTransport({ timeoutMs })],
-];
+const make = (timeoutMs: number) => createNodeHttpTransport({ timeoutMs });
 
-describe.each(transports)('%s transport', (name, make) => {
+describe('the node:http transport', () => {
   it('sends the JSON body, the bearer and accept headers over IPv4, and returns status and text', async () => {
     const transport = make(2_000);
     try {
@@ -130,14 +120,9 @@ describe.each(transports)('%s transport', (name, make) => {
   });
 
   it('carries a whole login against the simulator, over reused connections', async () => {
-    const config = parseIiflClientConfig({
-      IIFL_BASE_URL: sim.baseUrl,
-      IIFL_HTTP_TRANSPORT: name,
-    });
-    const client = createIiflClient(config, { transport: make(5_000) });
+    const client = createIiflClient(parseIiflClientConfig({ IIFL_BASE_URL: sim.baseUrl }), { transport: make(5_000) });
     try {
-      const index = name === 'ky' ? 0 : 2;
-      for (const account of accounts.slice(index, index + 2)) {
+      for (const account of accounts) {
         const result = await client.login(credentialsOf(account));
         expect(await client.checkToken(result.token)).toEqual({ clientId: account.clientId });
       }
@@ -145,13 +130,5 @@ describe.each(transports)('%s transport', (name, make) => {
     } finally {
       await client.close();
     }
-  });
-});
-
-describe('IIFL_HTTP_TRANSPORT', () => {
-  it('defaults to node-http and accepts ky', () => {
-    expect(parseIiflClientConfig({}).httpTransport).toBe('node-http');
-    expect(parseIiflClientConfig({ IIFL_HTTP_TRANSPORT: 'ky' }).httpTransport).toBe('ky');
-    expect(() => parseIiflClientConfig({ IIFL_HTTP_TRANSPORT: 'axios' })).toThrow();
   });
 });

@@ -273,7 +273,6 @@ describe('config', () => {
       keyPairMaxAgeMs: 3_600_000,
       keyPairSpares: 0,
       loginFlow: 'headless-v1',
-      httpTransport: 'node-http',
     });
   });
 
