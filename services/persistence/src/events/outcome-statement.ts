@@ -71,12 +71,18 @@ export async function runOutcomeStatement(db: Kysely<Database> | Transaction<Dat
       returning event_id
     ), e as (
       select v.* from v join fresh using (event_id)
-    ), ${loginEffects(at)}, ${failureEffects(at)}, ${runEffects(at)}
+    ), ${sql.join(effectsOf(rows, at))}
     select
       (select coalesce(json_agg(event_id), '[]') from fresh) as fresh,
       (select coalesce(json_agg(json_build_object('run_id', run_id, 'user_id', user_id)), '[]') from outcomes) as outcomes,
       (select coalesce(json_agg(runs), '[]') from runs) as runs`.execute(db);
   return result!;
+}
+
+/** The CTEs the rows need (a statement of logins only is planned without the failures' CTEs). */
+function effectsOf(rows: readonly EventRow[], at: RawBuilder<unknown>): Array<RawBuilder<unknown>> {
+  const has = (effect: Effect) => rows.some((row) => row.effect === effect);
+  return [...(has('login') ? [loginEffects(at)] : []), ...(has('failed') ? [failureEffects(at)] : []), runEffects(at)];
 }
 
 function loginEffects(at: RawBuilder<unknown>): RawBuilder<unknown> {
