@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { NatsConnection } from 'nats';
-import { connectNats, createLogger, ensureTopology, type Logger } from '@refresher/platform';
+import { connectNats, createLogger, ensureTopology, trackConnection, type Logger } from '@refresher/platform';
 import { RECOMMENDED_API_KEY_LENGTH, type GatewayConfig } from './config.ts';
 import { createHttpApp } from './http/create-http-app.ts';
 
@@ -13,18 +12,6 @@ export interface Gateway {
 
 /** How long `stop()` lets in-flight requests finish before closing their connections. */
 const CLOSE_GRACE_MS = 10_000;
-
-/** Follows the connection's status: false from a disconnect until the reconnect. */
-function trackConnection(nc: NatsConnection): () => boolean {
-  let connected = true;
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect') connected = false;
-      else if (status.type === 'reconnect') connected = true;
-    }
-  })();
-  return () => connected && !nc.isClosed();
-}
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
