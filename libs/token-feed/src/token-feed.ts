@@ -1,5 +1,6 @@
 import type { KV, NatsConnection, Subscription } from 'nats';
 import { Buckets, Subjects, TokenRefreshed, isValidUserId } from '@refresher/contracts';
+import { AsyncQueue } from './async-queue.ts';
 
 export class InvalidUserIdError extends Error {
   override name = 'InvalidUserIdError';
@@ -32,101 +33,63 @@ const decoder = new TextDecoder();
 export function watchTokens(nc: NatsConnection, options: WatchTokensOptions = {}): TokenWatch {
   const { userID } = options;
   if (userID !== undefined && !isValidUserId(userID)) throw new InvalidUserIdError();
-
-  const latest = new Map<string, number>();
-  const queue: TokenRefreshed[] = [];
-  let waiting: { resolve: (r: IteratorResult<TokenRefreshed>) => void; reject: (e: unknown) => void } | undefined;
-  let failure: unknown;
-  let ended = false;
-  let initialised = false;
-  let invalid = 0;
-  const held: Uint8Array[] = [];
-
-  const accept = (data: Uint8Array) => {
-    const token = parseToken(data);
-    if (!token || (userID !== undefined && token.userID !== userID)) {
-      invalid += 1;
-      return;
-    }
-    const loginTime = Date.parse(token.loginTime);
-    const previous = latest.get(token.userID);
-    if (previous !== undefined && loginTime <= previous) return;
-    latest.set(token.userID, loginTime);
-    if (waiting) {
-      const w = waiting;
-      waiting = undefined;
-      w.resolve({ value: token, done: false });
-    } else {
-      queue.push(token);
-    }
-  };
-
-  const finish = (err?: unknown) => {
-    if (ended) return;
-    ended = true;
-    if (err !== undefined) failure = err;
+  const filter = new NewerTokens(userID);
+  const queue = new AsyncQueue<TokenRefreshed>(() => {
     if (!subscription.isClosed()) subscription.unsubscribe();
-    if (waiting) {
-      const w = waiting;
-      waiting = undefined;
-      if (failure !== undefined && queue.length === 0) w.reject(failure);
-      else w.resolve({ value: undefined, done: true });
-    }
+  });
+  const accept = (data: Uint8Array) => {
+    const token = filter.admit(data);
+    if (token) queue.push(token);
   };
 
-  const subject = userID === undefined ? Subjects.refreshedAll : Subjects.refreshed(userID);
   // Live tokens are held back until the bucket has been read, so the current token comes first.
+  let held: Uint8Array[] | undefined = [];
+  const subject = userID === undefined ? Subjects.refreshedAll : Subjects.refreshed(userID);
   const subscription: Subscription = nc.subscribe(subject, {
     callback: (err, msg) => {
-      if (err) return finish(err);
-      if (initialised) accept(msg.data);
-      else held.push(msg.data);
+      if (err) queue.end(err);
+      else if (held) held.push(msg.data);
+      else accept(msg.data);
     },
   });
-  void subscription.closed.then(() => finish());
+  void subscription.closed.then(() => queue.end());
 
   void (async () => {
     await nc.flush();
     const values = await readCurrent(nc, userID);
-    if (ended) return;
-    for (const value of values) accept(value);
-    for (const data of held.splice(0)) accept(data);
-    initialised = true;
-  })().catch((err: unknown) => finish(err));
-
-  const iterator: AsyncIterator<TokenRefreshed> = {
-    next: () => {
-      const value = queue.shift();
-      if (value) return Promise.resolve({ value, done: false });
-      if (ended) {
-        if (failure !== undefined) {
-          const err = failure;
-          failure = undefined;
-          return Promise.reject(err);
-        }
-        return Promise.resolve({ value: undefined, done: true });
-      }
-      return new Promise((resolve, reject) => {
-        waiting = { resolve, reject };
-      });
-    },
-    return: () => {
-      finish();
-      queue.length = 0;
-      return Promise.resolve({ value: undefined, done: true });
-    },
-  };
+    if (queue.isEnded) return;
+    for (const value of [...values, ...(held ?? [])]) accept(value);
+    held = undefined;
+  })().catch((err: unknown) => queue.end(err));
 
   return {
-    [Symbol.asyncIterator]: () => iterator,
-    stop: () => {
-      finish();
-      queue.length = 0;
-    },
+    [Symbol.asyncIterator]: () => queue,
+    stop: () => void queue.return(),
     get invalid() {
-      return invalid;
+      return filter.invalid;
     },
   };
+}
+
+/** Per user, only tokens later than the last one let through; what does not parse (or is another user's) is counted. */
+class NewerTokens {
+  invalid = 0;
+  private readonly latest = new Map<string, number>();
+
+  constructor(private readonly userID: string | undefined) {}
+
+  admit(data: Uint8Array): TokenRefreshed | null {
+    const token = parseToken(data);
+    if (!token || (this.userID !== undefined && token.userID !== this.userID)) {
+      this.invalid += 1;
+      return null;
+    }
+    const loginTime = Date.parse(token.loginTime);
+    const previous = this.latest.get(token.userID);
+    if (previous !== undefined && loginTime <= previous) return null;
+    this.latest.set(token.userID, loginTime);
+    return token;
+  }
 }
 
 /** The user's latest token from the `tokens` KV bucket, or null when there is none (or it is not valid). */
