@@ -1,5 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import { RefreshRequested, Subjects, TokenFailed, UserId, isRetryableFailure, FailureCode } from '../src/index.ts';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
+import {
+  FailureCode,
+  IiflAuthApi,
+  PersistenceApi,
+  RefreshRequested,
+  StartRunRequest,
+  Subjects,
+  TokenFailed,
+  UserId,
+  isRetryableFailure,
+  type Endpoint,
+  type EndpointRequest,
+  type EndpointResponse,
+  type RunSummary,
+} from '../src/index.ts';
 
 describe('user ids', () => {
   it.each(['28748327', 'AB12_cd-9', '2a66c354-2cfa-467c-a14b-da76a6ca13c7'])('accepts %s', (id) => {
@@ -27,5 +42,27 @@ describe('events', () => {
   it('marks credential rejections as not retryable', () => {
     expect(isRetryableFailure(FailureCode.BadCredentials)).toBe(false);
     expect(isRetryableFailure(FailureCode.Timeout)).toBe(true);
+  });
+});
+
+describe('endpoint table', () => {
+  const services = [PersistenceApi, IiflAuthApi];
+  const endpoints = services.flatMap((api) =>
+    Object.values(api).filter((entry): entry is Endpoint => typeof entry === 'object'),
+  );
+
+  it('gives each endpoint its own subject, under its service, and its own services-API name', () => {
+    for (const api of services) {
+      for (const entry of Object.values(api)) {
+        if (typeof entry === 'object') expect(entry.subject.startsWith(`${api.serviceName}.`)).toBe(true);
+      }
+    }
+    expect(new Set(endpoints.map((e) => e.subject)).size).toBe(endpoints.length);
+    expect(new Set(endpoints.map((e) => e.name)).size).toBe(endpoints.length);
+  });
+
+  it('types a call and its answer from the entry', () => {
+    expectTypeOf<EndpointRequest<typeof PersistenceApi.startRun>>().toEqualTypeOf<z.input<typeof StartRunRequest>>();
+    expectTypeOf<EndpointResponse<typeof PersistenceApi.getRun>>().toEqualTypeOf<RunSummary>();
   });
 });
