@@ -108,3 +108,32 @@ function stripUndefined(fault: z.infer<typeof InjectedFaultSchema>): InjectedFau
   if (fault.remaining !== undefined) out.remaining = fault.remaining;
   return out;
 }
+
+/** The simulator's knobs as they stand, changed through the admin API or `setKnobs`, and by injected faults as they are used up. */
+export class KnobBox {
+  constructor(private knobs: SimKnobs) {}
+
+  readonly get = (): SimKnobs => this.knobs;
+
+  /** Applies a partial change (validated; throws InvalidKnobsError) and returns the result. */
+  readonly set = (patch: unknown): SimKnobs => (this.knobs = applyKnobs(this.knobs, patch));
+
+  /** The first injected fault for the endpoint and client, its `remaining` counted down. */
+  readonly takeFault = (endpoint: string, clientId: string | undefined): InjectedFault | undefined => {
+    const taken = takeInjected(this.knobs, endpoint, clientId);
+    this.knobs = taken.knobs;
+    return taken.fault;
+  };
+}
+
+function takeInjected(knobs: SimKnobs, endpoint: string, clientId: string | undefined): { knobs: SimKnobs; fault?: InjectedFault } {
+  const index = knobs.inject.findIndex((f) => f.endpoint === endpoint && (f.clientId === undefined || f.clientId === clientId));
+  if (index < 0) return { knobs };
+  const fault = knobs.inject[index]!;
+  if (fault.remaining === undefined) return { knobs, fault };
+  const rest = fault.remaining - 1;
+  const inject = [...knobs.inject];
+  if (rest <= 0) inject.splice(index, 1);
+  else inject[index] = { ...fault, remaining: rest };
+  return { knobs: { ...knobs, inject }, fault };
+}

@@ -6,7 +6,7 @@ import { SimAccountListSchema, toAccount } from './accounts.ts';
 import { createAdmin, InvalidAccountsError } from './admin.ts';
 import type { AccountBook, EndpointDeps, RegisteredAccount } from './endpoint.ts';
 import { sendJson } from './http-io.ts';
-import { applyKnobs, defaultKnobs, formatIssues } from './knobs.ts';
+import { applyKnobs, defaultKnobs, formatIssues, KnobBox } from './knobs.ts';
 import { loginPageEndpoints } from './login-page.ts';
 import { LoginState } from './login-state.ts';
 import { createPipeline } from './pipeline.ts';
@@ -15,7 +15,7 @@ import { sessionEndpoints } from './session-endpoints.ts';
 import { createSessionSigner } from './session-token.ts';
 import { createStats } from './stats.ts';
 import { base32Decode } from './totp.ts';
-import type { InjectedFault, SimAccount, SimKnobs, Simulator, StartSimulatorOptions } from './types.ts';
+import type { SimAccount, Simulator, StartSimulatorOptions } from './types.ts';
 import { v1Endpoints } from './v1-endpoints.ts';
 import { IDAAS_PREFIX, v2Endpoints } from './v2-endpoints.ts';
 
@@ -80,19 +80,6 @@ function createHolds() {
   };
 }
 
-/** The first injected fault for the endpoint and client, and the knobs with its `remaining` counted down. */
-function takeInjected(knobs: SimKnobs, endpoint: string, clientId: string | undefined): { knobs: SimKnobs; fault?: InjectedFault } {
-  const index = knobs.inject.findIndex((f) => f.endpoint === endpoint && (f.clientId === undefined || f.clientId === clientId));
-  if (index < 0) return { knobs };
-  const fault = knobs.inject[index]!;
-  if (fault.remaining === undefined) return { knobs, fault };
-  const rest = fault.remaining - 1;
-  const inject = [...knobs.inject];
-  if (rest <= 0) inject.splice(index, 1);
-  else inject[index] = { ...fault, remaining: rest };
-  return { knobs: { ...knobs, inject }, fault };
-}
-
 type Handler = (req: IncomingMessage, res: ServerResponse, path: string, query: string) => Promise<void>;
 
 /** `/admin/...` to the admin API, everything else to the API pipeline. */
@@ -120,7 +107,7 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 
 export async function startSimulator(options: StartSimulatorOptions): Promise<Simulator> {
   const now = options.now ?? Date.now;
-  let knobs: SimKnobs = applyKnobs(defaultKnobs(), options.knobs ?? {});
+  const knobs = new KnobBox(applyKnobs(defaultKnobs(), options.knobs ?? {}));
   const accounts = createAccountBook();
   accounts.add(options.accounts);
   const [{ publicDer, privateKey }, signer] = await Promise.all([serverKeyPair(), createSessionSigner()]);
@@ -129,25 +116,18 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<Si
     state: new LoginState(now, signer),
     stats,
     accounts,
-    knobs: () => knobs,
+    knobs: knobs.get,
     now,
     serverPublicKey: publicDer,
     serverPrivateKey: privateKey,
   };
   const holds = createHolds();
   let closed = false;
-
-  function takeFault(endpoint: string, clientId: string | undefined): InjectedFault | undefined {
-    const taken = takeInjected(knobs, endpoint, clientId);
-    knobs = taken.knobs;
-    return taken.fault;
-  }
-
   const api = createPipeline({
     ...deps,
     endpoints: [...v1Endpoints(deps), ...sessionEndpoints(deps), ...v2Endpoints(deps), ...loginPageEndpoints(deps)],
     limiter: createRateLimiter(now),
-    takeFault,
+    takeFault: knobs.takeFault,
     delay: holds.delay,
     hold: holds.hold,
     closed: () => closed,
@@ -156,14 +136,12 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<Si
     accounts.add(list as SimAccount[]);
     return accounts.size();
   };
-  const setKnobs = (patch: unknown): SimKnobs => (knobs = applyKnobs(knobs, patch));
-  const admin = createAdmin({ stats, signer, knobs: () => knobs, setKnobs, addAccounts });
+  const admin = createAdmin({ stats, signer, knobs: knobs.get, setKnobs: knobs.set, addAccounts });
 
   const server = httpServer(api, admin);
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, host, options.port ?? 0);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
   return {
     url,
     baseUrl: `${url}/v1`,
@@ -173,16 +151,21 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<Si
     port,
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
-    setKnobs: (partial) => void setKnobs(partial),
-    knobs: () => structuredClone(knobs),
+    setKnobs: (partial) => void knobs.set(partial),
+    knobs: () => structuredClone(knobs.get()),
     addAccounts: (list) => accounts.add(list),
     async close() {
       if (closed) return;
       closed = true;
       holds.release();
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await done;
+      await closeServer(server);
     },
   };
+}
+
+/** Stops listening and cuts the keep-alive connections; resolves once the server is closed. */
+function closeServer(server: Server): Promise<void> {
+  const done = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return done;
 }
