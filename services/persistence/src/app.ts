@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
 import { Buckets } from '@refresher/contracts';
-import { connectNats, createLogger, ensureTopology, startHealthServer, type Logger } from '@refresher/platform';
+import { connectNats, createLogger, ensureTopology, startHealthServer, trackConnection, type Logger } from '@refresher/platform';
 import { createDb, migrateToLatest, type Database } from '@refresher/db';
 import { startApi, type PersistenceApiService } from './api/service.ts';
 import type { PersistenceConfig } from './config.ts';
@@ -20,77 +20,80 @@ export interface Persistence {
   stop(): Promise<void>;
 }
 
+/** What is running, stopped in reverse order of starting. */
+interface Running {
+  db: Kysely<Database>;
+  timers: NodeJS.Timeout[];
+  nc?: NatsConnection;
+  api?: PersistenceApiService;
+  consumer?: EventConsumer;
+}
+
 /**
  * Migrates the database (when enabled), connects to NATS, ensures the streams and bucket, then
  * serves the request-reply API, consumes outcome events and answers health checks.
  */
 export async function startPersistence(config: PersistenceConfig, options: { log?: Logger } = {}): Promise<Persistence> {
   const log = options.log ?? createLogger('persistence', config.LOG_LEVEL);
-  const db = createDb(config.DATABASE_URL, { max: config.DB_POOL_MAX });
-  let nc: NatsConnection | undefined;
-  let api: PersistenceApiService | undefined;
-  let consumer: EventConsumer | undefined;
-  const timers: NodeJS.Timeout[] = [];
-
-  const close = async () => {
-    for (const timer of timers) clearInterval(timer);
-    await api?.stop().catch((err: unknown) => log.warn({ err }, 'stopping the API failed'));
-    await consumer?.stop().catch((err: unknown) => log.warn({ err }, 'stopping the consumer failed'));
-    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
-    await db.destroy();
-  };
-
+  const running: Running = { db: createDb(config.DATABASE_URL, { max: config.DB_POOL_MAX }), timers: [] };
+  const { db } = running;
   try {
     if (config.MIGRATE_ON_START) {
-      const applied = await migrateToLatest(db);
-      for (const m of applied) log.info({ migration: m.migrationName, status: m.status }, 'migration applied');
+      for (const m of await migrateToLatest(db)) log.info({ migration: m.migrationName, status: m.status }, 'migration applied');
     }
-    let lastDbPing = 0;
-    const ping = async () => {
-      try {
-        await sql`select 1`.execute(db);
-        lastDbPing = Date.now();
-      } catch (err) {
-        log.warn({ err }, 'database ping failed');
-      }
-    };
-    await ping();
-    timers.push(setInterval(() => void ping(), DB_PING_INTERVAL_MS));
-    timers.push(setInterval(() => void pruneProcessedEvents(db, log), PRUNE_INTERVAL_MS));
-    void pruneProcessedEvents(db, log);
-
-    nc = await connectNats(config, 'persistence', log);
-    let natsConnected = true;
-    void (async () => {
-      for await (const status of nc.status()) {
-        if (status.type === 'disconnect') natsConnected = false;
-        if (status.type === 'reconnect') natsConnected = true;
-      }
-    })();
+    const databaseUp = await watchDatabase(running, log);
+    const nc = (running.nc = await connectNats(config, 'persistence', log));
+    const natsUp = trackConnection(nc);
     await ensureTopology(nc);
     const kv = await nc.jetstream().views.kv(Buckets.tokens);
-    api = await startApi({ nc, db, kv, log });
-    consumer = await startEventConsumer({ nc, db, kv, log, concurrency: config.EVENT_CONCURRENCY });
+    running.api = await startApi({ nc, db, kv, log });
+    running.consumer = await startEventConsumer({ nc, db, kv, log, concurrency: config.EVENT_CONCURRENCY });
 
     const health = await startHealthServer(config.HEALTH_PORT, () => {
-      const dbOk = Date.now() - lastDbPing < DB_PING_FRESH_MS;
-      const natsOk = natsConnected && !nc!.isClosed();
-      return { ok: dbOk && natsOk, details: { nats: natsOk, database: dbOk } };
+      const details = { nats: natsUp(), database: databaseUp() };
+      return { ok: details.nats && details.database, details };
     });
     log.info({ healthPort: health.port }, 'persistence started');
-
     return {
       healthPort: health.port,
       db,
       stop: async () => {
-        await close();
+        await stopRunning(running, log);
         await health.close();
       },
     };
   } catch (err) {
-    await close().catch(() => {});
+    await stopRunning(running, log).catch(() => {});
     throw err;
   }
+}
+
+/** Pings the database every few seconds and prunes old event ids hourly; tells whether a recent ping answered. */
+async function watchDatabase(running: Running, log: Logger): Promise<() => boolean> {
+  const { db } = running;
+  let lastPing = 0;
+  const ping = async () => {
+    try {
+      await sql`select 1`.execute(db);
+      lastPing = Date.now();
+    } catch (err) {
+      log.warn({ err }, 'database ping failed');
+    }
+  };
+  await ping();
+  running.timers.push(setInterval(() => void ping(), DB_PING_INTERVAL_MS));
+  running.timers.push(setInterval(() => void pruneProcessedEvents(db, log), PRUNE_INTERVAL_MS));
+  void pruneProcessedEvents(db, log);
+  return () => Date.now() - lastPing < DB_PING_FRESH_MS;
+}
+
+async function stopRunning(running: Running, log: Logger): Promise<void> {
+  const { nc } = running;
+  for (const timer of running.timers) clearInterval(timer);
+  await running.api?.stop().catch((err: unknown) => log.warn({ err }, 'stopping the API failed'));
+  await running.consumer?.stop().catch((err: unknown) => log.warn({ err }, 'stopping the consumer failed'));
+  if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  await running.db.destroy();
 }
 
 async function pruneProcessedEvents(db: Kysely<Database>, log: Logger): Promise<void> {
