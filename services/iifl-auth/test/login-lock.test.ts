@@ -11,6 +11,8 @@ let kv: KV;
 let totpKv: KV;
 const log = createLogger('login-lock-test', 'silent');
 const TTL_MS = 1_500;
+/** A signal that never aborts: the claims that are not stopped. */
+const noAbort = new AbortController().signal;
 
 /** Two "replicas": separate lock instances over the same bucket. */
 let a: LoginLock;
@@ -37,9 +39,9 @@ const holder = (claim: LoginClaim) => {
 
 describe('login lock across replicas', () => {
   it('a request on another replica waits for the login under way and joins its outcome', async () => {
-    const lease = holder(await a.claim('U1', new AbortController().signal));
+    const lease = holder(await a.claim('U1', noAbort));
     let settled = false;
-    const waiting = b.claim('U1', new AbortController().signal).finally(() => (settled = true));
+    const waiting = b.claim('U1', noAbort).finally(() => (settled = true));
     await new Promise((r) => setTimeout(r, 100));
     expect(settled).toBe(false);
     await lease.finish(42);
@@ -47,39 +49,39 @@ describe('login lock across replicas', () => {
   });
 
   it('a request in the same replica joins without polling', async () => {
-    const lease = holder(await a.claim('U2', new AbortController().signal));
-    const waiting = a.claim('U2', new AbortController().signal);
+    const lease = holder(await a.claim('U2', noAbort));
+    const waiting = a.claim('U2', noAbort);
     await lease.finish(7);
     await expect(waiting).resolves.toEqual({ role: 'joined', seq: 7 });
   });
 
   it('a finished login is not joined by a request arriving after it: that one logs in', async () => {
-    await holder(await a.claim('U3', new AbortController().signal)).finish(9);
+    await holder(await a.claim('U3', noAbort)).finish(9);
     await waitFor('the done entry', async () => ((await kv.get('U3'))?.json<{ state: string }>().state === 'done' ? true : undefined));
-    const claim = await b.claim('U3', new AbortController().signal);
+    const claim = await b.claim('U3', noAbort);
     expect(claim).toMatchObject({ role: 'holder', waited: false });
     await holder(claim).release();
   });
 
   it('a released lock (login handed back) passes to the waiting request, which logs in itself', async () => {
-    const lease = holder(await a.claim('U4', new AbortController().signal));
-    const waiting = b.claim('U4', new AbortController().signal);
+    const lease = holder(await a.claim('U4', noAbort));
+    const waiting = b.claim('U4', noAbort);
     await new Promise((r) => setTimeout(r, 100)); // b has found the login running
     await lease.release();
     const claim = await waiting;
     // It waited: what it read before the wait (the credentials) is read again.
     expect(claim).toMatchObject({ role: 'holder', waited: true });
     await holder(claim).release();
-    const local = holder(await a.claim('U4', new AbortController().signal));
-    const sameReplica = a.claim('U4', new AbortController().signal, { join: false });
+    const local = holder(await a.claim('U4', noAbort));
+    const sameReplica = a.claim('U4', noAbort, { join: false });
     await local.release();
     expect(await sameReplica).toMatchObject({ role: 'holder', waited: true });
     await holder(await sameReplica).release();
   });
 
   it('join: false waits for the end of the login under way and then takes the lock', async () => {
-    const lease = holder(await a.claim('U5', new AbortController().signal));
-    const waiting = b.claim('U5', new AbortController().signal, { join: false });
+    const lease = holder(await a.claim('U5', noAbort));
+    const waiting = b.claim('U5', noAbort, { join: false });
     await lease.finish(3);
     const claim = await waiting;
     expect(claim.role).toBe('holder');
@@ -88,7 +90,7 @@ describe('login lock across replicas', () => {
 
   it('the lock of a holder that died expires after its TTL; a live holder keeps it by renewing', async () => {
     // A live holder renews: after two TTLs it still holds the account.
-    const live = holder(await a.claim('U6', new AbortController().signal));
+    const live = holder(await a.claim('U6', noAbort));
     await new Promise((r) => setTimeout(r, 2 * TTL_MS));
     const controller = new AbortController();
     const blocked = b.claim('U6', controller.signal);
@@ -100,7 +102,7 @@ describe('login lock across replicas', () => {
     // A dead holder: its entry is written as a holder would, then never renewed.
     await kv.create('U7', new TextEncoder().encode(JSON.stringify({ state: 'running', owner: 'dead' })));
     const started = Date.now();
-    const claim = await b.claim('U7', new AbortController().signal);
+    const claim = await b.claim('U7', noAbort);
     expect(claim.role).toBe('holder');
     expect(Date.now() - started).toBeGreaterThanOrEqual(TTL_MS - 300);
     await holder(claim).release();
@@ -109,7 +111,7 @@ describe('login lock across replicas', () => {
   it('of many concurrent requests on two replicas exactly one logs in; all others join it', async () => {
     const results: LoginClaim[] = [];
     const claims = Array.from({ length: 10 }, (_, i) =>
-      (i % 2 ? a : b).claim('U8', new AbortController().signal).then((c) => void results.push(c)),
+      (i % 2 ? a : b).claim('U8', noAbort).then((c) => void results.push(c)),
     );
     await waitFor('one holder', () => (results.length > 0 ? true : undefined));
     await new Promise((r) => setTimeout(r, 100));
