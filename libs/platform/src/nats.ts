@@ -72,34 +72,30 @@ async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
   }
 }
 
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+/** A stream stored in files, named and subjected as the contracts say, with its own settings. */
+export function fileStream(stream: { name: string; subjects: readonly string[] }, settings: Partial<StreamConfig>): Partial<StreamConfig> {
+  return { name: stream.name, subjects: [...stream.subjects], storage: StorageType.File, ...settings };
+}
+
 /** JetStream settings, decided once here (see docs/architecture.md). */
 export const STREAM_CONFIGS: Record<keyof typeof Streams, Partial<StreamConfig>> = {
-  requests: {
-    name: Streams.requests.name,
-    subjects: [...Streams.requests.subjects],
+  requests: fileStream(Streams.requests, {
     retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
     discard: DiscardPolicy.Old,
     // Deterministic message ids (run + user) make a replayed publish a no-op within this window.
-    duplicate_window: nanos(15 * 60 * 1000),
-    max_age: nanos(24 * 60 * 60 * 1000),
-  },
-  events: {
-    name: Streams.events.name,
-    subjects: [...Streams.events.subjects],
+    duplicate_window: nanos(15 * MINUTE_MS),
+    max_age: nanos(DAY_MS),
+  }),
+  events: fileStream(Streams.events, {
     retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
     discard: DiscardPolicy.Old,
-    duplicate_window: nanos(15 * 60 * 1000),
-    max_age: nanos(7 * 24 * 60 * 60 * 1000),
-  },
-  deadLetters: {
-    name: Streams.deadLetters.name,
-    subjects: [...Streams.deadLetters.subjects],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    max_age: nanos(30 * 24 * 60 * 60 * 1000),
-  },
+    duplicate_window: nanos(15 * MINUTE_MS),
+    max_age: nanos(7 * DAY_MS),
+  }),
+  deadLetters: fileStream(Streams.deadLetters, { retention: RetentionPolicy.Limits, max_age: nanos(30 * DAY_MS) }),
 };
 
 /** Creates the streams and the tokens KV bucket if they are missing. Safe to run from every service. */
@@ -111,7 +107,8 @@ export async function ensureTopology(nc: NatsConnection): Promise<void> {
   await nc.jetstream().views.kv(Buckets.tokens, { history: 1, storage: StorageType.File });
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
+/** Creates a stream unless it exists; never changes one that does. Safe to run from every replica. */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
   try {
     await jsm.streams.info(config.name!);
   } catch {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from 'nats';
+import { nanos, RetentionPolicy, type JetStreamClient, type JetStreamManager } from 'nats';
 import { LoginLinkStream, LoginRequired, Subjects, type RefreshRequested } from '@refresher/contracts';
 import type { Keyring } from '@refresher/credential-crypto';
-import { encodeJson } from '@refresher/platform';
+import { encodeJson, ensureStream, fileStream } from '@refresher/platform';
 import type { LoginLinks } from './login-links.ts';
 import { openCredential } from './open-credentials.ts';
 
@@ -11,25 +11,14 @@ import { openCredential } from './open-credentials.ts';
  * a repeated announcement of one run's link (a redelivered request) is stored once.
  */
 export async function ensureLoginLinkStream(jsm: JetStreamManager): Promise<void> {
-  try {
-    await jsm.streams.info(LoginLinkStream.name);
-  } catch {
-    try {
-      await jsm.streams.add({
-        name: LoginLinkStream.name,
-        subjects: [...LoginLinkStream.subjects],
-        retention: RetentionPolicy.Limits,
-        storage: StorageType.File,
-        max_age: nanos(24 * 60 * 60_000),
-        duplicate_window: nanos(15 * 60_000),
-      });
-    } catch (err) {
-      // Another replica may have created it in between.
-      await jsm.streams.info(LoginLinkStream.name).catch(() => {
-        throw err;
-      });
-    }
-  }
+  await ensureStream(
+    jsm,
+    fileStream(LoginLinkStream, {
+      retention: RetentionPolicy.Limits,
+      max_age: nanos(24 * 60 * 60_000),
+      duplicate_window: nanos(15 * 60_000),
+    }),
+  );
 }
 
 export interface LoginRequiredDeps {
