@@ -1,33 +1,45 @@
 /**
  * `pnpm start`: runs the four services, each as its own process, with the configuration in the
- * environment (see README). Ctrl-C stops them gracefully.
+ * environment (see README), and keeps them running: a service that dies is started again after a
+ * back-off, and the output says so. Ctrl-C (SIGINT) or SIGTERM stops them all gracefully; a second
+ * Ctrl-C kills them at once.
  */
-import { SERVICES, healthUrl, serviceEnv, startService, stopAll, waitForHealth, type Running } from './services.ts';
+import { SERVICES, healthUrl, serviceEnv, startService, waitForHealth } from './services.ts';
+import { createSupervisor } from './supervisor.ts';
 
-async function main() {
-  const running: Running[] = [];
+/** 1 s after the first crash, doubling to 30 s; a service that ran a minute counts as healthy again. */
+const RESTART_BACKOFF = { baseMs: 1_000, maxDelayMs: 30_000 };
+const STABLE_MS = 60_000;
+
+const say = (line: string) => console.log(`${'[start]'.padEnd(14)} ${line}`);
+const supervisor = createSupervisor({ backoff: RESTART_BACKOFF, stableMs: STABLE_MS, say });
+
+let stopping = false;
+function stop(signal: NodeJS.Signals): void {
+  if (stopping) {
+    say(`${signal} again: killing every service`);
+    void supervisor.stop('SIGKILL');
+    return;
+  }
+  stopping = true;
+  say(`${signal}: stopping every service`);
+  void supervisor.stop().then(() => process.exit(0));
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   for (const name of SERVICES) {
-    running.push(startService(name, serviceEnv(name, process.env)));
+    if (stopping) return;
+    supervisor.add({ name, start: () => startService(name, serviceEnv(name, process.env)) });
     // Persistence migrates the database first; the others need its answers.
     if (name === 'persistence') await waitForHealth(healthUrl('persistence', process.env));
   }
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    void stopAll(running).then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  const first = await Promise.race(running.map((r) => r.exited.then((code) => ({ name: r.name, code }))));
-  if (!stopping) {
-    console.error(`${first.name} exited with code ${first.code}; stopping the others`);
-    await stopAll(running);
-    process.exit(1);
-  }
 }
 
-main().catch((err) => {
+main().catch(async (err: unknown) => {
   console.error(err);
+  stopping = true;
+  await supervisor.stop();
   process.exit(1);
 });
