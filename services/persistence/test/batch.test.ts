@@ -1,6 +1,5 @@
 process.env.TZ = 'Asia/Kolkata';
 
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import {
@@ -15,6 +14,7 @@ import { matchesFingerprint } from '@refresher/credential-crypto';
 import { decodeJson, encodeJson } from '@refresher/platform';
 import { applyOutcomeEvents, type EventToApply } from '../src/events/apply-events.ts';
 import type { AppliedEvent } from '../src/events/recorded.ts';
+import { failed, refreshed } from './fixtures.ts';
 import { integrationUser, realUser, useHarness } from './harness.ts';
 
 const h = useHarness();
@@ -29,35 +29,6 @@ async function applyAll(events: EventToApply[]): Promise<AppliedEvent[]> {
   });
 }
 const runRow = (runId: string) => h.persistence.db.selectFrom('refresh_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
-
-function refreshed(userID: string, runId: string | null, loginTime: string): TokenRefreshed {
-  return TokenRefreshed.parse({
-    v: 1,
-    eventId: randomUUID(),
-    runId,
-    userID,
-    token: `token-${userID}-${loginTime}`,
-    tokenValidity: new Date(Date.parse(loginTime) + 12 * 3600_000).toISOString(),
-    loginTime,
-    source: 'login',
-    attempts: 1,
-  });
-}
-
-function failed(userID: string, runId: string, failedAt: string, code: TokenFailed['code'] = 'BROKER_UNAVAILABLE'): TokenFailed {
-  return TokenFailed.parse({
-    v: 1,
-    eventId: randomUUID(),
-    runId,
-    userID,
-    code,
-    brokerCode: null,
-    message: 'broker down',
-    retryable: true,
-    attempts: 4,
-    failedAt,
-  });
-}
 
 const asRefreshed = (event: TokenRefreshed): EventToApply => ({ subject: Subjects.refreshed(event.userID), outcome: { kind: 'refreshed', event } });
 const asFailed = (event: TokenFailed): EventToApply => ({ subject: Subjects.failed(event.userID), outcome: { kind: 'failed', event } });
@@ -78,7 +49,7 @@ describe('a batch of outcome events', () => {
     // B2 twice in the batch, the newer login first: the newer token stays, the run keeps one outcome.
     const b2new = refreshed('B2', 'run-batch', '2026-11-30T03:00:09.000Z');
     const b2old = refreshed('B2', 'run-batch', '2026-11-30T03:00:02.000Z');
-    const b3 = failed('B3', 'run-batch', '2026-11-30T03:00:03.000Z');
+    const b3 = failed('B3', 'run-batch', 'BROKER_UNAVAILABLE', '2026-11-30T03:00:03.000Z');
     const b4 = refreshed('B4', 'run-batch', '2026-11-30T03:00:04.000Z');
     const batch = [asRefreshed(b1), asRefreshed(b2new), asRefreshed(b2old), asFailed(b3), asRefreshed(b4), asRefreshed(seen), asRefreshed(b1)];
 
@@ -118,7 +89,7 @@ describe('a batch of outcome events', () => {
       const g2 = refreshed('G2', 'run-part', '2026-11-30T03:00:02.000Z');
       const results = await applyOutcomeEvents(h.persistence.db, [
         asRefreshed(g1),
-        asFailed(failed('BOOM', 'run-part', '2026-11-30T03:00:03.000Z')),
+        asFailed(failed('BOOM', 'run-part', 'BROKER_UNAVAILABLE', '2026-11-30T03:00:03.000Z')),
         asRefreshed(g2),
       ]);
       expect(results.map((r) => ('failed' in r ? 'not applied' : r.recorded?.outcome))).toEqual(['refreshed', 'not applied', 'refreshed']);
@@ -153,7 +124,7 @@ describe('a batch of outcome events', () => {
     await sql`insert into user_refresh_state (user_id, last_failure_code, last_failure_at, updated_at)
       values ('F1', 'TIMEOUT', '2026-11-30T04:00:00.000Z'::timestamptz, now())`.execute(h.persistence.db);
     const at = '2026-11-30T03:00:00.000Z';
-    await applyAll([asFailed(failed('F1', 'run-fail', at, 'BAD_CREDENTIALS')), asFailed(failed('F2', 'run-fail', at, 'BAD_CREDENTIALS'))]);
+    await applyAll([asFailed(failed('F1', 'run-fail', 'BAD_CREDENTIALS', at)), asFailed(failed('F2', 'run-fail', 'BAD_CREDENTIALS', at))]);
 
     const states = await h.persistence.db.selectFrom('user_refresh_state').selectAll().orderBy('user_id').execute();
     expect(states.map((s) => [s.user_id, s.last_failure_code, s.credentials_rejected_at?.toISOString() ?? null])).toEqual([

@@ -9,46 +9,16 @@ import {
   RunCompleted,
   RunOutcomeRecorded,
   Subjects,
-  TokenFailed,
   TokenRefreshed,
   TokenSkipped,
 } from '@refresher/contracts';
 import { decodeJson, encodeJson } from '@refresher/platform';
 import { waitFor } from '@refresher/testkit';
 import { clearCredentialsRejected } from '../src/index.ts';
+import { failed, refreshed } from './fixtures.ts';
 import { integrationUser, realUser, useHarness } from './harness.ts';
 
 const h = useHarness();
-
-
-function refreshed(userID: string, runId: string | null, loginTime: string, token = `token-${userID}-${loginTime}`): TokenRefreshed {
-  return TokenRefreshed.parse({
-    v: 1,
-    eventId: randomUUID(),
-    runId,
-    userID,
-    token,
-    tokenValidity: new Date(Date.parse(loginTime) + 12 * 3600_000).toISOString(),
-    loginTime,
-    source: 'login',
-    attempts: 1,
-  });
-}
-
-function failed(userID: string, runId: string, code: TokenFailed['code'], failedAt = new Date().toISOString()): TokenFailed {
-  return TokenFailed.parse({
-    v: 1,
-    eventId: randomUUID(),
-    runId,
-    userID,
-    code,
-    brokerCode: 'EC016',
-    message: `login failed: ${code}`,
-    retryable: false,
-    attempts: 1,
-    failedAt,
-  });
-}
 
 async function publish(subject: string, event: unknown): Promise<void> {
   await h.nc.jetstream().publish(subject, encodeJson(event));

@@ -13,6 +13,7 @@ import {
   type StartRunRequest,
   type StartRunResponse,
 } from '@refresher/contracts';
+import { credentialsFingerprint } from '@refresher/credential-crypto';
 import { callService, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
 import { createTestDatabase, startNats, waitFor, type TestDatabase, type TestNats } from '@refresher/testkit';
 import { persistenceConfigSchema, startPersistence, upsertUsers, type Persistence, type SeedUser } from '../src/index.ts';
@@ -30,6 +31,8 @@ export interface Harness {
   getRun(runId: string): Promise<RunSummary>;
   userRow(userID: string): ReturnType<typeof selectUser>;
   seed(users: SeedUser[]): Promise<void>;
+  /** Marks the user's stored credentials rejected by the broker, as a failure event with `code` would. */
+  markRejected(userID: string, code: string): Promise<void>;
   /** Waits until the persistence consumer has acked or terminated everything in the events stream. */
   eventsSettled(): Promise<void>;
   clear(): Promise<void>;
@@ -118,6 +121,11 @@ export async function startHarness(): Promise<Harness> {
     },
     seed: async (users) => {
       await upsertUsers(db, users);
+    },
+    markRejected: async (userID, code) => {
+      const fingerprint = credentialsFingerprint(await selectUser(db, userID));
+      await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash)
+        values (${userID}, now(), ${code}, ${fingerprint})`.execute(db);
     },
     eventsSettled: async () => {
       await waitFor('the persistence consumer to settle', async () => {

@@ -1,32 +1,20 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import {
   PersistenceApi,
   UpsertUserRequest,
 } from '@refresher/contracts';
-import { credentialsFingerprint } from '@refresher/credential-crypto';
-import { ServiceCallError } from '@refresher/platform';
+import { encrypted, fakeCiphertext, refusal } from './fixtures.ts';
 import { useHarness } from './harness.ts';
 
 const h = useHarness();
 
-function fakeCiphertext(): string {
-  return `enc:v1:k1:${randomBytes(12).toString('base64url')}:${randomBytes(40).toString('base64url')}`;
-}
-const encrypted = () => ({ password: fakeCiphertext(), appKey: fakeCiphertext(), appSecret: fakeCiphertext(), totpSecret: fakeCiphertext() });
 const appOnly = () => ({ appKey: fakeCiphertext(), appSecret: fakeCiphertext() });
 
 const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, body);
 const credentials = (userID: string) => h.call(PersistenceApi.getCredentials, { userID });
 const flowRows = async () =>
   (await sql<{ user_id: string; login_flow: string }>`select user_id, login_flow from user_login_settings order by user_id`.execute(h.persistence.db)).rows;
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ServiceCallError);
-  return { code: (err as ServiceCallError).code, message: (err as ServiceCallError).message };
-}
 
 describe('login flow setting', () => {
   it('registers a redirect user with appKey and appSecret only, and serves just those', async () => {
@@ -80,9 +68,7 @@ describe('login flow setting', () => {
   it('switches a headless user to the redirect (credentials kept, only the app ones served) and lifts a rejection mark', async () => {
     const creds = encrypted();
     await upsert({ userID: 'H1', mode: 'create', credentials: creds });
-    const row = await h.userRow('H1');
-    await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash)
-      values ('H1', now(), 'APP_NOT_AUTHORISED', ${credentialsFingerprint(row)})`.execute(h.persistence.db);
+    await h.markRejected('H1', 'APP_NOT_AUTHORISED');
     expect((await h.startRun({ runId: 'before', trigger: 'api' })).skipped).toEqual([
       { userID: 'H1', clientName: 'H1', reason: 'CREDENTIALS_REJECTED' },
     ]);

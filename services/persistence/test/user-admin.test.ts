@@ -1,34 +1,18 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import {
   PersistenceApi,
   UpsertUserRequest,
 } from '@refresher/contracts';
-import { credentialsFingerprint } from '@refresher/credential-crypto';
-import { ServiceCallError } from '@refresher/platform';
+import { encrypted, fakeCiphertext, refusal } from './fixtures.ts';
 import { realUser, useHarness } from './harness.ts';
 
 const h = useHarness();
-
-/** Shaped like an encrypted value; persistence cannot tell it from a real one (it has no key). */
-function fakeCiphertext(): string {
-  return `enc:v1:k1:${randomBytes(12).toString('base64url')}:${randomBytes(40).toString('base64url')}`;
-}
-function encrypted() {
-  return { password: fakeCiphertext(), appKey: fakeCiphertext(), appSecret: fakeCiphertext(), totpSecret: fakeCiphertext() };
-}
 
 const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, body);
 const remove = (userID: string) => h.call(PersistenceApi.removeUser, { userID });
 const credentials = (userID: string) =>
   h.call(PersistenceApi.getCredentials, { userID });
-
-async function refusal(promise: Promise<unknown>): Promise<number> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ServiceCallError);
-  return (err as ServiceCallError).code;
-}
 
 describe('persistence.admin.users.upsert', () => {
   it('creates a user with encrypted credentials and serves them back unchanged', async () => {
@@ -52,9 +36,9 @@ describe('persistence.admin.users.upsert', () => {
 
   it('answers 409 to create for an existing user and 404 to update for a missing one', async () => {
     await upsert({ userID: 'U1', mode: 'create', credentials: encrypted() });
-    expect(await refusal(upsert({ userID: 'U1', mode: 'create', credentials: encrypted() }))).toBe(409);
-    expect(await refusal(upsert({ userID: 'U2', mode: 'update', clientName: 'x' }))).toBe(404);
-    expect(await refusal(upsert({ userID: 'U3', mode: 'upsert', credentials: { password: fakeCiphertext() } }))).toBe(400);
+    expect((await refusal(upsert({ userID: 'U1', mode: 'create', credentials: encrypted() }))).code).toBe(409);
+    expect((await refusal(upsert({ userID: 'U2', mode: 'update', clientName: 'x' }))).code).toBe(404);
+    expect((await refusal(upsert({ userID: 'U3', mode: 'upsert', credentials: { password: fakeCiphertext() } }))).code).toBe(400);
   });
 
   it('updates some credentials and the profile, leaving the rest as they were', async () => {
@@ -69,15 +53,12 @@ describe('persistence.admin.users.upsert', () => {
   it('registers an integration-managed user, who has no credentials to serve', async () => {
     await upsert({ userID: 'P1', mode: 'upsert', integrationManaged: true, clientName: 'Partner' });
     expect((await credentials('P1')).credentials).toBeNull();
-    expect(await refusal(upsert({ userID: 'P1', mode: 'update', credentials: { password: fakeCiphertext() } }))).toBe(409);
+    expect((await refusal(upsert({ userID: 'P1', mode: 'update', credentials: { password: fakeCiphertext() } }))).code).toBe(409);
   });
 
   it('new credentials lift a "credentials rejected" mark', async () => {
     await upsert({ userID: 'U1', mode: 'create', credentials: encrypted() });
-    const row = await sql<{ password: string; appKey: string; appSecret: string; totpSecret: string }>`
-      select "password", "appKey", "appSecret", "totpSecret" from "IIFLUser" where "userID" = 'U1'`.execute(h.persistence.db);
-    await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash)
-      values ('U1', now(), 'BAD_CREDENTIALS', ${credentialsFingerprint(row.rows[0]!)})`.execute(h.persistence.db);
+    await h.markRejected('U1', 'BAD_CREDENTIALS');
     const start = (runId: string) => h.call(PersistenceApi.startRun, { runId, trigger: 'api' });
     expect((await start('run-before')).skipped).toEqual([{ userID: 'U1', clientName: 'U1', reason: 'CREDENTIALS_REJECTED' }]);
     await upsert({ userID: 'U1', mode: 'update', credentials: { password: fakeCiphertext() } });
@@ -90,9 +71,9 @@ describe('persistence.admin.users.remove', () => {
     await h.seed([realUser('U1')]);
     await sql`insert into user_refresh_state (user_id, last_failure_code) values ('U1', 'TIMEOUT')`.execute(h.persistence.db);
     expect(await remove('U1')).toEqual({ userID: 'U1', removed: true });
-    expect(await refusal(credentials('U1'))).toBe(404);
+    expect((await refusal(credentials('U1'))).code).toBe(404);
     const state = await sql<{ n: number }>`select count(*)::int as n from user_refresh_state`.execute(h.persistence.db);
     expect(state.rows[0]!.n).toBe(0);
-    expect(await refusal(remove('U1'))).toBe(404);
+    expect((await refusal(remove('U1'))).code).toBe(404);
   });
 });
