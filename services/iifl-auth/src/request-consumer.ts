@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AckPolicy, nanos, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
 import { Consumers, Streams } from '@refresher/contracts';
 import type { Logger } from '@refresher/platform';
+import { settleMessage } from './settle-message.ts';
 
 export interface ConsumerSettings {
   ackWaitMs: number;
@@ -119,7 +120,7 @@ async function pullLoop(state: LoopState, consumer: Consumer): Promise<void> {
       const messages = await consumer.fetch({ max_messages: free, expires: state.fetchExpiresMs });
       for await (const msg of messages) {
         // A message that arrives once stopping began goes straight back for another replica.
-        if (pulling.signal.aborted) msg.nak();
+        if (pulling.signal.aborted) await settleMessage(state, msg, { do: 'nak', delayMs: 0 });
         else dispatch(state, msg);
       }
     } catch (err) {
