@@ -2,9 +2,9 @@ process.env.TZ = 'Asia/Kolkata';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '@refresher/testkit';
-import { createDb, migrateToLatest, migrations } from '../src/index.ts';
+import { createDb, migrateToLatest, migrations, type Database } from '../src/index.ts';
 
 // Exactly what Prisma generated for the legacy model (no "state" column).
 const PRISMA_DDL = `
@@ -29,6 +29,16 @@ CREATE TABLE "IIFLUser" (
 );
 CREATE UNIQUE INDEX "IIFLUser_userID_key" ON "IIFLUser"("userID");
 `;
+
+/** A Kysely instance on the database for `use`, destroyed after it. */
+async function withDb(url: string, use: (db: Kysely<Database>) => Promise<void>): Promise<void> {
+  const db = createDb(url, { max: 2 });
+  try {
+    await use(db);
+  } finally {
+    await db.destroy();
+  }
+}
 
 async function columns(url: string): Promise<Record<string, { type: string; nullable: string; def: string | null }>> {
   const client = new pg.Client({ connectionString: url });
@@ -59,8 +69,7 @@ describe('migrations on a fresh database', () => {
   });
 
   it('creates the legacy table as Prisma did, plus state, and the project tables', async () => {
-    const db = createDb(database.url, { max: 2 });
-    try {
+    await withDb(database.url, async (db) => {
       const results = await migrateToLatest(db);
       expect(results.map((r) => [r.migrationName, r.status])).toEqual(
         Object.keys(migrations).map((name) => [name, 'Success']),
@@ -89,15 +98,12 @@ describe('migrations on a fresh database', () => {
       expect(tables.map((t) => t.tablename)).toEqual(
         expect.arrayContaining(['refresh_runs', 'refresh_outcomes', 'user_refresh_state', 'user_login_settings', 'processed_events']),
       );
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 
   it('reads and writes legacy timestamps as UTC although the process runs in Asia/Kolkata', async () => {
     expect(new Date('2026-01-01T00:00:00Z').getTimezoneOffset()).toBe(-330);
-    const db = createDb(database.url, { max: 2 });
-    try {
+    await withDb(database.url, async (db) => {
       const validity = new Date('2026-11-30T15:00:00.123Z');
       await db
         .insertInto('IIFLUser')
@@ -117,9 +123,7 @@ describe('migrations on a fresh database', () => {
       expect(Number(rows[0]!.created_drift)).toBeLessThan(60);
       expect(row.createdAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
       expect(row.createdAt.getTime()).toBeLessThan(Date.now() + 60_000);
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 });
 
@@ -141,8 +145,7 @@ describe('migrations over an existing legacy table', () => {
   });
 
   it('keeps the table and its rows and adds state', async () => {
-    const db = createDb(database.url, { max: 2 });
-    try {
+    await withDb(database.url, async (db) => {
       await migrateToLatest(db);
       const rows = await db.selectFrom('IIFLUser').selectAll().orderBy('id').execute();
       expect(rows).toHaveLength(2);
@@ -170,8 +173,6 @@ describe('migrations over an existing legacy table', () => {
         .returning(['id', 'state'])
         .executeTakeFirstOrThrow();
       expect(inserted).toEqual({ id: 3, state: 'live' });
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 });

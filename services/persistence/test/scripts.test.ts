@@ -1,21 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest } from '@refresher/db';
-import { REPO_ROOT, createTestDatabase, type TestDatabase } from '@refresher/testkit';
+import { createTestDatabase, runEntryPoint, type TestDatabase } from '@refresher/testkit';
 import { upsertUsers } from '../src/index.ts';
 
-const run = promisify(execFile);
-
-function script(name: string, args: string[], env: Record<string, string>) {
-  return run(process.execPath, ['--import', 'tsx', `services/persistence/src/${name}`, ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-  });
-}
+const script = (name: string, args: string[], env: Record<string, string>) => runEntryPoint(`services/persistence/src/${name}`, args, env);
 
 // Each script is a Node process loading TypeScript: give them time on a busy machine.
 describe('migrate and seed-users scripts', { timeout: 60_000 }, () => {
@@ -54,9 +45,9 @@ describe('migrate and seed-users scripts', { timeout: 60_000 }, () => {
     }
 
     writeFileSync(join(dir, 'bad.json'), JSON.stringify([{ userID: 'bad id', password: 'secret-value' }]));
-    const bad = await script('seed-users.ts', [join(dir, 'bad.json')], { DATABASE_URL: database.url }).catch((e: { code: number; stderr: string }) => e);
-    expect((bad as { code: number }).code).toBe(1);
-    expect((bad as { stderr: string }).stderr).toContain('invalid users file');
-    expect((bad as { stderr: string }).stderr).not.toContain('secret-value');
+    const bad = await script('seed-users.ts', [join(dir, 'bad.json')], { DATABASE_URL: database.url });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('invalid users file');
+    expect(bad.stderr).not.toContain('secret-value');
   });
 });
