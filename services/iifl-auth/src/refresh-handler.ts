@@ -10,9 +10,6 @@ import { readCredentials, type Decision, type Delivery, type LoginClient } from 
 import type { RetryPolicy } from './retry-policy.ts';
 import { giveUp, rejectInvalid, settleMessage, type HandleResult, type Outcome } from './settle-message.ts';
 
-export { handBackDelay, type LoginClient } from './refresh-decision.ts';
-export type { HandleResult } from './settle-message.ts';
-
 export interface RefreshHandlerDeps {
   client: LoginClient;
   nc: NatsConnection;
