@@ -7,7 +7,7 @@ import type { z } from 'zod';
 export function zodIssueLines(error: z.ZodError, root = '(root)'): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
-    if (!path) return `${root}: ${issue.message}`;
+    if (!path) return issue.message.startsWith(`${root} `) ? issue.message : `${root}: ${issue.message}`;
     const named = issue.message.startsWith(`${path} `) || issue.message.startsWith(`${path}:`);
     return named ? issue.message : `${path}: ${issue.message}`;
   });

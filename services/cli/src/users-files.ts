@@ -10,6 +10,7 @@ import {
   type UpsertUserRequest,
 } from '@refresher/contracts';
 import { encryptField, type Keyring } from '@refresher/credential-crypto';
+import { describeZodError } from '@refresher/platform';
 
 /** What `pnpm users` reads from files: credentials and users to import, never from the command line. */
 
@@ -46,7 +47,7 @@ const ImportRecord = z
 
 /** Paths and messages only: a zod message never quotes the value, a path may not hold one either. */
 export function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
+  return describeZodError(error, '(record)');
 }
 
 export interface UsersIo {

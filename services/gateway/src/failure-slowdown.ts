@@ -1,3 +1,4 @@
+import { backoffCeiling } from '@refresher/platform';
 export interface FailureSlowdownOptions {
   /** Failures a client may have within the window before its answers are delayed. */
   freeFailures: number;
@@ -32,7 +33,7 @@ export function createFailureSlowdown(options: FailureSlowdownOptions): FailureS
       if (clients.size > maxClients) clients.delete(clients.keys().next().value!);
       const over = count - options.freeFailures;
       if (over <= 0) return 0;
-      return Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(over - 1, 30));
+      return backoffCeiling({ baseMs: options.baseDelayMs, maxDelayMs: options.maxDelayMs }, over);
     },
   };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { LOGIN_FLOWS, UserId, type LoginFlow } from '@refresher/contracts';
+import { describeZodError } from '@refresher/platform';
 
 export const USAGE = `Usage: pnpm iifl-check --user <ID> --credentials <file|-> [--flow <flow>] [--auth-code <code>]
 
@@ -66,7 +67,7 @@ export function parseCheckArgs(argv: string[], readStdin: () => string = () => r
   }
   const credentials = Credentials.safeParse(parsed);
   // Field names only: the values are secrets.
-  if (!credentials.success) throw new UsageError(`--credentials: ${credentials.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!credentials.success) throw new UsageError(`--credentials: ${describeZodError(credentials.error)}`);
   const authCode = values['auth-code'] ?? null;
   if (flow === 'redirect' && authCode === null) {
     throw new UsageError('--flow redirect needs --auth-code: open the login link (GET /api/integration/iifl/login/<ID> on the gateway) and paste the authCode');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseCheckArgs, UsageError, USAGE } from './args.ts';
 import { clientConfigFrom, runCheck } from './check.ts';
+import { describeZodError } from '@refresher/platform';
 
 async function main(): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -21,7 +22,7 @@ async function main(): Promise<number> {
     config = clientConfigFrom(process.env);
   } catch (err) {
     if (!(err instanceof z.ZodError)) throw err;
-    process.stderr.write(`iifl-check: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);
+    process.stderr.write(`iifl-check: ${describeZodError(err)}\n`);
     return 2;
   }
   return runCheck(args, config, { out });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfig } from '@refresher/platform';
+import { describeZodError, loadConfig } from '@refresher/platform';
 import { createDb } from '@refresher/db';
 import { SeedUser, upsertUsers } from './users/user.repository.ts';
 
@@ -21,7 +21,7 @@ const config = loadConfig(
 const parsed = z.array(SeedUser).safeParse(JSON.parse(readFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), file), 'utf8')));
 if (!parsed.success) {
   // Paths only: the values may be credentials.
-  console.error(`invalid users file: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  console.error(`invalid users file: ${describeZodError(parsed.error)}`);
   process.exit(1);
 }
 const db = createDb(config.DATABASE_URL, { max: 1 });

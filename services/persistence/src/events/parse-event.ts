@@ -1,5 +1,5 @@
 import { TokenFailed, TokenRefreshed, TokenSkipped } from '@refresher/contracts';
-import { decodeJson } from '@refresher/platform';
+import { decodeJson, describeZodError } from '@refresher/platform';
 
 export type OutcomeEvent =
   | { kind: 'refreshed'; event: TokenRefreshed }
@@ -23,8 +23,7 @@ export function parseOutcomeEvent(subject: string, data: Uint8Array): ParseResul
   if (payload === undefined) return { ok: false, reason: 'payload is not JSON' };
   const parsed = SCHEMAS[kind].safeParse(payload);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    return { ok: false, reason: `invalid ${kind} event: ${issues}` };
+    return { ok: false, reason: `invalid ${kind} event: ${describeZodError(parsed.error)}` };
   }
   if (parsed.data.userID !== userID) return { ok: false, reason: 'userID of the payload differs from the subject' };
   return { ok: true, value: { kind, event: parsed.data } as OutcomeEvent };
