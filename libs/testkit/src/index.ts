@@ -4,3 +4,4 @@ export * from './postgres.ts';
 export * from './processes.ts';
 export * from './postgres-cluster.ts';
 export * from './persistence.ts';
+export * from './pipeline.ts';

@@ -53,6 +53,31 @@ export interface TestUser {
   state?: string;
 }
 
+/** A live user with credentials of its own (`pw-<userID>`, ...) and the name `Client <userID>`. */
+export function realUser(userID: string, extra: Partial<TestUser> = {}): TestUser {
+  return {
+    userID,
+    clientName: `Client ${userID}`,
+    password: `pw-${userID}`,
+    appKey: `key-${userID}`,
+    appSecret: `secret-${userID}`,
+    totpSecret: 'JBSWY3DPEHPK3PXP',
+    ...extra,
+  };
+}
+
+/** A user whose token a partner pushes (every credential `INTEGRATION_MANAGED`), named `Partner <userID>`. */
+export function integrationUser(userID: string): TestUser {
+  return {
+    userID,
+    clientName: `Partner ${userID}`,
+    password: 'INTEGRATION_MANAGED',
+    appKey: 'INTEGRATION_MANAGED',
+    appSecret: 'INTEGRATION_MANAGED',
+    totpSecret: 'INTEGRATION_MANAGED',
+  };
+}
+
 /**
  * Inserts or updates users through persistence's own `seed-users` program (the database must be
  * migrated: start persistence first). The file it reads is private to the call and removed after.

@@ -1,61 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  seedUsers,
-  startNats,
-  startPersistenceProcess,
-  type PersistenceProcess,
-  type TestDatabase,
-  type TestNats,
-  runEntryPoint,
-  runToEnd,
-  type ProcessResult,
-} from '@refresher/testkit';
+import { describe, expect, it } from 'vitest';
+import { integrationUser, realUser, runEntryPoint, runToEnd, usePipeline, type ProcessResult } from '@refresher/testkit';
 
 // The real command as a separate process, against a real NATS and the real persistence service
 // (Postgres). No iifl-auth runs: nothing here needs a broker login.
-let nats: TestNats;
-let database: TestDatabase;
-let persistence: PersistenceProcess;
+const pipeline = usePipeline({
+  users: [
+    integrationUser('CP1'),
+    integrationUser('CP2'),
+    // Not live: left out of all-users runs, but can be asked for by name.
+    realUser('CREAL1', { clientName: 'Real One', state: 'paused' }),
+  ],
+});
 
-function cli(args: string[], env: Record<string, string> = { NATS_URL: nats.url }): Promise<ProcessResult> {
+function cli(args: string[], env: Record<string, string> = { NATS_URL: pipeline.nats.url }): Promise<ProcessResult> {
   return runEntryPoint('services/cli/src/main.ts', args, env);
 }
-
-const partner = (userID: string) => ({
-  userID,
-  clientName: `Partner ${userID}`,
-  password: 'INTEGRATION_MANAGED',
-  appKey: 'INTEGRATION_MANAGED',
-  appSecret: 'INTEGRATION_MANAGED',
-  totpSecret: 'INTEGRATION_MANAGED',
-});
-
-beforeAll(async () => {
-  nats = await startNats();
-  database = await createTestDatabase();
-  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
-  await seedUsers(database.url, [
-    partner('CP1'),
-    partner('CP2'),
-    // Not live: left out of all-users runs, but can be asked for by name.
-    {
-      userID: 'CREAL1',
-      clientName: 'Real One',
-      password: 'pw',
-      appKey: 'key',
-      appSecret: 'secret',
-      totpSecret: 'JBSWY3DPEHPK3PXP',
-      state: 'paused',
-    },
-  ]);
-});
-
-afterAll(async () => {
-  await persistence?.stop();
-  await database?.dispose();
-  await nats?.dispose();
-});
 
 // Each process pays for tsx's start-up, which is slow on a busy machine.
 describe('refresh-tokens', { timeout: 30_000 }, () => {
@@ -92,7 +51,7 @@ describe('refresh-tokens', { timeout: 30_000 }, () => {
   });
 
   it('through `pnpm refresh-tokens --json`: the arguments arrive and stdout is pure JSON', async () => {
-    const { code, stdout, stderr } = await runToEnd('pnpm', ['refresh-tokens', '--json'], { NATS_URL: nats.url });
+    const { code, stdout, stderr } = await runToEnd('pnpm', ['refresh-tokens', '--json'], { NATS_URL: pipeline.nats.url });
     expect(code, stderr).toBe(0);
     const summary = JSON.parse(stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({

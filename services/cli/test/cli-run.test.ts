@@ -1,53 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from 'nats';
+import { describe, expect, it } from 'vitest';
 import { Subjects, TokenFailed, TokenRefreshed } from '@refresher/contracts';
 import { encodeJson } from '@refresher/platform';
-import {
-  createTestDatabase,
-  seedUsers,
-  startNats,
-  startPersistenceProcess,
-  waitFor,
-  type PersistenceProcess,
-  type TestDatabase,
-  type TestNats,
-} from '@refresher/testkit';
+import { realUser, usePipeline, waitFor } from '@refresher/testkit';
 import { runCli, type Output } from '../src/index.ts';
 
 // A one-user run followed to its end, in-process, with the real persistence service (its own process).
 // iifl-auth does not run: the test publishes the outcome event iifl-auth would publish, and persistence
 // records it.
-let nats: TestNats;
-let database: TestDatabase;
-let persistence: PersistenceProcess;
-let nc: NatsConnection;
+const pipeline = usePipeline({ users: [realUser('R1', { clientName: 'Real One', appKey: 'app-key-value' })] });
 
 const SECRET_TOKEN = 'eyJ-secret-session-token-value';
-
-beforeAll(async () => {
-  nats = await startNats();
-  database = await createTestDatabase();
-  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
-  nc = await connect({ servers: nats.url });
-  await seedUsers(database.url, [
-    {
-      userID: 'R1',
-      clientName: 'Real One',
-      password: 'pw',
-      appKey: 'app-key-value',
-      appSecret: 'secret',
-      totpSecret: 'JBSWY3DPEHPK3PXP',
-    },
-  ]);
-});
-
-afterAll(async () => {
-  await nc?.drain();
-  await persistence?.stop();
-  await database?.dispose();
-  await nats?.dispose();
-});
 
 function capture(): Output & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -58,7 +21,7 @@ function capture(): Output & { stdout: string[]; stderr: string[] } {
 /** Runs the command and, once it waits, plays iifl-auth's part with `publishOutcome(runId)`. */
 async function runWithOutcome(args: string[], publishOutcome: (runId: string) => Promise<void>) {
   const io = capture();
-  const exit = runCli(args, { NATS_URL: nats.url }, io);
+  const exit = runCli(args, { NATS_URL: pipeline.nats.url }, io);
   const runId = await waitFor('the run to start', () => {
     for (const line of io.stderr) {
       const match = /^Run ([A-Za-z0-9_-]+): waiting/.exec(line);
@@ -85,7 +48,7 @@ describe('a run followed to its end', () => {
         source: 'login',
         attempts: 1,
       });
-      await nc.jetstream().publish(Subjects.refreshed('R1'), encodeJson(event));
+      await pipeline.nc.jetstream().publish(Subjects.refreshed('R1'), encodeJson(event));
     });
     expect(code).toBe(0);
     expect(io.stderr).toContain('[1/1] R1 refreshed');
@@ -118,7 +81,7 @@ describe('a run followed to its end', () => {
         attempts: 1,
         failedAt: new Date().toISOString(),
       });
-      await nc.jetstream().publish(Subjects.failed('R1'), encodeJson(event));
+      await pipeline.nc.jetstream().publish(Subjects.failed('R1'), encodeJson(event));
     });
     expect(code).toBe(1);
     expect(io.stdout).toHaveLength(1);

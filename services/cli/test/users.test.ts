@@ -1,37 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { INTEGRATION_MANAGED } from '@refresher/contracts';
 import { decryptField, keyringFromEnv } from '@refresher/credential-crypto';
-import {
-  createTestDatabase,
-  openTestSql,
-  startNats,
-  startPersistenceProcess,
-  type PersistenceProcess,
-  type TestDatabase,
-  type TestNats,
-  type TestSql,
-} from '@refresher/testkit';
+import { usePipeline } from '@refresher/testkit';
 import { runUsersCli, type Output, type UsersIo } from '../src/index.ts';
 
 // `pnpm users ...` in-process against the real persistence service (its own process) over real NATS and Postgres.
-let nats: TestNats;
-let database: TestDatabase;
-let persistence: PersistenceProcess;
-let sql: TestSql;
+const pipeline = usePipeline();
 const CREDENTIALS_KEY = randomBytes(32).toString('base64');
 const keyring = keyringFromEnv({ CREDENTIALS_KEY });
-
-beforeAll(async () => {
-  [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
-  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
-  sql = openTestSql(database.url);
-});
-afterAll(async () => {
-  await sql?.close();
-  await persistence?.stop();
-  await Promise.all([database?.dispose(), nats?.dispose()]);
-});
 
 const creds = { password: 'cli-pass-plain', appKey: 'cli-appkey-plain', appSecret: 'cli-secret-plain', totpSecret: 'JBSWY3DPEHPK3PXR' };
 
@@ -45,7 +22,7 @@ async function users(argv: string[], files: Record<string, unknown> = {}, env: R
       return JSON.stringify(files[path]);
     },
   };
-  const code = await runUsersCli(argv, { NATS_URL: nats.url, ...env }, output, io);
+  const code = await runUsersCli(argv, { NATS_URL: pipeline.nats.url, ...env }, output, io);
   const text = [...stdout, ...stderr].join('\n');
   for (const secret of [...Object.values(creds), CREDENTIALS_KEY]) expect(text).not.toContain(secret);
   return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
@@ -59,7 +36,7 @@ interface UserRow {
   totpSecret: string;
   state: string;
 }
-const row = (userID: string) => sql.row<UserRow>('select * from "IIFLUser" where "userID" = $1', [userID]);
+const row = (userID: string) => pipeline.sql.row<UserRow>('select * from "IIFLUser" where "userID" = $1', [userID]);
 
 describe('pnpm users', () => {
   it('adds a user with credentials encrypted before they leave the command', async () => {
@@ -113,7 +90,7 @@ describe('pnpm users', () => {
 
   it('adds a redirect-flow user with appKey and appSecret alone, and changes the login flow', async () => {
     const flow = async (userID: string) =>
-      (await sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', [userID]))?.login_flow;
+      (await pipeline.sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', [userID]))?.login_flow;
     const app = { appKey: creds.appKey, appSecret: creds.appSecret };
     const without = await users(['add', 'CLIR1', '--credentials-file', 'a.json'], { 'a.json': app });
     expect(without.code).toBe(2);

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection, type Subscription } from 'nats';
 import {
-  INTEGRATION_MANAGED,
   PersistenceApi,
   RefreshRequested,
   Subjects,
@@ -11,82 +9,37 @@ import {
   type RefreshRequested as RefreshRequestedEvent,
 } from '@refresher/contracts';
 import { decodeJson, encodeJson } from '@refresher/platform';
-import {
-  createTestDatabase,
-  seedUsers,
-  startNats,
-  startPersistenceProcess,
-  waitFor,
-  type PersistenceProcess,
-  type TestDatabase,
-  type TestNats,
-} from '@refresher/testkit';
+import { integrationUser, realUser, usePipeline, waitFor } from '@refresher/testkit';
 import { startTestGateway, type TestGateway } from './helpers.ts';
 
 // The gateway against the real persistence service, in its own process (real NATS, fresh Postgres
 // database). iifl-auth is not running: no login happens. Where a test needs a run to finish, it
 // publishes the outcome event that iifl-auth would, for the request the gateway published.
 
-let nats: TestNats;
-let database: TestDatabase;
-let persistence: PersistenceProcess;
+const pipeline = usePipeline({
+  users: [realUser('R1'), realUser('R2'), realUser('DORMANT', { state: 'inactive' }), integrationUser('IM1')],
+});
 /** Waits only briefly: refresh calls come back with 202 while their users are pending. */
 let shortWait: TestGateway;
 /** Waits long enough for a test to answer the run's requests. */
 let longWait: TestGateway;
-let nc: NatsConnection;
-let requests: Subscription;
 const seenRequests: RefreshRequestedEvent[] = [];
 
-const realUser = (userID: string, extra: Record<string, string> = {}) => ({
-  userID,
-  clientName: `Client ${userID}`,
-  password: 'pw',
-  appKey: 'key',
-  appSecret: 'secret',
-  totpSecret: 'JBSWY3DPEHPK3PXP',
-  ...extra,
-});
-const managedUser = (userID: string) => ({
-  userID,
-  clientName: `Partner ${userID}`,
-  password: INTEGRATION_MANAGED,
-  appKey: INTEGRATION_MANAGED,
-  appSecret: INTEGRATION_MANAGED,
-  totpSecret: INTEGRATION_MANAGED,
-});
-
 beforeAll(async () => {
-  nats = await startNats();
-  database = await createTestDatabase();
-  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
-  await seedUsers(database.url, [
-    realUser('R1'),
-    realUser('R2'),
-    realUser('DORMANT', { state: 'inactive' }),
-    managedUser('IM1'),
-  ]);
-  shortWait = await startTestGateway(nats.url, { REFRESH_WAIT_MS: '300' });
-  longWait = await startTestGateway(nats.url, { REFRESH_WAIT_MS: '20000' });
-
-  nc = await connect({ servers: nats.url });
-  requests = nc.subscribe(Subjects.refreshRequestedAll);
-  void (async () => {
-    for await (const msg of requests) {
+  shortWait = await startTestGateway(pipeline.nats.url, { REFRESH_WAIT_MS: '300' });
+  longWait = await startTestGateway(pipeline.nats.url, { REFRESH_WAIT_MS: '20000' });
+  pipeline.nc.subscribe(Subjects.refreshRequestedAll, {
+    callback: (_err, msg) => {
       const parsed = RefreshRequested.safeParse(decodeJson(msg.data));
       if (parsed.success) seenRequests.push(parsed.data);
-    }
-  })();
-  await nc.flush();
+    },
+  });
+  await pipeline.nc.flush();
 });
 
 afterAll(async () => {
   await shortWait?.gateway.stop();
   await longWait?.gateway.stop();
-  await nc?.drain();
-  await persistence?.stop();
-  await database?.dispose();
-  await nats?.dispose();
 });
 
 /** The request published for `userID` in a run other than those in `except`. */
@@ -109,7 +62,7 @@ async function publishRefreshed(request: RefreshRequestedEvent, token: string): 
     source: 'login',
     attempts: 1,
   });
-  await nc.jetstream().publish(Subjects.refreshed(request.userID), encodeJson(event), { msgID: event.eventId });
+  await pipeline.nc.jetstream().publish(Subjects.refreshed(request.userID), encodeJson(event), { msgID: event.eventId });
   return event;
 }
 
@@ -126,7 +79,7 @@ function publishFailed(request: RefreshRequestedEvent): Promise<unknown> {
     attempts: 3,
     failedAt: new Date().toISOString(),
   });
-  return nc.jetstream().publish(Subjects.failed(request.userID), encodeJson(event), { msgID: event.eventId });
+  return pipeline.nc.jetstream().publish(Subjects.failed(request.userID), encodeJson(event), { msgID: event.eventId });
 }
 
 describe('token status', () => {
@@ -155,8 +108,8 @@ describe('partner token pushes', () => {
   it('stores a /broker/token push, announces it on tokens.refreshed and shows only its preview', async () => {
     const token = `pushed-token-${randomUUID()}`;
     const validity = Date.parse('2030-01-02T03:04:05.000Z');
-    const announced = nc.subscribe(Subjects.refreshed('R2'), { max: 1 });
-    await nc.flush();
+    const announced = pipeline.nc.subscribe(Subjects.refreshed('R2'), { max: 1 });
+    await pipeline.nc.flush();
 
     const res = await shortWait.call('POST', '/api/integration/broker/token', {
       body: { userID: 'R2', token, tokenValidity: validity, loginStatus: 'success', tradingStatus: 'active', extra: 'ignored' },
@@ -236,18 +189,18 @@ describe('one-user refresh', () => {
     // Summary reads of the run: the wait may read it once as it starts, but answers from the
     // outcome notice, not from a read after it.
     const summaryReads: string[] = [];
-    const reads = nc.subscribe(PersistenceApi.getRun.subject);
+    const reads = pipeline.nc.subscribe(PersistenceApi.getRun.subject);
     void (async () => {
       for await (const msg of reads) summaryReads.push(String((decodeJson(msg.data) as { runId?: unknown }).runId));
     })();
-    await nc.flush();
+    await pipeline.nc.flush();
 
     const earlier = new Set(seenRequests.map((r) => r.runId));
     const pending = longWait.call('POST', '/api/integration/tokens/refresh/R1');
     const request = await requestFor('R1', earlier);
     const event = await publishRefreshed(request, `fresh-token-${randomUUID()}`);
     const res = await pending;
-    await nc.flush();
+    await pipeline.nc.flush();
     reads.unsubscribe();
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -378,7 +331,7 @@ describe('refresh of all users', () => {
 
 describe('shutdown', () => {
   it('answers a waiting refresh with 202 and its run id when the gateway stops', async () => {
-    const gw = await startTestGateway(nats.url, { REFRESH_WAIT_MS: '60000' });
+    const gw = await startTestGateway(pipeline.nats.url, { REFRESH_WAIT_MS: '60000' });
     const earlier = new Set(seenRequests.map((r) => r.runId));
     const pending = gw.call('POST', '/api/integration/tokens/refresh/R2');
     const request = await requestFor('R2', earlier);

@@ -2,17 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptField, keyringFromEnv } from '@refresher/credential-crypto';
 import { ConfigError, loadConfig } from '@refresher/platform';
-import {
-  createTestDatabase,
-  openTestSql,
-  seedUsers,
-  startNats,
-  startPersistenceProcess,
-  type PersistenceProcess,
-  type TestDatabase,
-  type TestNats,
-  type TestSql,
-} from '@refresher/testkit';
+import { realUser, usePipeline } from '@refresher/testkit';
 import { gatewayConfigSchema } from '../src/index.ts';
 import { createFailureSlowdown } from '../src/failure-slowdown.ts';
 import { API_KEY, captureLogger, startTestGateway, type TestGateway } from './helpers.ts';
@@ -36,32 +26,18 @@ const API_KEYS = [
 const CREDENTIALS_KEY = randomBytes(32).toString('base64');
 const bearer = (key: string) => `Bearer ${key}`;
 
-let nats: TestNats;
-let database: TestDatabase;
-let persistence: PersistenceProcess;
+const pipeline = usePipeline({ users: [realUser('R1')] });
 let gw: TestGateway;
-let sql: TestSql;
 const captured = captureLogger();
 
 beforeAll(async () => {
-  [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
-  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
-  await seedUsers(database.url, [
-    { userID: 'R1', password: 'pw', appKey: 'key', appSecret: 'secret', totpSecret: 'JBSWY3DPEHPK3PXP' },
-  ]);
   gw = await startTestGateway(
-    nats.url,
+    pipeline.nats.url,
     { API_KEYS, CREDENTIALS_KEY, CREDENTIALS_KEY_ID: 'k7', REFRESH_BURST: '2', REFRESH_RATE_PER_MINUTE: '1', LOG_LEVEL: 'trace' },
     captured.log,
   );
-  sql = openTestSql(database.url);
 });
-afterAll(async () => {
-  await sql?.close();
-  await gw?.gateway.stop();
-  await persistence?.stop();
-  await Promise.all([nats?.dispose(), database?.dispose()]);
-});
+afterAll(() => gw?.gateway.stop());
 
 describe('API key scopes', () => {
   it.each([
@@ -89,13 +65,13 @@ describe('API key scopes', () => {
       expect(res.status).toBe(404);
     }
     // After the rotation the old key is dropped from API_KEYS: it is then an unknown key.
-    const rotated = await startTestGateway(nats.url, {
+    const rotated = await startTestGateway(pipeline.nats.url, {
       API_KEYS: `admin:manage-users:${sha256(KEYS.adminNext)}`,
       INTEGRATION_API_KEY: '',
       CREDENTIALS_KEY,
     }).catch((err: unknown) => err);
     expect(rotated).toBeInstanceOf(ConfigError);
-    const after = await startTestGateway(nats.url, { API_KEYS: `admin:manage-users:${sha256(KEYS.adminNext)}`, CREDENTIALS_KEY });
+    const after = await startTestGateway(pipeline.nats.url, { API_KEYS: `admin:manage-users:${sha256(KEYS.adminNext)}`, CREDENTIALS_KEY });
     try {
       expect((await after.call('PUT', '/api/integration/users/NOBODY', { auth: bearer(KEYS.admin), body: {} })).status).toBe(401);
       expect((await after.call('PUT', '/api/integration/users/NOBODY', { auth: bearer(KEYS.adminNext), body: { state: 'x' } })).status).toBe(404);
@@ -122,7 +98,7 @@ describe('401', () => {
   });
 
   it('is slowed down after repeated failures from one client, and stays the same 401', async () => {
-    const slow = await startTestGateway(nats.url, { AUTH_FREE_FAILURES: '2', AUTH_FAILURE_DELAY_MS: '400', AUTH_FAILURE_MAX_DELAY_MS: '400' });
+    const slow = await startTestGateway(pipeline.nats.url, { AUTH_FREE_FAILURES: '2', AUTH_FAILURE_DELAY_MS: '400', AUTH_FAILURE_MAX_DELAY_MS: '400' });
     try {
       const bodies: string[] = [];
       for (let i = 0; i < 2; i++) bodies.push((await slow.call('GET', '/api/integration/users/R1/token', { auth: 'Bearer nope' })).text);
@@ -181,7 +157,7 @@ describe('user management', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ success: true, userID: 'NEW1', created: true });
     const keyring = keyringFromEnv({ CREDENTIALS_KEY, CREDENTIALS_KEY_ID: 'k7' });
-    const row = (await sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['NEW1']))!;
+    const row = (await pipeline.sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['NEW1']))!;
     for (const column of ['password', 'appKey', 'appSecret', 'totpSecret'] as const) {
       expect(row[column]).toMatch(/^enc:v1:k7:/);
       expect(decryptField(keyring, row[column], { table: 'IIFLUser', column, row: 'NEW1' })).toBe(secrets[column]);
@@ -195,7 +171,7 @@ describe('user management', () => {
     });
     expect(updated.status).toBe(200);
     expect(updated.body).toEqual({ success: true, userID: 'NEW1', created: false, changed: ['state', 'password'] });
-    const after = (await sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['NEW1']))!;
+    const after = (await pipeline.sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['NEW1']))!;
     expect(decryptField(keyring, after.password, { table: 'IIFLUser', column: 'password', row: 'NEW1' })).toBe('Changed-pass-plain');
     expect(after.appSecret).toBe(row.appSecret);
 
@@ -219,10 +195,10 @@ describe('user management', () => {
 
     const created = await gw.call('POST', '/api/integration/users/RD1', { ...admin, body: { ...app, loginFlow: 'redirect' } });
     expect(created).toMatchObject({ status: 201, body: { success: true, userID: 'RD1', changed: expect.arrayContaining(['loginFlow']) } });
-    const row = (await sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['RD1']))!;
+    const row = (await pipeline.sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['RD1']))!;
     expect([row.password, row.totpSecret]).toEqual(['', '']);
     expect(row.appKey).toMatch(/^enc:v1:k7:/);
-    const flow = async () => (await sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', ['RD1']))?.login_flow;
+    const flow = async () => (await pipeline.sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', ['RD1']))?.login_flow;
     expect(await flow()).toBe('redirect');
 
     const headless = await gw.call('PUT', '/api/integration/users/RD1', { ...admin, body: { loginFlow: 'headless-v1' } });

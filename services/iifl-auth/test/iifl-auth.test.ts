@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from 'nats';
 import {
   Consumers,
   DeadLetter,
@@ -15,16 +14,7 @@ import { encryptField, keyringFromEnv } from '@refresher/credential-crypto';
 import { createIiflClient, parseIiflClientConfig, type IiflClientHandle } from '@refresher/iifl-client';
 import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
 import { createLogger, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
-import {
-  createTestDatabase,
-  seedUsers,
-  startNats,
-  startPersistenceProcess,
-  waitFor,
-  type PersistenceProcess,
-  type TestDatabase,
-  type TestNats,
-} from '@refresher/testkit';
+import { integrationUser, usePipeline, waitFor } from '@refresher/testkit';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth, type IiflAuthEnv } from '../src/index.ts';
 
 const CREDENTIALS_KEY = randomBytes(32).toString('base64');
@@ -40,20 +30,34 @@ interface Replica {
   lines: string[];
 }
 
-let nats: TestNats;
-let database: TestDatabase;
+const accounts: SimAccount[] = generateAccounts(17, 'iifl-auth-test');
+const account = (i: number): SimAccount => accounts[i - 1]!;
+const keyring = keyringFromEnv({ CREDENTIALS_KEY });
+const pipeline = usePipeline({
+  users: [
+    ...accounts.map((a, i) => {
+      const user = { userID: a.clientId, password: a.password, appKey: a.appKey, appSecret: a.appSecret, totpSecret: a.totpSecret };
+      // Account 2 is stored with a wrong password; account 6 with every credential encrypted at rest.
+      if (i + 1 === 2) user.password = 'not-the-password';
+      if (i + 1 === 6) {
+        for (const column of ['password', 'appKey', 'appSecret', 'totpSecret'] as const) {
+          user[column] = encryptField(keyring, user[column], { table: 'IIFLUser', column, row: a.clientId });
+        }
+      }
+      return user;
+    }),
+    integrationUser('PARTNER-1'),
+  ],
+  persistenceEnv: { EVENT_CONCURRENCY: '4' },
+});
 let sim: Simulator;
-let persistence: PersistenceProcess;
-let nc: NatsConnection;
 let checker: IiflClientHandle;
 let main: Replica;
 const received: Received[] = [];
-const accounts: SimAccount[] = generateAccounts(17, 'iifl-auth-test');
-const account = (i: number): SimAccount => accounts[i - 1]!;
 
 function authEnv(extra: Partial<Record<keyof IiflAuthEnv, string>> = {}): Record<string, string> {
   return {
-    NATS_URL: nats.url,
+    NATS_URL: pipeline.nats.url,
     LOG_LEVEL: 'info',
     HEALTH_PORT: '0',
     IIFL_BASE_URL: sim.baseUrl,
@@ -84,7 +88,7 @@ async function request(userID: string): Promise<RefreshRequested> {
     trigger: 'api',
     requestedAt: new Date().toISOString(),
   });
-  await nc.jetstream().publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${event.runId}:${userID}` });
+  await pipeline.nc.jetstream().publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${event.runId}:${userID}` });
   return event;
 }
 
@@ -103,32 +107,11 @@ const outcomeLines = (replica: Replica, outcome: string) =>
   replica.lines.filter((l) => (JSON.parse(l) as { outcome?: string }).outcome === outcome);
 
 beforeAll(async () => {
-  [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
   sim = await startSimulator({ port: 0, accounts });
-  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url, env: { EVENT_CONCURRENCY: '4' } });
-  const keyring = keyringFromEnv({ CREDENTIALS_KEY });
-  const seed = accounts.map((a, i) => {
-    const user = { userID: a.clientId, password: a.password, appKey: a.appKey, appSecret: a.appSecret, totpSecret: a.totpSecret };
-    // Account 2 is stored with a wrong password; account 6 with every credential encrypted at rest.
-    if (i + 1 === 2) user.password = 'not-the-password';
-    if (i + 1 === 6) {
-      for (const column of ['password', 'appKey', 'appSecret', 'totpSecret'] as const) {
-        user[column] = encryptField(keyring, user[column], { table: 'IIFLUser', column, row: a.clientId });
-      }
-    }
-    return user;
-  });
-  const managed = 'INTEGRATION_MANAGED';
-  await seedUsers(database.url, [
-    ...seed,
-    { userID: 'PARTNER-1', password: managed, appKey: managed, appSecret: managed, totpSecret: managed },
-  ]);
-
-  nc = await connect({ servers: nats.url });
   for (const subject of [Subjects.refreshedAll, Subjects.failedAll, Subjects.skippedAll, Subjects.deadLetterAll]) {
-    nc.subscribe(subject, { callback: (_err, msg) => received.push({ subject: msg.subject, payload: decodeJson(msg.data) }) });
+    pipeline.nc.subscribe(subject, { callback: (_err, msg) => received.push({ subject: msg.subject, payload: decodeJson(msg.data) }) });
   }
-  await nc.flush();
+  await pipeline.nc.flush();
   checker = createIiflClient(parseIiflClientConfig({ IIFL_BASE_URL: sim.baseUrl }));
   main = await startReplica();
 });
@@ -136,11 +119,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await main?.auth.stop();
   await checker?.close();
-  await nc?.close();
-  await persistence?.stop().catch(() => {});
   await sim?.close();
-  await nats?.dispose();
-  await database?.dispose();
 });
 
 describe('iifl-auth', { timeout: 30_000 }, () => {
@@ -231,7 +210,7 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
 
   it('dead-letters an invalid request and goes on with the next one', async () => {
     const user = account(4).clientId;
-    const js = nc.jetstream();
+    const js = pipeline.nc.jetstream();
     await js.publish(Subjects.refreshRequested(user), new TextEncoder().encode('{not json'));
     const mismatched = RefreshRequested.parse({
       v: 1,
@@ -268,7 +247,7 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
   it('shares the work between two replicas, each user refreshed exactly once', async () => {
     const second = await startReplica();
     try {
-      const jsm = await nc.jetstreamManager();
+      const jsm = await pipeline.nc.jetstreamManager();
       // Both replicas are waiting for work before any is published.
       await waitFor('two pulls waiting', async () =>
         (await jsm.consumers.info(Streams.requests.name, Consumers.iiflAuth)).num_waiting >= 2 ? true : undefined,
@@ -309,7 +288,7 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
       expect(JSON.parse(handedBack[0]!)).toMatchObject({ userID: user, runId: req.runId, why: 'shutting down' });
       expect(eventsFor(Subjects.failed(user))).toEqual([]);
       // The request is still in the work queue, for another replica.
-      const info = await (await nc.jetstreamManager()).streams.info(Streams.requests.name);
+      const info = await (await pipeline.nc.jetstreamManager()).streams.info(Streams.requests.name);
       expect(info.state.messages).toBe(1);
     } finally {
       sim.setKnobs({ hangRate: 0 });
@@ -317,9 +296,9 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
   });
 
   it('fails with CREDENTIALS_UNAVAILABLE after the last delivery when persistence does not answer', async () => {
-    await persistence.stop();
+    await pipeline.persistence.stop();
     // The handed-back request above would come back after its delay; purge it to keep this test's count clean.
-    await (await nc.jetstreamManager()).streams.purge(Streams.requests.name);
+    await (await pipeline.nc.jetstreamManager()).streams.purge(Streams.requests.name);
     main = await startReplica({ AUTH_NAK_DELAY_MS: '100', AUTH_CREDENTIALS_TIMEOUT_MS: '300' });
     const user = account(16).clientId;
     const req = await request(user);

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from 'nats';
 import {
   CREDENTIAL_FIELDS,
   IiflAuthApi,
@@ -16,17 +15,7 @@ import {
 import { encryptField, keyringFromEnv } from '@refresher/credential-crypto';
 import { generateAccounts, startSimulator, totpAt, type SimAccount, type Simulator } from '@refresher/iifl-sim';
 import { callService, createLogger, decodeJson, encodeJson, loadConfig, ServiceCallError } from '@refresher/platform';
-import {
-  createTestDatabase,
-  openTestSql,
-  startNats,
-  startPersistenceProcess,
-  waitFor,
-  type PersistenceProcess,
-  type TestDatabase,
-  type TestNats,
-  type TestSql,
-} from '@refresher/testkit';
+import { usePipeline, waitFor } from '@refresher/testkit';
 import { signNonce } from '../src/login-nonce.ts';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth } from '../src/index.ts';
 
@@ -37,12 +26,8 @@ const CALLBACK = 'http://127.0.0.1:9/api/integration/iifl/callback';
 const keyring = keyringFromEnv({ CREDENTIALS_KEY });
 const [redirect1, redirect2, headless, byDefault, redirect3] = generateAccounts(5, 'redirect-auth') as [SimAccount, SimAccount, SimAccount, SimAccount, SimAccount];
 
-let nats: TestNats;
-let database: TestDatabase;
+const pipeline = usePipeline();
 let sim: Simulator;
-let persistence: PersistenceProcess;
-let sql: TestSql;
-let nc: NatsConnection;
 let auth: IiflAuth | undefined;
 const received: { subject: string; payload: unknown }[] = [];
 
@@ -51,7 +36,7 @@ async function register(account: SimAccount, loginFlow?: LoginFlow): Promise<voi
   const credentials = Object.fromEntries(
     fields.map((column) => [column, encryptField(keyring, account[column], { table: 'IIFLUser', column, row: account.clientId })]),
   );
-  await callService(nc, PersistenceApi.upsertUser, {
+  await callService(pipeline.nc, PersistenceApi.upsertUser, {
     userID: account.clientId,
     mode: 'create',
     credentials,
@@ -62,7 +47,7 @@ async function register(account: SimAccount, loginFlow?: LoginFlow): Promise<voi
 async function startAuth(extra: Record<string, string> = {}): Promise<void> {
   await auth?.stop();
   const env = {
-    NATS_URL: nats.url,
+    NATS_URL: pipeline.nats.url,
     HEALTH_PORT: '0',
     IIFL_BASE_URL: sim.baseUrl,
     IIFL_LOGIN_URL: sim.loginPageUrl,
@@ -79,7 +64,7 @@ async function startAuth(extra: Record<string, string> = {}): Promise<void> {
 
 async function requestRefresh(userID: string): Promise<string> {
   const event = RefreshRequested.parse({ v: 1, eventId: randomUUID(), runId: `run-${randomUUID()}`, userID, trigger: 'api', requestedAt: new Date().toISOString() });
-  await nc.jetstream().publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${event.runId}:${userID}` });
+  await pipeline.nc.jetstream().publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${event.runId}:${userID}` });
   return event.runId;
 }
 
@@ -106,8 +91,8 @@ async function browserLogin(url: string, account: SimAccount): Promise<URL> {
   return new URL(res.headers.get('location')!);
 }
 
-const link = (userID: string) => callService(nc, IiflAuthApi.loginLink, { userID });
-const redeem = (request: RedeemLoginRequest) => callService(nc, IiflAuthApi.redeemLogin, request, 40_000);
+const link = (userID: string) => callService(pipeline.nc, IiflAuthApi.loginLink, { userID });
+const redeem = (request: RedeemLoginRequest) => callService(pipeline.nc, IiflAuthApi.redeemLogin, request, 40_000);
 async function refused(promise: Promise<unknown>): Promise<{ code: number; reason: string }> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(ServiceCallError);
@@ -115,30 +100,22 @@ async function refused(promise: Promise<unknown>): Promise<{ code: number; reaso
 }
 
 beforeAll(async () => {
-  [nats, database] = await Promise.all([startNats(), createTestDatabase()]);
   sim = await startSimulator({ port: 0, accounts: [redirect1, redirect2, headless, byDefault, redirect3] });
-  persistence = await startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
-  sql = openTestSql(database.url);
-  nc = await connect({ servers: nats.url });
   for (const subject of [Subjects.refreshedAll, Subjects.skippedAll, Subjects.loginRequiredAll, Subjects.failedAll]) {
-    nc.subscribe(subject, { callback: (_err, msg) => received.push({ subject: msg.subject, payload: decodeJson(msg.data) }) });
+    pipeline.nc.subscribe(subject, { callback: (_err, msg) => received.push({ subject: msg.subject, payload: decodeJson(msg.data) }) });
   }
   await register(redirect1, 'redirect');
   await register(redirect2, 'redirect');
   await register(redirect3, 'redirect');
   await register(headless, 'headless-v1');
   await register(byDefault);
-  await callService(nc, PersistenceApi.upsertUser, { userID: 'PARTNER1', mode: 'create', integrationManaged: true });
+  await callService(pipeline.nc, PersistenceApi.upsertUser, { userID: 'PARTNER1', mode: 'create', integrationManaged: true });
   await startAuth();
 }, 60_000);
 
 afterAll(async () => {
   await auth?.stop();
-  await nc?.close();
-  await sql?.close();
-  await persistence?.stop();
   await sim?.close();
-  await Promise.allSettled([nats?.dispose(), database?.dispose()]);
 });
 
 describe('iifl-auth, browser redirect login', { timeout: 60_000 }, () => {
@@ -165,7 +142,7 @@ describe('iifl-auth, browser redirect login', { timeout: 60_000 }, () => {
     const event = await eventOf(Subjects.refreshed(redirect2.clientId), null, TokenRefreshed);
     expect(event).toMatchObject({ eventId: answer.eventId, source: 'login', runId: null, tokenValidity: answer.tokenValidity });
     const row = async () =>
-      (await sql.row<{ token: string | null }>('select token from "IIFLUser" where "userID" = $1', [redirect2.clientId]))!;
+      (await pipeline.sql.row<{ token: string | null }>('select token from "IIFLUser" where "userID" = $1', [redirect2.clientId]))!;
     await waitFor('the token stored', async () => ((await row()).token === event.token ? true : undefined));
 
     expect(await refused(redeem({ nonce, authCode, clientId: redirect2.clientId }))).toEqual({ code: 409, reason: 'LINK_USED' });

@@ -39,28 +39,7 @@ export interface Harness {
   dispose(): Promise<void>;
 }
 
-export function realUser(userID: string, extra: Partial<SeedUser> = {}): SeedUser {
-  return {
-    userID,
-    clientName: `Client ${userID}`,
-    password: `pw-${userID}`,
-    appKey: `key-${userID}`,
-    appSecret: `secret-${userID}`,
-    totpSecret: 'JBSWY3DPEHPK3PXP',
-    ...extra,
-  };
-}
-
-export function integrationUser(userID: string): SeedUser {
-  return {
-    userID,
-    clientName: `Partner ${userID}`,
-    password: 'INTEGRATION_MANAGED',
-    appKey: 'INTEGRATION_MANAGED',
-    appSecret: 'INTEGRATION_MANAGED',
-    totpSecret: 'INTEGRATION_MANAGED',
-  };
-}
+export { integrationUser, realUser } from '@refresher/testkit';
 
 function selectUser(db: Persistence['db'], userID: string) {
   return db.selectFrom('IIFLUser').selectAll().where('userID', '=', userID).executeTakeFirstOrThrow();

@@ -1,36 +1,20 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from 'nats';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Streams, Subjects } from '@refresher/contracts';
 import { createLogger, loadConfig } from '@refresher/platform';
-import {
-  createTestDatabase,
-  seedUsers,
-  startNats,
-  startPersistenceProcess,
-  waitFor,
-  type PersistenceProcess,
-  type TestDatabase,
-  type TestNats,
-} from '@refresher/testkit';
+import { integrationUser, realUser, usePipeline, waitFor } from '@refresher/testkit';
 import { schedulerConfigSchema, slotRunId, startScheduler, type Scheduler } from '../src/index.ts';
 
 // Two scheduler replicas against the real persistence service (its own process), NATS and Postgres.
 // No iifl-auth runs, so the refresh requests stay in the TOKEN_REQUESTS work queue where they can be
 // counted.
-let nats: TestNats;
-let database: TestDatabase;
-let persistence: PersistenceProcess;
-let nc: NatsConnection;
-const schedulers: Scheduler[] = [];
-
 const REAL_USERS = ['SR1', 'SR2', 'SR3'];
-
-const startPersistence = () => startPersistenceProcess({ natsUrl: nats.url, databaseUrl: database.url });
+const pipeline = usePipeline({ users: [...REAL_USERS.map((userID) => realUser(userID)), integrationUser('SP1')] });
+const schedulers: Scheduler[] = [];
 
 async function startReplica(log = createLogger('scheduler-test', 'silent')): Promise<Scheduler> {
   const config = loadConfig(schedulerConfigSchema, {
-    NATS_URL: nats.url,
+    NATS_URL: pipeline.nats.url,
     HEALTH_PORT: '0',
     SCHEDULER_START_RETRY_MS: '60000',
   });
@@ -41,43 +25,12 @@ async function startReplica(log = createLogger('scheduler-test', 'silent')): Pro
 
 /** Messages per subject in the requests stream. */
 async function queuedRequests(): Promise<Record<string, number>> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await pipeline.nc.jetstreamManager();
   const info = await jsm.streams.info(Streams.requests.name, { subjects_filter: '>' });
   return info.state.subjects ?? {};
 }
 
-beforeAll(async () => {
-  nats = await startNats();
-  database = await createTestDatabase();
-  persistence = await startPersistence();
-  await seedUsers(database.url, [
-    ...REAL_USERS.map((userID) => ({
-      userID,
-      clientName: `Client ${userID}`,
-      password: `pw-${userID}`,
-      appKey: `key-${userID}`,
-      appSecret: `secret-${userID}`,
-      totpSecret: 'JBSWY3DPEHPK3PXP',
-    })),
-    {
-      userID: 'SP1',
-      clientName: 'Partner SP1',
-      password: 'INTEGRATION_MANAGED',
-      appKey: 'INTEGRATION_MANAGED',
-      appSecret: 'INTEGRATION_MANAGED',
-      totpSecret: 'INTEGRATION_MANAGED',
-    },
-  ]);
-  nc = await connect({ servers: nats.url });
-});
-
-afterAll(async () => {
-  await Promise.all(schedulers.map((s) => s.stop()));
-  await nc?.drain();
-  await persistence?.stop();
-  await database?.dispose();
-  await nats?.dispose();
-});
+afterAll(() => Promise.all(schedulers.map((s) => s.stop())));
 
 describe('two scheduler replicas', () => {
   it('start one run for a slot they both fire, and queue one request per user', async () => {
@@ -115,10 +68,10 @@ describe('two scheduler replicas', () => {
     const slot = new Date('2026-11-30T21:30:00.000Z');
     const before = await queuedRequests();
 
-    await persistence.stop();
+    await pipeline.persistence.stop();
     const fire = scheduler.fireSlot(slot);
     await waitFor('a retry to be logged', () => lines.some((l) => l.includes('retrying')));
-    persistence = await startPersistence();
+    await pipeline.restartPersistence();
 
     const start = await fire;
     expect(start).toMatchObject({ runId: slotRunId(slot), created: true });
