@@ -57,6 +57,11 @@ export type Outcome =
 export const step = (result: Record<string, unknown>): Outcome => ({ kind: 'step', result });
 export const plain = (body: Record<string, unknown>): Outcome => ({ kind: 'plain', body });
 
+/** The status and message of every IIFL success. */
+export const OK = { status: 'Ok', message: 'Success' } as const;
+/** A success with its result, the same in every answer shape. */
+export const okResult = (result: Record<string, unknown>): Outcome => plain({ ...OK, result });
+
 export function coded(code: string, message?: string, httpStatus = 200): Outcome {
   return { kind: 'coded', code, message: message ?? messageFor(code), httpStatus };
 }

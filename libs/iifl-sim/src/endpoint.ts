@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Outcome } from './answers.ts';
+import { badRequest, type Outcome } from './answers.ts';
 import type { LoginState } from './login-state.ts';
 import type { SealPolicy } from './shapes.ts';
 import type { StatsRecorder } from './stats.ts';
@@ -75,4 +75,20 @@ export function strings<K extends string>(source: Record<string, unknown>, ...na
     out[name] = value;
   }
   return out;
+}
+
+/** Most of the API: a POST with a JSON body, rate-limited per client (per address until the client is known). */
+export function jsonPost(endpoint: Omit<Endpoint, 'method' | 'body' | 'rateKey'> & Partial<Pick<Endpoint, 'rateKey'>>): Endpoint {
+  return { method: 'POST', body: 'json', rateKey: clientOrRemote, ...endpoint };
+}
+
+/** identify() of a call that needs one string field in its body: a bad request without it. */
+export const requireString =
+  (name: string) =>
+  (call: Call): Outcome | undefined =>
+    typeof call.body[name] === 'string' ? undefined : badRequest(`${name} (string) is required`);
+
+/** An unsealed step that reads one string field of its JSON body and answers from its value. */
+export function oneFieldPost(name: EndpointName, path: string, field: string, answer: (value: string) => Outcome): Endpoint {
+  return jsonPost({ name, path, seal: 'never', identify: requireString(field), handle: (call) => answer(call.body[field] as string) });
 }

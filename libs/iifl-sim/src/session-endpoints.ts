@@ -1,23 +1,20 @@
 // The session step and the calls made with a session: getusersession, profile, logout.
-import { badRequest, notOk, plain, sessionNotValid, type Outcome } from './answers.ts';
-import { bearerOf, clientOrRemote, type Call, type Endpoint, type EndpointDeps } from './endpoint.ts';
+import { notOk, okResult, sessionNotValid, type Outcome } from './answers.ts';
+import { bearerOf, jsonPost, requireString, type Call, type Endpoint, type EndpointDeps } from './endpoint.ts';
 import type { LoginState, Session } from './login-state.ts';
-
-const OK = { status: 'Ok', message: 'Success' } as const;
 
 type SessionPrepared = { checkSum: string; pending: ReturnType<LoginState['authCodeFor']> };
 
 function getUserSession(deps: EndpointDeps): Endpoint {
   const { state, stats, knobs } = deps;
-  return {
+  return jsonPost({
     name: 'getusersession',
-    method: 'POST',
     path: '/v1/getusersession',
-    body: 'json',
     seal: 'shape',
     identify(call) {
-      const checkSum = call.body['checkSum'];
-      if (typeof checkSum !== 'string') return badRequest('checkSum (string) is required');
+      const missing = requireString('checkSum')(call);
+      if (missing) return missing;
+      const checkSum = call.body['checkSum'] as string;
       const pending = state.authCodeFor(checkSum);
       if (pending && pending !== 'expired') {
         call.clientId = pending.clientId;
@@ -31,7 +28,6 @@ function getUserSession(deps: EndpointDeps): Endpoint {
       call.prepared = prepared;
       return undefined;
     },
-    rateKey: clientOrRemote,
     handle(call): Outcome {
       const { checkSum, pending } = call.prepared as SessionPrepared;
       if (pending === 'expired') return notOk(200, 'authCode expired');
@@ -43,59 +39,52 @@ function getUserSession(deps: EndpointDeps): Endpoint {
       stats.client(pending.clientId).sessionsIssued++;
       return { kind: 'session', userSession };
     },
-  };
+  });
 }
 
-/** Finds the live session behind the bearer token (an expired one answers like a dead one). */
-function identifySession(deps: EndpointDeps, call: Call): undefined {
-  const session = call.bearer !== undefined ? deps.state.session(call.bearer) : undefined;
-  if (session) call.clientId = session.clientId;
-  call.prepared = session;
-  return undefined;
+/**
+ * A call made with a session (no request fields): handle() gets the live session behind the bearer
+ * token, or undefined (an expired one answers like a dead one). Rate-limited per bearer.
+ */
+function withSession(
+  deps: EndpointDeps,
+  endpoint: Pick<Endpoint, 'name' | 'method' | 'path' | 'body'>,
+  handle: (call: Call, session: Session | undefined) => Outcome,
+): Endpoint {
+  return {
+    ...endpoint,
+    seal: 'never',
+    identify(call) {
+      const session = call.bearer !== undefined ? deps.state.session(call.bearer) : undefined;
+      if (session) call.clientId = session.clientId;
+      call.prepared = session;
+      return undefined;
+    },
+    rateKey: bearerOf,
+    handle: (call) => handle(call, call.prepared as Session | undefined),
+  };
 }
 
 function profile(deps: EndpointDeps): Endpoint {
-  return {
-    name: 'profile',
-    method: 'GET',
-    path: '/v1/profile',
-    body: 'none',
-    seal: 'never',
-    identify: (call) => identifySession(deps, call),
-    rateKey: bearerOf,
-    handle(call) {
-      const session = call.prepared as Session | undefined;
-      if (!session) return sessionNotValid();
-      const clientId = session.clientId;
-      return plain({
-        ...OK,
-        result: {
-          clientId,
-          clientName: `Simulated client ${clientId}`,
-          isTotpEnabled: true,
-          accountStatus: 'Active',
-          exchanges: ['NSEEQ', 'NSEFO', 'BSEEQ'],
-        },
-      });
-    },
-  };
+  return withSession(deps, { name: 'profile', method: 'GET', path: '/v1/profile', body: 'none' }, (_call, session) => {
+    if (!session) return sessionNotValid();
+    const clientId = session.clientId;
+    return okResult({
+      clientId,
+      clientName: `Simulated client ${clientId}`,
+      isTotpEnabled: true,
+      accountStatus: 'Active',
+      exchanges: ['NSEEQ', 'NSEFO', 'BSEEQ'],
+    });
+  });
 }
 
 function logout(deps: EndpointDeps): Endpoint {
-  return {
-    name: 'logout',
-    method: 'POST',
-    path: '/v1/profile/logout',
-    body: 'json',
-    seal: 'never',
-    identify: (call) => identifySession(deps, call),
-    rateKey: bearerOf,
-    handle(call) {
-      if (!call.prepared || call.bearer === undefined) return sessionNotValid();
-      deps.state.endSession(call.bearer);
-      return plain({ ...OK, result: { status: 'Success', message: 'Success' } });
-    },
-  };
+  return withSession(deps, { name: 'logout', method: 'POST', path: '/v1/profile/logout', body: 'json' }, (call, session) => {
+    if (!session || call.bearer === undefined) return sessionNotValid();
+    deps.state.endSession(call.bearer);
+    return okResult({ status: 'Success', message: 'Success' });
+  });
 }
 
 export function sessionEndpoints(deps: EndpointDeps): Endpoint[] {

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { httpStatusOf, type Outcome } from './answers.ts';
+import { httpStatusOf, OK, type Outcome } from './answers.ts';
 import { sealEnvelope } from './envelope.ts';
 import type { AnswerShape } from './types.ts';
 
@@ -25,7 +25,6 @@ export interface RenderContext {
   serverPub: string;
 }
 
-const OK = { status: 'Ok', message: 'Success' } as const;
 
 /** The documented layout (also the inside of a sealed answer). */
 function documented(outcome: Outcome): Record<string, unknown> | undefined {
