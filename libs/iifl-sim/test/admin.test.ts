@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateAccounts } from '../src/index.ts';
-import { startFixture, type Fixture } from './fixture.ts';
+import { useFixture } from './fixture.ts';
 import { call, clientKey, login } from './protocol-client.ts';
 
-let fx: Fixture;
-beforeAll(async () => {
-  fx = await startFixture();
-});
-afterAll(() => fx.sim.close());
-beforeEach(() => fx.reset());
+const fx = useFixture();
 
 const admin = (method: 'GET' | 'POST', path: string, body?: unknown) => call(fx.sim.url, method, path, body);
 

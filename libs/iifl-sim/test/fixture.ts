@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import {
   defaultKnobs,
   demoAccounts,
@@ -8,6 +9,9 @@ import {
   type SimAccount,
   type Simulator,
 } from '../src/index.ts';
+import { call, login, type Reply } from './protocol-client.ts';
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Where each endpoint is: method, path under the base URL (or under the idaas URL). */
 export const ENDPOINT_PATHS: Record<EndpointName, { method: 'GET' | 'POST'; path: string; idaas?: boolean }> = {
@@ -37,6 +41,10 @@ export interface Fixture {
   blocked: SimAccount;
   /** Back to default knobs and zeroed stats. */
   reset(): void;
+  /** A POST to the API base URL. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Reply>;
+  /** The userSession of a fresh account's whole v1 login. */
+  session(): Promise<string>;
 }
 
 export async function startFixture(): Promise<Fixture> {
@@ -45,14 +53,21 @@ export async function startFixture(): Promise<Fixture> {
   const blocked = demoAccounts().find((a) => a.blocked === true)!;
   const sim = await startSimulator({ accounts: [...generated, blocked], now: () => clock.t });
   let next = 0;
+  const fresh = (): SimAccount => {
+    const account = generated[next++];
+    if (!account) throw new Error('fixture ran out of accounts');
+    return account;
+  };
   return {
     sim,
     clock,
     blocked,
-    fresh() {
-      const account = generated[next++];
-      if (!account) throw new Error('fixture ran out of accounts');
-      return account;
+    fresh,
+    post: (path, body, headers = {}) => call(sim.baseUrl, 'POST', path, body, headers),
+    async session() {
+      const result = await login(sim.baseUrl, fresh(), clock.t);
+      expect(result.ok).toBe(true);
+      return result.userSession!;
     },
     reset() {
       const knobs = defaultKnobs();
@@ -60,5 +75,34 @@ export async function startFixture(): Promise<Fixture> {
       sim.setKnobs({ ...knobs, rateLimits: Object.fromEntries(ENDPOINTS.map((e) => [e, knobs.rateLimits[e] ?? 0])) });
       sim.resetStats();
     },
+  };
+}
+
+/** One simulator for a test file: started before its tests, reset before each test, closed after them. */
+export function useFixture(): Fixture {
+  let fx: Fixture | undefined;
+  beforeAll(async () => {
+    fx = await startFixture();
+  });
+  afterAll(() => fx?.sim.close());
+  beforeEach(() => fx?.reset());
+  const started = (): Fixture => {
+    if (!fx) throw new Error('the fixture starts in beforeAll');
+    return fx;
+  };
+  return {
+    get sim() {
+      return started().sim;
+    },
+    get clock() {
+      return started().clock;
+    },
+    get blocked() {
+      return started().blocked;
+    },
+    fresh: () => started().fresh(),
+    reset: () => started().reset(),
+    post: (path, body, headers) => started().post(path, body, headers),
+    session: () => started().session(),
   };
 }

@@ -1,24 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { demoAccounts, ENDPOINTS, IIFL_MESSAGES, startSimulator, type EndpointName } from '../src/index.ts';
-import { ENDPOINT_PATHS, startFixture, type Fixture } from './fixture.ts';
+import { bearer, ENDPOINT_PATHS, useFixture } from './fixture.ts';
 import { call, checksum, clientKey, envelope, login, totp, type Reply } from './protocol-client.ts';
 
-let fx: Fixture;
-beforeAll(async () => {
-  fx = await startFixture();
-});
-afterAll(() => fx.sim.close());
-beforeEach(() => fx.reset());
+const fx = useFixture();
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  call(fx.sim.baseUrl, 'POST', path, body, headers);
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-async function sessionFor(): Promise<string> {
-  const result = await login(fx.sim.baseUrl, fx.fresh(), fx.clock.t);
-  expect(result.ok).toBe(true);
-  return result.userSession!;
-}
+const post = fx.post;
 
 describe('latency', () => {
   it('delays every API call by at least latencyMs', async () => {
@@ -32,12 +19,12 @@ describe('latency', () => {
 
 describe('rate limits', () => {
   it('answers 429 past the default of 3 profile calls per second per session, and admits again a second later', async () => {
-    const session = await sessionFor();
+    const session = await fx.session();
     const profile = () => call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session));
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await profile()).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
-    const other = await sessionFor();
+    const other = await fx.session();
     expect((await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(other))).status).toBe(200);
     fx.clock.t += 1000;
     expect((await profile()).status).toBe(200);
@@ -221,7 +208,7 @@ describe('inject', () => {
   });
 
   it('can answer a bare HTTP status (401 on profile, 429 on getusersession), without a code', async () => {
-    const session = await sessionFor();
+    const session = await fx.session();
     fx.sim.setKnobs({ inject: [{ endpoint: 'profile', httpStatus: 401 }, { endpoint: 'getusersession', httpStatus: 429 }] });
     const profile = await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session));
     expect(profile.status).toBe(401);

@@ -1,15 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFixture, type Fixture } from './fixture.ts';
+import { useFixture } from './fixture.ts';
 import { call, checksum, totp, type LoginAccount } from './protocol-client.ts';
 
-let fx: Fixture;
+const fx = useFixture();
 /** The app's redirect target: records the query of every request it gets. */
 let app: { server: Server; url: string; seen: URLSearchParams[] };
 
 beforeAll(async () => {
-  fx = await startFixture();
   const seen: URLSearchParams[] = [];
   const server = createServer((req, res) => {
     seen.push(new URL(req.url ?? '/', 'http://app.local').searchParams);
@@ -19,11 +18,9 @@ beforeAll(async () => {
   app = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 });
 afterAll(async () => {
-  await fx.sim.close();
   await new Promise<void>((resolve) => app.server.close(() => resolve()));
 });
 beforeEach(() => {
-  fx.reset();
   app.seen.length = 0;
 });
 

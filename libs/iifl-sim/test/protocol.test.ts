@@ -1,23 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptEnvelope, splitEnvelope } from '../src/envelope.ts';
-import { startFixture, START, type Fixture } from './fixture.ts';
+import { bearer, START, useFixture } from './fixture.ts';
 import { checksum, clientKey, envelope, freshClientKey, login, totp } from './protocol-client.ts';
-import { bearer, expectCode, v1Steps } from './v1-steps.ts';
+import { expectCode, v1Steps } from './v1-steps.ts';
 
-let fx: Fixture;
-let steps: ReturnType<typeof v1Steps>;
-beforeAll(async () => {
-  fx = await startFixture();
-  steps = v1Steps(fx);
-});
-afterAll(() => fx.sim.close());
-beforeEach(() => fx.reset());
+const fx = useFixture();
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) => steps.post(path, body, headers);
-const exchange = (clientPub?: string) => steps.exchange(clientPub);
-const passwordStep = (clientId: string, password: string) => steps.passwordStep(clientId, password);
-const totpStep: ReturnType<typeof v1Steps>['totpStep'] = (account, body) => steps.totpStep(account, body);
+const { post, exchange, passwordStep, totpStep } = v1Steps(fx);
 
 describe('key exchange', () => {
   it('answers the server public key alone in cPubKey, as base64 SPKI DER', async () => {

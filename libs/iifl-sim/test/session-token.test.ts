@@ -1,16 +1,10 @@
 import { createPublicKey, verify } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFixture, type Fixture } from './fixture.ts';
-import { call, login } from './protocol-client.ts';
+import { describe, expect, it } from 'vitest';
+import { bearer, useFixture } from './fixture.ts';
+import { call } from './protocol-client.ts';
 
-let fx: Fixture;
-beforeAll(async () => {
-  fx = await startFixture();
-});
-afterAll(() => fx.sim.close());
-beforeEach(() => fx.reset());
+const fx = useFixture();
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const profileStatus = async (session: string) => (await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session))).status;
 
 function decode(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
@@ -18,15 +12,9 @@ function decode(token: string): { header: Record<string, unknown>; claims: Recor
   return { header, claims };
 }
 
-async function session(): Promise<string> {
-  const result = await login(fx.sim.baseUrl, fx.fresh(), fx.clock.t);
-  expect(result.ok).toBe(true);
-  return result.userSession!;
-}
-
 describe('the session token', () => {
   it('is an RS256 JWT that verifies with the public key the simulator exposes, and with no other', async () => {
-    const token = await session();
+    const token = await fx.session();
     const [header, claims, signature] = token.split('.') as [string, string, string];
     const signed = Buffer.from(`${header}.${claims}`);
     const key = createPublicKey(fx.sim.sessionPublicKey);
@@ -39,7 +27,7 @@ describe('the session token', () => {
 
   it("with sessionExp 'none' has no exp claim and lives until replaced or logged out", async () => {
     fx.sim.setKnobs({ sessionExp: 'none' });
-    const token = await session();
+    const token = await fx.session();
     const { claims } = decode(token);
     expect(Object.keys(claims).sort()).toEqual(['iat', 'jti', 'preferred_username', 'sub']);
     fx.clock.t += 30 * 86_400_000;
@@ -50,7 +38,7 @@ describe('the session token', () => {
 
   it('with sessionExp in milliseconds expires that long after issue, then answers 401 EC044', async () => {
     fx.sim.setKnobs({ sessionExp: 90_000 });
-    const token = await session();
+    const token = await fx.session();
     const { claims } = decode(token);
     expect(claims['exp']).toBe((claims['iat'] as number) + 90);
     fx.clock.t += 89_999;

@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nextIstMidnight } from '../src/index.ts';
-import { startFixture, type Fixture } from './fixture.ts';
+import { bearer, useFixture } from './fixture.ts';
 import { call, login } from './protocol-client.ts';
-import { bearer, expectCode, v1Steps } from './v1-steps.ts';
+import { expectCode, v1Steps } from './v1-steps.ts';
 
-let fx: Fixture;
-let steps: ReturnType<typeof v1Steps>;
-beforeAll(async () => {
-  fx = await startFixture();
-  steps = v1Steps(fx);
-});
-afterAll(() => fx.sim.close());
-beforeEach(() => fx.reset());
+const fx = useFixture();
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) => steps.post(path, body, headers);
-const passwordStep = (clientId: string, password: string) => steps.passwordStep(clientId, password);
+const { post, passwordStep } = v1Steps(fx);
 
 describe('sessions', () => {
   it('answer /profile while valid and 401 EC044 once logged out', async () => {

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { IIFL_MESSAGES } from '../src/index.ts';
-import { startFixture, type Fixture } from './fixture.ts';
+import { bearer, useFixture } from './fixture.ts';
 import { call, clientKey, envelope, freshClientKey, login, openResponse, opened, totp, type Reply } from './protocol-client.ts';
 
-let fx: Fixture;
-beforeAll(async () => {
-  fx = await startFixture();
-});
-afterAll(() => fx.sim.close());
-beforeEach(() => fx.reset());
+const fx = useFixture();
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) => call(fx.sim.baseUrl, 'POST', path, body, headers);
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const post = fx.post;
 const pwText = (account: { clientId: string; password: string }) => JSON.stringify({ clientId: account.clientId, password: account.password });
 
 describe('legacy shape', () => {

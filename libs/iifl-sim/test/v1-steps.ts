@@ -1,9 +1,7 @@
 import { expect } from 'vitest';
 import { IIFL_MESSAGES } from '../src/index.ts';
-import type { Fixture } from './fixture.ts';
-import { call, clientKey, envelope, totp, type Reply } from './protocol-client.ts';
-
-export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+import { bearer, type Fixture } from './fixture.ts';
+import { clientKey, envelope, totp, type Reply } from './protocol-client.ts';
 
 /** The documented failure: the code in `status`, IIFL's text in `message`, no `code` field. */
 export function expectCode(reply: Reply, code: string, httpStatus = 200): void {
@@ -13,7 +11,7 @@ export function expectCode(reply: Reply, code: string, httpStatus = 200): void {
 
 /** The v1 steps one at a time against a fixture's simulator, in the documented shape. */
 export function v1Steps(fx: Fixture) {
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => call(fx.sim.baseUrl, 'POST', path, body, headers);
+  const post = fx.post;
 
   async function exchange(clientPub = clientKey().clientPub): Promise<string> {
     const reply = await post('/get/enckey', { ceData: clientPub });

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFixture, type Fixture } from './fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { bearer, useFixture } from './fixture.ts';
 import {
   call,
   checksum,
@@ -14,16 +14,10 @@ import {
   type LoginAccount,
 } from './protocol-client.ts';
 
-let fx: Fixture;
-beforeAll(async () => {
-  fx = await startFixture();
-});
-afterAll(() => fx.sim.close());
-beforeEach(() => fx.reset());
+const fx = useFixture();
 
-const api = (path: string, body: unknown, headers: Record<string, string> = {}) => call(fx.sim.baseUrl, 'POST', path, body, headers);
+const api = fx.post;
 const idaas = (path: string, body: unknown, headers: Record<string, string> = {}) => call(fx.sim.idaasUrl, 'POST', path, body, headers);
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const DEVICE = { deviceId: 'd1', appName: 'IIFLMARKETSWEB', osName: 'WEBINTERNAL' };
 
 async function serverPub(key: ClientKey = clientKey()): Promise<string> {
