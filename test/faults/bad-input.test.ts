@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { headers as natsHeaders, type NatsConnection } from 'nats';
 import {
@@ -14,7 +14,7 @@ import {
 } from '@refresher/contracts';
 import { encodeJson } from '@refresher/platform';
 import { waitFor, type ServiceProcess } from '@refresher/testkit';
-import { report, startRig, type Rig } from './rig.ts';
+import { report, useRig } from './rig.ts';
 
 const API = '/api/integration';
 /** Characters that would change a NATS subject, plus others no user id may hold. */
@@ -38,15 +38,13 @@ const unknownUserId = fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/).map((s) => `nob
  * exits; and a valid request still works afterwards.
  */
 describe('bad input everywhere', () => {
-  let rig: Rig;
   let gateway: ServiceProcess & { port: number };
   let base: string;
   let nc: NatsConnection;
   const tally = { http: 0, requestReply: 0, events: 0, schema: 0 };
   const statuses: Record<number, number> = {};
-
-  beforeAll(async () => {
-    rig = await startRig({
+  const rig = useRig(
+    {
       users: 2,
       prefix: 'fuzz',
       // The gateway's brakes on wrong keys and on refresh calls are lifted: the fuzzing is the point.
@@ -57,14 +55,14 @@ describe('bad input everywhere', () => {
         REFRESH_RATE_PER_MINUTE: '1000000',
         REFRESH_WAIT_MS: '20000',
       },
-    });
-    nc = rig.nc;
-    await rig.start('iifl-auth');
-    gateway = await rig.start('gateway');
-    base = `http://127.0.0.1:${gateway.port}${API}`;
-  }, 120_000);
-
-  afterAll(() => rig?.stop());
+    },
+    async (r) => {
+      nc = r.nc;
+      await r.start('iifl-auth');
+      gateway = await r.start('gateway');
+      base = `http://127.0.0.1:${gateway.port}${API}`;
+    },
+  );
 
   const key = () => rig.env['INTEGRATION_API_KEY']!;
 

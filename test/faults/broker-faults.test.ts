@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startRefreshRun } from '@refresher/refresh-runs';
 import { waitFor } from '@refresher/testkit';
-import { outcomeCounts, report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
+import { outcomeCounts, report, runFigures, useRig, waitForRun } from './rig.ts';
 
 const USERS = 100;
 const WRONG = 5;
@@ -20,26 +20,20 @@ const TRANSIENT = ['RATE_LIMITED', 'BROKER_UNAVAILABLE', 'TIMEOUT', 'UNEXPECTED_
  * refusal) and the next run skips the user (CREDENTIALS_REJECTED) without calling the broker.
  */
 describe('broker faults during a run', () => {
-  let rig: Rig;
-
-  beforeAll(async () => {
-    rig = await startRig({
-      users: USERS,
-      wrongPasswords: WRONG,
-      prefix: 'broker',
-      env: {
-        AUTH_CONCURRENCY: '16',
-        AUTH_RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
-        AUTH_RETRY_BASE_MS: '200',
-        AUTH_RETRY_MAX_DELAY_MS: '1000',
-        AUTH_RETRY_DEADLINE_MS: '15000',
-        IIFL_TIMEOUT_MS: '1500',
-        AUTH_FETCH_EXPIRES_MS: '1000',
-      },
-    });
-  }, 120_000);
-
-  afterAll(() => rig?.stop());
+  const rig = useRig({
+    users: USERS,
+    wrongPasswords: WRONG,
+    prefix: 'broker',
+    env: {
+      AUTH_CONCURRENCY: '16',
+      AUTH_RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      AUTH_RETRY_BASE_MS: '200',
+      AUTH_RETRY_MAX_DELAY_MS: '1000',
+      AUTH_RETRY_DEADLINE_MS: '15000',
+      IIFL_TIMEOUT_MS: '1500',
+      AUTH_FETCH_EXPIRES_MS: '1000',
+    },
+  });
 
   it('retries are bounded, the run finishes, each failure has its cause, a wrong password is tried once', async () => {
     await rig.start('iifl-auth');

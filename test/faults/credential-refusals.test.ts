@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startRefreshRun } from '@refresher/refresh-runs';
 import type { AnswerShape, SimAccount } from '@refresher/iifl-sim';
-import { report, startRig, waitForRun, type Rig } from './rig.ts';
+import { report, useRig, waitForRun } from './rig.ts';
 
 /**
  * The services as deployed, against the simulator in each answer shape: every refusal of a
@@ -27,7 +27,14 @@ const PASSWORD_STEP = { 'headless-v1': 'validatepassword', 'headless-v2': 'v2-pa
 const USERS = CASES.length * REFUSALS.length + 2;
 
 describe('refusals of credentials, in every answer shape', () => {
-  let rig: Rig;
+  const rig = useRig(
+    {
+      users: USERS,
+      prefix: 'refusal',
+      env: { AUTH_RETRY_BASE_MS: '100', AUTH_RETRY_MAX_DELAY_MS: '400', AUTH_RETRY_DEADLINE_MS: '60000' },
+    },
+    (r) => r.start('iifl-auth', { IIFL_IDAAS_URL: r.sim.idaasUrl }),
+  );
   const passwordCalls = (user: string) => rig.sim.stats().clients[user]?.passwordAttempts ?? 0;
 
   /** Only these users are live, so an all-users run is about them alone. */
@@ -81,17 +88,6 @@ describe('refusals of credentials, in every answer shape', () => {
       [users, flow],
     );
   }
-
-  beforeAll(async () => {
-    rig = await startRig({
-      users: USERS,
-      prefix: 'refusal',
-      env: { AUTH_RETRY_BASE_MS: '100', AUTH_RETRY_MAX_DELAY_MS: '400', AUTH_RETRY_DEADLINE_MS: '60000' },
-    });
-    await rig.start('iifl-auth', { IIFL_IDAAS_URL: rig.sim.idaasUrl });
-  }, 120_000);
-
-  afterAll(() => rig?.stop());
 
   it.each(CASES)('%s answers, %s: each refusal is met once, and the next run calls none of them', async (shape, flow) => {
     const index = CASES.findIndex(([s, f]) => s === shape && f === flow);

@@ -1,16 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   brokerFigures,
+  CUT_LOGINS,
   expectBrokerRulesKept,
   expectEveryUserRefreshed,
   outcomeFigures,
   report,
-  runFigures,
-  startRig,
-  startRunAndWaitForAFifth,
-  waitForRun,
-  type Rig,
+  runThroughFault,
+  useRig,
 } from './rig.ts';
 
 const USERS = 150;
@@ -25,30 +23,15 @@ const OUTAGE_MS = 3_000;
  * whose ack was lost in the crash is repeated, or a login redone): the run records one per user.
  */
 describe('NATS restarted in the middle of a run', () => {
-  let rig: Rig;
-
-  beforeAll(async () => {
-    rig = await startRig({
-      users: USERS,
-      prefix: 'natsdown',
-      env: { AUTH_CONCURRENCY: '12', AUTH_ACK_WAIT_MS: '5000', AUTH_LOGIN_LOCK_TTL_MS: '9000', AUTH_FETCH_EXPIRES_MS: '1000' },
-    });
-    rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25, loginTokenTtlMs: 4_000, authCodeTtlMs: 4_000 });
-  }, 120_000);
-
-  afterAll(() => rig?.stop());
+  const rig = useRig({ users: USERS, prefix: 'natsdown', env: CUT_LOGINS.env }, (r) => r.sim.setKnobs(CUT_LOGINS.knobs));
 
   it('no outcome is lost and every service resumes its consumers', async () => {
     await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);
-    const { runId, requested, refreshedSoFar: doneAtCrash } = await startRunAndWaitForAFifth(rig);
-    expect(requested).toHaveLength(USERS);
-    await rig.nats.stop('SIGKILL');
-    await sleep(OUTAGE_MS);
-    await rig.nats.start();
-
-    await waitForRun(rig, runId, 150_000);
-    const f = await runFigures(rig, runId, requested);
-    const sim = rig.sim.stats();
+    const { doneAtFault: doneAtCrash, figures: f, sim } = await runThroughFault(rig, async () => {
+      await rig.nats.stop('SIGKILL');
+      await sleep(OUTAGE_MS);
+      await rig.nats.start();
+    });
     report('nats-restart', {
       users: USERS,
       faults: `nats-server SIGKILL at ${doneAtCrash}/${USERS} outcomes, down ${OUTAGE_MS} ms, restarted on the same store`,

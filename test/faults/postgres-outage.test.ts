@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outcomeFigures, report, runFigures, startRig, startRunAndWaitForAFifth, waitForRun, type Rig } from './rig.ts';
+import { describe, expect, it } from 'vitest';
+import { outcomeFigures, report, runThroughFault, useRig } from './rig.ts';
 
 const USERS = 150;
 const OUTAGE_MS = 6_000;
@@ -15,36 +15,23 @@ const OUTAGE_MS = 6_000;
  * JetStream) and iifl-auth hands requests back (credentials cannot be read), then both catch up.
  */
 describe('Postgres stopped in the middle of a run', () => {
-  let rig: Rig;
-
-  beforeAll(async () => {
-    rig = await startRig({
+  const rig = useRig(
+    {
       database: 'private-server',
       users: USERS,
       prefix: 'pgdown',
-      env: {
-        AUTH_CONCURRENCY: '12',
-        AUTH_NAK_DELAY_MS: '1000',
-        AUTH_CREDENTIALS_TIMEOUT_MS: '2000',
-        AUTH_FETCH_EXPIRES_MS: '1000',
-      },
-    });
-    rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25 });
-  }, 120_000);
-
-  afterAll(() => rig?.stop());
+      env: { AUTH_CONCURRENCY: '12', AUTH_NAK_DELAY_MS: '1000', AUTH_CREDENTIALS_TIMEOUT_MS: '2000', AUTH_FETCH_EXPIRES_MS: '1000' },
+    },
+    (r) => r.sim.setKnobs({ latencyMs: 25, jitterMs: 25 }),
+  );
 
   it('no outcome is lost and the rows are right once the database is back', async () => {
     await rig.start('iifl-auth');
-    const { runId, requested, refreshedSoFar: doneAtStop } = await startRunAndWaitForAFifth(rig);
-    expect(requested).toHaveLength(USERS);
-    await rig.postgres!.stop();
-    await sleep(OUTAGE_MS);
-    await rig.postgres!.start();
-
-    await waitForRun(rig, runId, 150_000);
-    const f = await runFigures(rig, runId, requested);
-    const sim = rig.sim.stats();
+    const { runId, requested, doneAtFault: doneAtStop, figures: f, sim } = await runThroughFault(rig, async () => {
+      await rig.postgres!.stop();
+      await sleep(OUTAGE_MS);
+      await rig.postgres!.start();
+    });
 
     // Rows: the stored token of each user is the newest one published for it.
     const { rows } = await rig.sql.query<{ userID: string; token: string; lastLoginTime: Date; loginStatus: string }>(

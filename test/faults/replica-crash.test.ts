@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   brokerFigures,
+  CUT_LOGINS,
   expectBrokerRulesKept,
   expectEveryUserRefreshed,
   outcomeFigures,
   report,
-  runFigures,
-  startRig,
-  startRunAndWaitForAFifth,
-  waitForRun,
-  type Rig,
+  runThroughFault,
+  useRig,
 } from './rig.ts';
 
 const USERS = 200;
@@ -25,36 +23,12 @@ const USERS = 200;
  * just before the kill is announced again after the redelivery): the run row records one.
  */
 describe('an iifl-auth replica killed in the middle of a run', () => {
-  let rig: Rig;
-
-  beforeAll(async () => {
-    rig = await startRig({
-      users: USERS,
-      prefix: 'kill',
-      env: {
-        AUTH_CONCURRENCY: '12',
-        AUTH_ACK_WAIT_MS: '5000',
-        AUTH_LOGIN_LOCK_TTL_MS: '9000',
-        AUTH_FETCH_EXPIRES_MS: '1000',
-      },
-    });
-    // A login abandoned by the killed replica expires at the broker within 4 s: before the lock
-    // of its account expires (>= 6 s after the kill), so a new login never overlaps it.
-    rig.sim.setKnobs({ latencyMs: 25, jitterMs: 25, loginTokenTtlMs: 4_000, authCodeTtlMs: 4_000 });
-  }, 120_000);
-
-  afterAll(() => rig?.stop());
+  const rig = useRig({ users: USERS, prefix: 'kill', env: CUT_LOGINS.env }, (r) => r.sim.setKnobs(CUT_LOGINS.knobs));
 
   it('every user ends with exactly one outcome, no account logged in twice at once', async () => {
     const [victim] = await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);
     // Kill while the run is well under way: some done, many in flight or queued.
-    const { runId, requested, refreshedSoFar: doneAtKill } = await startRunAndWaitForAFifth(rig);
-    expect(requested).toHaveLength(USERS);
-    await victim!.stop('SIGKILL');
-
-    await waitForRun(rig, runId, 150_000);
-    const f = await runFigures(rig, runId, requested);
-    const sim = rig.sim.stats();
+    const { requested, doneAtFault: doneAtKill, figures: f, sim } = await runThroughFault(rig, () => victim!.stop('SIGKILL'));
     report('sigkill-iifl-auth', {
       users: USERS,
       faults: `SIGKILL of 1 of 2 iifl-auth replicas at ${doneAtKill}/${USERS} outcomes`,

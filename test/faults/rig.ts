@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { Streams } from '@refresher/contracts';
@@ -147,6 +147,30 @@ export async function startRig(options: RigOptions): Promise<Rig> {
 }
 
 /**
+ * For faults that cut logins off half-way (an iifl-auth replica or nats-server killed): a login
+ * abandoned by them expires at the broker within 4 s, before the lock of its account does (9 s,
+ * so >= 6 s after the fault), and a new login never overlaps it.
+ */
+export const CUT_LOGINS = {
+  env: { AUTH_CONCURRENCY: '12', AUTH_ACK_WAIT_MS: '5000', AUTH_LOGIN_LOCK_TTL_MS: '9000', AUTH_FETCH_EXPIRES_MS: '1000' },
+  knobs: { latencyMs: 25, jitterMs: 25, loginTokenTtlMs: 4_000, authCodeTtlMs: 4_000 },
+};
+
+/**
+ * A rig for the describe block it is called in: started before its tests (then `setUp`, for the
+ * block's own services and knobs), stopped after them. Filled in by the hook: use it inside tests.
+ */
+export function useRig(options: RigOptions, setUp?: (rig: Rig) => Promise<unknown> | void): Rig {
+  const rig = {} as Rig;
+  beforeAll(async () => {
+    Object.assign(rig, await startRig(options));
+    await setUp?.(rig);
+  }, 120_000);
+  afterAll(() => rig.stop?.());
+  return rig;
+}
+
+/**
  * Starts a refresh of every user and waits until a fifth of them are refreshed: the moment the
  * fault tests strike, with some users done and many in flight or queued.
  */
@@ -166,6 +190,19 @@ export async function startRunAndWaitForAFifth(rig: Rig): Promise<{ runId: strin
   );
   const refreshedSoFar = (await outcomeCounts(rig.sql, runId))['refreshed'] ?? 0;
   return { runId, requested, refreshedSoFar };
+}
+
+/**
+ * A run of every user struck by `fault` once a fifth of them are refreshed, followed to its end:
+ * its figures, the simulator's figures, and how many users were refreshed when the fault struck.
+ */
+export async function runThroughFault(rig: Rig, fault: () => Promise<unknown>) {
+  const { runId, requested, refreshedSoFar } = await startRunAndWaitForAFifth(rig);
+  expect(requested).toHaveLength(rig.accounts.length);
+  await fault();
+  await waitForRun(rig, runId, 150_000);
+  const figures = await runFigures(rig, runId, requested);
+  return { runId, requested, doneAtFault: refreshedSoFar, figures, sim: rig.sim.stats() };
 }
 
 /** Outcome rows of a run, by outcome. */

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Streams } from '@refresher/contracts';
 import { waitFor } from '@refresher/testkit';
-import { report, runFigures, startRig, waitForRun, type Rig } from './rig.ts';
+import { report, runFigures, useRig, waitForRun } from './rig.ts';
 
 const USERS = 40;
 
@@ -14,13 +14,7 @@ const USERS = 40;
  * after the run, still within the catch-up window, starts nothing again.
  */
 describe('two scheduler replicas firing the same slot', () => {
-  let rig: Rig;
-
-  beforeAll(async () => {
-    rig = await startRig({ users: USERS, prefix: 'sched' });
-  }, 120_000);
-
-  afterAll(() => rig?.stop());
+  const rig = useRig({ users: USERS, prefix: 'sched' });
 
   it('make one run', async () => {
     await rig.start('iifl-auth');
