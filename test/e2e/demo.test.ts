@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, freePort, runEntryPoint, startNats, type TestDatabase, type TestNats } from '@refresher/testkit';
+import { describe, expect, it } from 'vitest';
+import { freePort, runEntryPoint, useServers } from '@refresher/testkit';
 
 /** The README's first command (`pnpm demo`), run to its end with `--once`, on its own servers. */
 describe('the demo', () => {
-  let nats: TestNats;
-  let db: TestDatabase;
-  beforeAll(async () => {
-    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-  });
-  afterAll(async () => {
-    await Promise.allSettled([nats?.dispose(), db?.dispose()]);
-  });
+  const servers = useServers();
 
   it('refreshes the demo users and shows their tokens arriving', async () => {
     const [port, p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const env = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
-      NATS_URL: nats.url,
-      DATABASE_URL: db.url,
+      NATS_URL: servers.nats.url,
+      DATABASE_URL: servers.database.url,
       PORT: String(port),
       PERSISTENCE_HEALTH_PORT: String(p1),
       SCHEDULER_HEALTH_PORT: String(p2),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { INTEGRATION_MANAGED, type LoginFlow } from '@refresher/contracts';
@@ -153,6 +154,42 @@ export async function startSystem(
     await system.stop();
     throw err;
   }
+}
+
+/** A system for the describe block, with what most of its tests read it through. */
+export interface UsedSystem extends System {
+  /** Every event published on `tokens.*.*` since the system started, as it arrived. */
+  events: { subject: string; data: unknown }[];
+  /** The gateway's integration API, called with the system's key and JSON bodies. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  /** A user's row in "IIFLUser", or undefined. */
+  row(userID: string): Promise<any>;
+}
+
+/**
+ * `startSystem` for the describe block it is called in: started before its tests, stopped after.
+ * Filled in by the hook, so use it inside tests only.
+ */
+export function useSystem(...args: Parameters<typeof startSystem>): UsedSystem {
+  const events: UsedSystem['events'] = [];
+  const system = {
+    events,
+    api: (path: string, init: RequestInit = {}) =>
+      fetch(`${system.gatewayUrl}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${system.apiKey}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+      }),
+    row: async (userID: string) => (await system.sql.query('select * from "IIFLUser" where "userID" = $1', [userID])).rows[0],
+  } as UsedSystem;
+  beforeAll(async () => {
+    Object.assign(system, await startSystem(...args));
+    system.nc.subscribe('tokens.*.*', {
+      callback: (_err, msg) => events.push({ subject: msg.subject, data: JSON.parse(new TextDecoder().decode(msg.data)) }),
+    });
+    await system.nc.flush();
+  }, 120_000);
+  afterAll(() => system.stop?.());
+  return system;
 }
 
 /** Only the services that read or write credentials in the clear are given the credentials key. */

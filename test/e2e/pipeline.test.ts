@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TokenFailed, TokenRefreshed, TokenSkipped } from '@refresher/contracts';
 import { generateAccounts } from '@refresher/iifl-sim';
 import { waitFor } from '@refresher/testkit';
-import { integrationManaged, startSystem, type SeedUser, type System } from './harness.ts';
+import { integrationManaged, useSystem, type SeedUser } from './harness.ts';
 
 /**
  * The whole pipeline as deployed: four service processes, real NATS and Postgres, the simulator
@@ -20,35 +20,11 @@ describe('token refresh, end to end', () => {
     integrationManaged('2a66c354-2cfa-467c-a14b-da76a6ca13c7', 'Avisekh ghosh'),
   ];
   const secrets = users.flatMap((u) => [u.password, u.appSecret, u.totpSecret, u.appKey]).filter((s) => s !== 'INTEGRATION_MANAGED');
-  let system: System;
-  const events: { subject: string; data: unknown }[] = [];
-
-  beforeAll(async () => {
-    system = await startSystem(simAccounts, users);
-    const sub = system.nc.subscribe('tokens.*.*');
-    void (async () => {
-      for await (const msg of sub) events.push({ subject: msg.subject, data: JSON.parse(new TextDecoder().decode(msg.data)) });
-    })();
-    await system.nc.flush();
-  }, 120_000);
-
-  afterAll(async () => {
-    await system?.stop();
-  });
-
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${system.gatewayUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${system.apiKey}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
-    });
+  const system = useSystem(simAccounts, users);
+  const { events, api, row } = system;
 
   // Response bodies are checked field by field below; their shape is what is under test.
   const json = async (res: Response): Promise<any> => res.json();
-
-  const row = async (userID: string) => {
-    const { rows } = await system.sql.query('select * from "IIFLUser" where "userID" = $1', [userID]);
-    return rows[0];
-  };
 
   it('refresh-all logs every real user in, stores the tokens and publishes them', async () => {
     const res = await api('/tokens/refresh-all', { method: 'POST' });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LoginRequired, TokenRefreshed } from '@refresher/contracts';
 import { generateAccounts, totpAt, type SimAccount } from '@refresher/iifl-sim';
 import { waitFor } from '@refresher/testkit';
-import { redirectUser, startSystem, type System } from './harness.ts';
+import { redirectUser, useSystem } from './harness.ts';
 
 /**
  * IIFL's documented login, the browser redirect, as deployed: the four services as processes, real
@@ -11,29 +11,12 @@ import { redirectUser, startSystem, type System } from './harness.ts';
  */
 describe('browser redirect login, end to end', () => {
   const [headless, redirect1, redirect2] = generateAccounts(3, 'e2e-redirect') as [SimAccount, SimAccount, SimAccount];
-  let system: System;
-  const events: { subject: string; data: unknown }[] = [];
-
-  beforeAll(async () => {
-    system = await startSystem(
-      [headless, redirect1, redirect2],
-      [{ ...headless, clientName: 'Headless' }, redirectUser(redirect1, 'Redirect One'), redirectUser(redirect2, 'Redirect Two')],
-    );
-    const sub = system.nc.subscribe('tokens.*.*');
-    void (async () => {
-      for await (const msg of sub) events.push({ subject: msg.subject, data: JSON.parse(new TextDecoder().decode(msg.data)) });
-    })();
-    await system.nc.flush();
-  }, 120_000);
-
-  afterAll(async () => {
-    await system?.stop();
-  });
-
+  const system = useSystem(
+    [headless, redirect1, redirect2],
+    [{ ...headless, clientName: 'Headless' }, redirectUser(redirect1, 'Redirect One'), redirectUser(redirect2, 'Redirect Two')],
+  );
+  const { events, api, row } = system;
   const auth = () => ({ authorization: `Bearer ${system.apiKey}` });
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${system.gatewayUrl}${path}`, { ...init, headers: { ...auth(), 'content-type': 'application/json', ...(init.headers ?? {}) } });
-  const row = async (userID: string) => (await system.sql.query('select * from "IIFLUser" where "userID" = $1', [userID])).rows[0];
   const eventsOn = (subject: string) => events.filter((e) => e.subject === subject);
 
   const unescape = (text: string) =>

@@ -13,6 +13,7 @@ import {
   freePort,
   startNats,
   startServiceProcess,
+  submitLoginForm,
   type ServiceProcess,
   type TestDatabase,
   type TestNats,
@@ -123,14 +124,7 @@ describe('NATS with per-service permissions', () => {
     const link = await fetch(`${gatewayUrl}/iifl/login/${redirectAccount.clientId}`, { headers: { authorization: `Bearer ${apiKey}` }, redirect: 'manual' });
     expect(link.status).toBe(302);
     const loginPage = new URL(link.headers.get('location')!);
-    const body = new URLSearchParams({
-      appkey: loginPage.searchParams.get('appkey')!,
-      redirecturl: loginPage.searchParams.get('redirecturl')!,
-      clientId: redirectAccount.clientId,
-      password: redirectAccount.password,
-      totp: totpAt(redirectAccount.totpSecret, Date.now()),
-    });
-    const back = await fetch(new URL('/', loginPage), { method: 'POST', body, redirect: 'manual' });
+    const back = await submitLoginForm(loginPage, { ...redirectAccount, totp: totpAt(redirectAccount.totpSecret, Date.now()) });
     expect(back.status).toBe(302);
     const page = await fetch(back.headers.get('location')!);
     expect(page.status).toBe(200);

@@ -5,3 +5,4 @@ export * from './processes.ts';
 export * from './postgres-cluster.ts';
 export * from './persistence.ts';
 export * from './pipeline.ts';
+export * from './login-page.ts';

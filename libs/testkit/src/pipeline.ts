@@ -54,6 +54,16 @@ export function usePipeline(options: TestPipelineOptions = {}): TestPipeline {
   return pipeline;
 }
 
+/** A NATS server and a fresh database for the block it is called in, disposed of after its tests. */
+export function useServers(): { nats: TestNats; database: TestDatabase } {
+  const servers = {} as { nats: TestNats; database: TestDatabase };
+  beforeAll(async () => {
+    [servers.nats, servers.database] = await Promise.all([startNats(), createTestDatabase()]);
+  });
+  afterAll(() => Promise.allSettled([servers.nats?.dispose(), servers.database?.dispose()]));
+  return servers;
+}
+
 async function fillPipeline(pipeline: TestPipeline, options: TestPipelineOptions): Promise<void> {
   const start = () =>
     startPersistenceProcess({ natsUrl: pipeline.nats.url, databaseUrl: pipeline.database.url, env: options.persistenceEnv ?? {} });

@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from 'nats';
 import pg from 'pg';
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '../src/index.ts';
+import { useServers } from '../src/index.ts';
 
 describe('test servers', () => {
-  let nats: TestNats;
-  let db: TestDatabase;
-  beforeAll(async () => {
-    [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-  });
-  afterAll(async () => {
-    await Promise.all([nats?.dispose(), db?.dispose()]);
-  });
+  const servers = useServers();
 
   it('gives a NATS server with JetStream', async () => {
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: servers.nats.url });
     const jsm = await nc.jetstreamManager();
     const info = await jsm.getAccountInfo();
     expect(info.limits).toBeDefined();
@@ -22,7 +15,7 @@ describe('test servers', () => {
   });
 
   it('gives an empty database', async () => {
-    const client = new pg.Client({ connectionString: db.url });
+    const client = new pg.Client({ connectionString: servers.database.url });
     await client.connect();
     const { rows } = await client.query("select count(*)::int as n from information_schema.tables where table_schema = 'public'");
     expect(rows[0].n).toBe(0);

@@ -15,7 +15,7 @@ import {
 import { encryptField, keyringFromEnv } from '@refresher/credential-crypto';
 import { generateAccounts, startSimulator, totpAt, type SimAccount, type Simulator } from '@refresher/iifl-sim';
 import { callService, createLogger, decodeJson, encodeJson, loadConfig, ServiceCallError } from '@refresher/platform';
-import { usePipeline, waitFor } from '@refresher/testkit';
+import { submitLoginForm, usePipeline, waitFor } from '@refresher/testkit';
 import { signNonce } from '../src/login-nonce.ts';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth } from '../src/index.ts';
 
@@ -79,14 +79,7 @@ async function browserLogin(url: string, account: SimAccount): Promise<URL> {
   const link = new URL(url);
   const form = await fetch(link);
   expect(form.status).toBe(200);
-  const body = new URLSearchParams({
-    appkey: link.searchParams.get('appkey')!,
-    redirecturl: link.searchParams.get('redirecturl')!,
-    clientId: account.clientId,
-    password: account.password,
-    totp: totpAt(account.totpSecret, Date.now()),
-  });
-  const res = await fetch(new URL('/', link), { method: 'POST', body, redirect: 'manual' });
+  const res = await submitLoginForm(link, { ...account, totp: totpAt(account.totpSecret, Date.now()) });
   expect(res.status).toBe(302);
   return new URL(res.headers.get('location')!);
 }
