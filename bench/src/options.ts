@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags, UsageError } from '@refresher/cli-args';
 
 export const USAGE = `Usage: pnpm bench [options]
 
@@ -23,9 +23,7 @@ Options:
   --help                     show this text
 Relative paths are taken from the directory pnpm was run in.`;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 export interface BenchOptions {
   users: number;
@@ -46,31 +44,22 @@ export interface BenchOptions {
 }
 
 export function parseOptions(argv: string[], cwd: string): BenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        users: { type: 'string' },
-        'auth-replicas': { type: 'string' },
-        'auth-concurrency': { type: 'string' },
-        'latency-ms': { type: 'string' },
-        'jitter-ms': { type: 'string' },
-        'key-association-ms': { type: 'string' },
-        'keypair-policy': { type: 'string' },
-        'baseline-users': { type: 'string' },
-        'idle-probes': { type: 'string' },
-        'log-level': { type: 'string' },
-        'timeout-s': { type: 'string' },
-        'cpu-prof': { type: 'string' },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, {
+    users: { type: 'string' },
+    'auth-replicas': { type: 'string' },
+    'auth-concurrency': { type: 'string' },
+    'latency-ms': { type: 'string' },
+    'jitter-ms': { type: 'string' },
+    'key-association-ms': { type: 'string' },
+    'keypair-policy': { type: 'string' },
+    'baseline-users': { type: 'string' },
+    'idle-probes': { type: 'string' },
+    'log-level': { type: 'string' },
+    'timeout-s': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const int = (flag: keyof typeof values, fallback: number, min = 0): number => {
     const raw = values[flag];
     if (raw === undefined) return fallback;

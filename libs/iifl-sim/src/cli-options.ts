@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags, UsageError } from '@refresher/cli-args';
 import { demoAccounts, generateAccounts } from './accounts.ts';
 import { parseAccounts } from './server.ts';
 import { ANSWER_SHAPES, type AnswerShape, type SessionExp, type SimAccount, type SimKnobs } from './types.ts';
@@ -23,10 +23,7 @@ Options:
   --help                     show this text
 Without --accounts or --generate the built-in demo accounts are used and printed.`;
 
-/** A command-line problem: the message is meant for the user. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 export interface CliOptions {
   help: boolean;
@@ -75,28 +72,19 @@ function knobsFrom(values: Record<string, string | boolean | undefined>): Partia
 
 /** `cwd`: where relative paths are resolved (pnpm --filter runs in the package dir; INIT_CWD is the user's). */
 export function parseCliOptions(argv: string[], cwd: string): CliOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        accounts: { type: 'string' },
-        generate: { type: 'string' },
-        seed: { type: 'string' },
-        'latency-ms': { type: 'string' },
-        'jitter-ms': { type: 'string' },
-        'key-association-ms': { type: 'string' },
-        'answer-shape': { type: 'string' },
-        'session-exp': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, {
+    help: { type: 'boolean', short: 'h' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    accounts: { type: 'string' },
+    generate: { type: 'string' },
+    seed: { type: 'string' },
+    'latency-ms': { type: 'string' },
+    'jitter-ms': { type: 'string' },
+    'key-association-ms': { type: 'string' },
+    'answer-shape': { type: 'string' },
+    'session-exp': { type: 'string' },
+  });
   const port = nonNegativeInt('port', values.port) ?? 7070;
   if (port > 65535) throw new UsageError('--port must be at most 65535');
   if (values.accounts !== undefined && values.generate !== undefined) {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { LOGIN_FLOWS, UserId, type LoginFlow } from '@refresher/contracts';
 import { describeZodError } from '@refresher/platform';
+import { parseFlags, UsageError } from '@refresher/cli-args';
 
 export const USAGE = `Usage: pnpm iifl-check --user <ID> --credentials <file|-> [--flow <flow>] [--auth-code <code>]
 
@@ -16,9 +16,7 @@ class a failure. See docs/first-morning.md before pointing it at the real host.
   --flow <flow>          headless-v1 (default: IIFL_LOGIN_FLOW), headless-v2 or redirect
   --auth-code <code>     redirect flow: the authCode IIFL's login page gave (appSecret needed only)`;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 const Credentials = z.object({
   password: z.string().min(1).optional(),
@@ -36,22 +34,13 @@ export interface CheckArgs {
 }
 
 export function parseCheckArgs(argv: string[], readStdin: () => string = () => readFileSync(0, 'utf8')): CheckArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        user: { type: 'string' },
-        credentials: { type: 'string' },
-        flow: { type: 'string' },
-        'auth-code': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, {
+    user: { type: 'string' },
+    credentials: { type: 'string' },
+    flow: { type: 'string' },
+    'auth-code': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return { userID: '', flow: null, authCode: null, credentials: { appSecret: '' }, help: true };
   const user = UserId.safeParse(values.user);
   if (!user.success) throw new UsageError('--user <ID> is required: 1-64 of A-Z a-z 0-9 _ -');
