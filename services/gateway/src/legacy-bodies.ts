@@ -52,21 +52,28 @@ export function legacyResult(result: RunResult): LegacyResult {
   };
 }
 
+/** The legacy refresh-all body: the counts (`total` leaves skipped users out) and the results, then this gateway's fields. */
+function refreshAllBody(
+  message: string,
+  counts: Pick<RunSummary, 'refreshed' | 'failed' | 'pending' | 'runId' | 'skipped'>,
+  results: LegacyResult[],
+): Record<string, unknown> {
+  return {
+    success: true,
+    message,
+    refreshed: counts.refreshed,
+    failed: counts.failed,
+    total: counts.refreshed + counts.failed + counts.pending,
+    results,
+    runId: counts.runId,
+    skipped: counts.skipped,
+  };
+}
+
 /** `POST /tokens/refresh-all` when the run has nobody to log in. */
 export function noUsersAnswer(start: StartRunResponse): HttpAnswer {
-  return {
-    status: 200,
-    body: {
-      success: true,
-      message: 'No real users to refresh',
-      refreshed: 0,
-      failed: 0,
-      total: 0,
-      results: [],
-      runId: start.runId,
-      skipped: start.skipped.length,
-    },
-  };
+  const counts = { refreshed: 0, failed: 0, pending: 0, runId: start.runId, skipped: start.skipped.length };
+  return { status: 200, body: refreshAllBody('No real users to refresh', counts, []) };
 }
 
 /**
@@ -76,17 +83,11 @@ export function noUsersAnswer(start: StartRunResponse): HttpAnswer {
 export function refreshAllAnswer(summary: RunSummary, completed: boolean): HttpAnswer {
   const finished = summary.results.filter((r) => r.outcome === 'refreshed' || r.outcome === 'failed');
   const done = completed && summary.pending === 0;
+  const message = done ? 'Token refresh completed' : 'Token refresh still running';
   return {
     status: done ? 200 : 202,
     body: {
-      success: true,
-      message: done ? 'Token refresh completed' : 'Token refresh still running',
-      refreshed: summary.refreshed,
-      failed: summary.failed,
-      total: summary.refreshed + summary.failed + summary.pending,
-      results: finished.map(legacyResult),
-      runId: summary.runId,
-      skipped: summary.skipped,
+      ...refreshAllBody(message, summary, finished.map(legacyResult)),
       ...(done ? {} : { pending: summary.pending, statusUrl: runStatusUrl(summary.runId) }),
     },
   };

@@ -12,6 +12,15 @@ const at = '2026-11-30T03:00:00.000Z';
 const validity = '2026-11-30T15:00:00.000Z';
 const userA1 = { userID: 'A1', clientName: 'Client A1' };
 
+/** The counts every refresh-all body opens with, in the legacy API's words. */
+const legacyCounts = (message: string, refreshed: number, failed: number, total: number) => ({
+  success: true,
+  message,
+  refreshed,
+  failed,
+  total,
+});
+
 function result(userID: string, outcome: RunResult['outcome'], extra: Partial<RunResult> = {}): RunResult {
   return {
     userID,
@@ -62,11 +71,7 @@ describe('refresh-all answers', () => {
     const answer = refreshAllAnswer(s, true);
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({
-      success: true,
-      message: 'Token refresh completed',
-      refreshed: 1,
-      failed: 1,
-      total: 2,
+      ...legacyCounts('Token refresh completed', 1, 1, 2),
       results: [
         { success: true, userID: 'A1', clientName: 'Client A1', tokenValidity: validity },
         {
@@ -87,11 +92,7 @@ describe('refresh-all answers', () => {
     const answer = refreshAllAnswer(s, false);
     expect(answer.status).toBe(202);
     expect(answer.body).toMatchObject({
-      success: true,
-      message: 'Token refresh still running',
-      refreshed: 1,
-      failed: 0,
-      total: 2,
+      ...legacyCounts('Token refresh still running', 1, 0, 2),
       pending: 1,
       skipped: 0,
       runId: 'run-1',
@@ -107,11 +108,7 @@ describe('refresh-all answers', () => {
     expect(answer).toEqual({
       status: 200,
       body: {
-        success: true,
-        message: 'No real users to refresh',
-        refreshed: 0,
-        failed: 0,
-        total: 0,
+        ...legacyCounts('No real users to refresh', 0, 0, 0),
         results: [],
         runId: 'run-1',
         skipped: 1,
