@@ -99,14 +99,11 @@ export function applyKnobs(current: SimKnobs, patch: unknown): SimKnobs {
   return next;
 }
 
+/** The fault without the fields it leaves out (the schema is strict: no other keys come through). */
 function stripUndefined(fault: z.infer<typeof InjectedFaultSchema>): InjectedFault {
-  const out: InjectedFault = { endpoint: fault.endpoint };
-  if (fault.clientId !== undefined) out.clientId = fault.clientId;
-  if (fault.httpStatus !== undefined) out.httpStatus = fault.httpStatus;
-  if (fault.code !== undefined) out.code = fault.code;
-  if (fault.message !== undefined) out.message = fault.message;
-  if (fault.remaining !== undefined) out.remaining = fault.remaining;
-  return out;
+  const out = { ...fault };
+  for (const key of Object.keys(out) as (keyof typeof out)[]) if (out[key] === undefined) delete out[key];
+  return out as InjectedFault;
 }
 
 /** The simulator's knobs as they stand, changed through the admin API or `setKnobs`, and by injected faults as they are used up. */
