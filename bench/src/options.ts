@@ -44,22 +44,21 @@ export interface BenchOptions {
 }
 
 export function parseOptions(argv: string[], cwd: string): BenchOptions {
-  const values = parseFlags(argv, {
-    users: { type: 'string' },
-    'auth-replicas': { type: 'string' },
-    'auth-concurrency': { type: 'string' },
-    'latency-ms': { type: 'string' },
-    'jitter-ms': { type: 'string' },
-    'key-association-ms': { type: 'string' },
-    'keypair-policy': { type: 'string' },
-    'baseline-users': { type: 'string' },
-    'idle-probes': { type: 'string' },
-    'log-level': { type: 'string' },
-    'timeout-s': { type: 'string' },
-    'cpu-prof': { type: 'string' },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const values = parseFlags(argv, [
+    'users',
+    'auth-replicas',
+    'auth-concurrency',
+    'latency-ms',
+    'jitter-ms',
+    'key-association-ms',
+    'keypair-policy',
+    'baseline-users',
+    'idle-probes',
+    'log-level',
+    'timeout-s',
+    'cpu-prof',
+    'json',
+  ]);
   const int = (flag: keyof typeof values, fallback: number, min = 0): number => {
     const raw = values[flag];
     if (raw === undefined) return fallback;

@@ -1,19 +1,25 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
-
 /** A command-line problem: the message is meant for the user. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type FlagValues<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; strict: true; options: O }>>['values'];
+/** The flags of a tool: `--help` (or `-h`), and the named ones, each taking a value. */
+export type Flags<N extends string> = { help: boolean } & { [K in N]?: string };
 
-/** The flags of `argv` (node:util parseArgs, strict, no positionals); an unknown or malformed flag is a UsageError. */
-export function parseFlags<const O extends ParseArgsOptionsConfig>(argv: string[], options: O): FlagValues<O> {
+/**
+ * Reads `argv` (node:util parseArgs, strict, no positionals): `--help`/`-h` and the named flags,
+ * each with a value; an unknown flag or a missing value is a UsageError.
+ */
+export function parseFlags<const N extends string>(argv: string[], names: readonly N[]): Flags<N> {
+  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  for (const name of names) options[name] = { type: 'string' };
+  let values;
   try {
-    return parseArgs({ args: argv, strict: true, options }).values;
+    ({ values } = parseArgs({ args: argv, strict: true, options }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  return { ...values, help: values['help'] === true } as Flags<N>;
 }

@@ -72,19 +72,18 @@ function knobsFrom(values: Record<string, string | boolean | undefined>): Partia
 
 /** `cwd`: where relative paths are resolved (pnpm --filter runs in the package dir; INIT_CWD is the user's). */
 export function parseCliOptions(argv: string[], cwd: string): CliOptions {
-  const values = parseFlags(argv, {
-    help: { type: 'boolean', short: 'h' },
-    port: { type: 'string' },
-    host: { type: 'string' },
-    accounts: { type: 'string' },
-    generate: { type: 'string' },
-    seed: { type: 'string' },
-    'latency-ms': { type: 'string' },
-    'jitter-ms': { type: 'string' },
-    'key-association-ms': { type: 'string' },
-    'answer-shape': { type: 'string' },
-    'session-exp': { type: 'string' },
-  });
+  const values = parseFlags(argv, [
+    'port',
+    'host',
+    'accounts',
+    'generate',
+    'seed',
+    'latency-ms',
+    'jitter-ms',
+    'key-association-ms',
+    'answer-shape',
+    'session-exp',
+  ]);
   const port = nonNegativeInt('port', values.port) ?? 7070;
   if (port > 65535) throw new UsageError('--port must be at most 65535');
   if (values.accounts !== undefined && values.generate !== undefined) {

@@ -34,13 +34,7 @@ export interface CheckArgs {
 }
 
 export function parseCheckArgs(argv: string[], readStdin: () => string = () => readFileSync(0, 'utf8')): CheckArgs {
-  const values = parseFlags(argv, {
-    user: { type: 'string' },
-    credentials: { type: 'string' },
-    flow: { type: 'string' },
-    'auth-code': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const values = parseFlags(argv, ['user', 'credentials', 'flow', 'auth-code']);
   if (values.help) return { userID: '', flow: null, authCode: null, credentials: { appSecret: '' }, help: true };
   const user = UserId.safeParse(values.user);
   if (!user.success) throw new UsageError('--user <ID> is required: 1-64 of A-Z a-z 0-9 _ -');
