@@ -40,7 +40,15 @@ export const HEADLESS_LOGIN_FLOWS: Readonly<Record<HeadlessFlow, LoginFlow>> = {
   'headless-v2': headlessV2,
 };
 
-export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps = {}): IiflClientHandle {
+/** What every client call shares: the flows' context (without the call's own secrets), the clock and the config. */
+interface ClientParts {
+  shared: Omit<LoginFlowContext, 'secrets'>;
+  config: IiflClientConfig;
+  now: () => Date;
+  transport: HttpTransport;
+}
+
+function clientParts(config: IiflClientConfig, deps: IiflClientDeps): ClientParts {
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? realSleep;
   const transport = deps.transport ?? createNodeHttpTransport({ timeoutMs: config.timeoutMs });
@@ -52,51 +60,64 @@ export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps 
     totpGuard: deps.totpGuard ?? createTotpStepGuard({ now, sleep }),
     sleep,
   };
-  const rule = { validUntil: config.tokenValidUntil, timeZone: config.timeZone };
-  const result = (token: string): LoginResult => {
-    const loginTime = now();
-    return { token, loginTime, tokenValidity: tokenValidity(token, loginTime, rule) };
-  };
+  return { shared, config, now, transport };
+}
 
-  /** Runs one client call with its own list of secrets, every error scrubbed of them. */
-  const guarded = async <T>(secrets: string[], signal: AbortSignal | undefined, run: (context: LoginFlowContext) => Promise<T>): Promise<T> => {
-    try {
-      return await run({ ...shared, secrets });
-    } catch (error) {
-      throw withoutSecrets(asIiflError(error, signal), secrets);
-    }
-  };
+/** Runs one client call with its own list of secrets, every error scrubbed of them. */
+async function guarded<T>(
+  parts: ClientParts,
+  secrets: string[],
+  signal: AbortSignal | undefined,
+  run: (context: LoginFlowContext) => Promise<T>,
+): Promise<T> {
+  try {
+    return await run({ ...parts.shared, secrets });
+  } catch (error) {
+    throw withoutSecrets(asIiflError(error, signal), secrets);
+  }
+}
+
+/** A session token as a login result: its validity from the token, or the end of the trading day. */
+function loginResult(parts: ClientParts, token: string): LoginResult {
+  const loginTime = parts.now();
+  const rule = { validUntil: parts.config.tokenValidUntil, timeZone: parts.config.timeZone };
+  return { token, loginTime, tokenValidity: tokenValidity(token, loginTime, rule) };
+}
+
+export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps = {}): IiflClientHandle {
+  const parts = clientParts(config, deps);
+  const { shared } = parts;
+  const url = (path: string) => `${config.baseUrl}${path}`;
 
   return {
     login(credentials: LoginCredentials, signal?: AbortSignal) {
       const flow = HEADLESS_LOGIN_FLOWS[credentials.flow ?? config.loginFlow];
       const secrets = [credentials.password, credentials.appKey, credentials.appSecret, credentials.totpSecret];
-      return guarded(secrets, signal, async (context) => result(await flow(context, credentials, signal)));
+      return guarded(parts, secrets, signal, async (context) => loginResult(parts, await flow(context, credentials, signal)));
     },
 
     sessionFromAuthCode(input: AuthCodeExchange, signal?: AbortSignal) {
-      return guarded([input.authCode, input.appSecret], signal, async (context) => result(await sessionStep(context, input, undefined, signal)));
+      return guarded(parts, [input.authCode, input.appSecret], signal, async (context) =>
+        loginResult(parts, await sessionStep(context, input, undefined, signal)),
+      );
     },
 
     checkToken(token, signal) {
-      return guarded([token], signal, async ({ caller }) => {
-        const clientId = await caller.expect(
-          { endpoint: 'profile', method: 'GET', url: `${config.baseUrl}${config.paths.profile}`, bearer: token, ...opt(signal) },
-          'clientId',
-        );
-        return { clientId };
+      return guarded(parts, [token], signal, async ({ caller }) => {
+        const call = { endpoint: 'profile', method: 'GET', url: url(config.paths.profile), bearer: token, ...opt(signal) } as const;
+        return { clientId: await caller.expect(call, 'clientId') };
       });
     },
 
     logout(token, signal) {
-      return guarded([token], signal, async ({ caller }) => {
-        await caller.send({ endpoint: 'logout', method: 'POST', url: `${config.baseUrl}${config.paths.logout}`, json: {}, bearer: token, ...opt(signal) });
+      return guarded(parts, [token], signal, async ({ caller }) => {
+        await caller.send({ endpoint: 'logout', method: 'POST', url: url(config.paths.logout), json: {}, bearer: token, ...opt(signal) });
       });
     },
 
     close: () => {
       shared.keyPairs.close();
-      return transport.close();
+      return parts.transport.close();
     },
     keyPairsGenerated: () => shared.keyPairs.generated(),
     keyAssociationHosts: () => shared.keyAssociation.waitingHosts(),
