@@ -7,9 +7,7 @@ import tseslint from 'typescript-eslint';
  * services import libs, never each other; libs never import services; only the database's owners
  * open it; no promise is left floating; files and functions stay small.
  */
-const serviceNames = readdirSync('services').map(
-  (dir) => JSON.parse(readFileSync(`services/${dir}/package.json`, 'utf8')).name,
-);
+const serviceNames = readdirSync('services').map((dir) => JSON.parse(readFileSync(`services/${dir}/package.json`, 'utf8')).name);
 const serviceDirs = readdirSync('services');
 /** Opens PostgreSQL: only db/, persistence and the credentials tool (and test infrastructure) may. */
 const DATABASE_PACKAGES = ['pg', 'kysely', '@refresher/db'];
@@ -52,7 +50,10 @@ export default tseslint.config(
           {
             paths: [
               ...others.map((name) => ({ name, message: 'services never import each other: use a lib, or NATS' })),
-              ...database.map((name) => ({ name, message: 'only persistence opens the database; ask it over NATS (tests: @refresher/testkit)' })),
+              ...database.map((name) => ({
+                name,
+                message: 'only persistence opens the database; ask it over NATS (tests: @refresher/testkit)',
+              })),
             ],
           },
         ],

@@ -27,8 +27,6 @@ export default defineConfig({
     maxWorkers: 2,
     fileParallelism: !process.env.TEST_NATS_URL,
     // CI reads the counts from the JSON report to print a plain closing line.
-    reporters: process.env.VITEST_JSON_REPORT
-      ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]]
-      : ['default'],
+    reporters: process.env.VITEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]] : ['default'],
   },
 });

@@ -164,7 +164,9 @@ async function main() {
     await shutdown(0);
     return;
   }
-  say(`\nThe system keeps running. Try:\n  curl -X POST -H 'Authorization: Bearer ${API_KEY}' ${GATEWAY}/tokens/refresh-all\nCtrl-C stops it.`);
+  say(
+    `\nThe system keeps running. Try:\n  curl -X POST -H 'Authorization: Bearer ${API_KEY}' ${GATEWAY}/tokens/refresh-all\nCtrl-C stops it.`,
+  );
 }
 
 main().catch((err) => {

@@ -73,7 +73,10 @@ const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 4
 function readable(line: string): string {
   try {
     const { level, time, msg, service, pid, hostname, name, ...rest } = JSON.parse(line);
-    void service; void pid; void hostname; void name;
+    void service;
+    void pid;
+    void hostname;
+    void name;
     const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
     return `${String(time ?? '').slice(11, 23)} ${LEVELS[level] ?? level} ${msg ?? ''}${extra}`;
   } catch {

@@ -16,11 +16,7 @@ export interface BaselineResult {
  * association, which only flatter this comparison): one user after another, a new RSA key pair per
  * login, the four IIFL calls, then one row update per user, as the old code wrote it.
  */
-export async function runLegacyBaseline(
-  sql: pg.Client,
-  baseUrl: string,
-  accounts: readonly SimAccount[],
-): Promise<BaselineResult> {
+export async function runLegacyBaseline(sql: pg.Client, baseUrl: string, accounts: readonly SimAccount[]): Promise<BaselineResult> {
   const client = createIiflClient(
     parseIiflClientConfig({
       IIFL_BASE_URL: baseUrl,

@@ -33,7 +33,9 @@ async function main(options: BenchOptions): Promise<BenchReport> {
     ...probeAccounts.map((account) => ({ account, state: UserState.probe })),
   ];
 
-  log(`starting: ${options.users} users, ${options.authReplicas} iifl-auth, simulator ${options.latencyMs}+0..${options.jitterMs} ms per call`);
+  log(
+    `starting: ${options.users} users, ${options.authReplicas} iifl-auth, simulator ${options.latencyMs}+0..${options.jitterMs} ms per call`,
+  );
   const system = await startBenchSystem(options, { seed, count: accounts.length }, users, log);
   try {
     let baseline: BaselineResult | null = null;
@@ -44,7 +46,11 @@ async function main(options: BenchOptions): Promise<BenchReport> {
 
     const watcher = watchProcesses(system.processes);
     const backendPids = async () =>
-      (await system.sql.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`)).rows.map((r) => r.pid);
+      (
+        await system.sql.query<{ pid: number }>(
+          `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+        )
+      ).rows.map((r) => r.pid);
     const natsCounters = async () => {
       if (!system.natsMonitorUrl) return null;
       const varz = (await (await fetch(`${system.natsMonitorUrl}/varz`)).json()) as { in_msgs: number; out_msgs: number };
@@ -64,9 +70,18 @@ async function main(options: BenchOptions): Promise<BenchReport> {
     const keyPairsMade = await keyPairsMadeBy(system.authHealthUrls);
 
     await new Promise((r) => setTimeout(r, 1_000));
-    const idle = options.idleProbes > 0
-      ? await probeIdleLatency(system.sql, system.gatewayUrl, system.simUrl, probeAccounts.map((a) => a.clientId), bareAccounts, options.latencyMs, options.jitterMs)
-      : null;
+    const idle =
+      options.idleProbes > 0
+        ? await probeIdleLatency(
+            system.sql,
+            system.gatewayUrl,
+            system.simUrl,
+            probeAccounts.map((a) => a.clientId),
+            bareAccounts,
+            options.latencyMs,
+            options.jitterMs,
+          )
+        : null;
 
     const cpuSeconds: Record<string, number> = {};
     const peakRssMb: Record<string, number> = {};

@@ -44,7 +44,13 @@ export function spawnProcess(name: string, command: string, args: string[], env:
 }
 
 /** A TypeScript entry point run as production runs it: `node --import tsx <entry>`. */
-export function spawnService(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = [], args: string[] = []): BenchProcess {
+export function spawnService(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  args: string[] = [],
+): BenchProcess {
   return spawnProcess(name, process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], env);
 }
 

@@ -169,9 +169,7 @@ export interface IdleProbeResult {
 
 /** A login by the IIFL client alone, for each account in turn (200 ms apart): wall times in ms. */
 async function timeBareLogins(simUrl: string, accounts: readonly SimAccount[]): Promise<number[]> {
-  const client = createIiflClient(
-    parseIiflClientConfig({ IIFL_BASE_URL: `${simUrl}/v1` }),
-  );
+  const client = createIiflClient(parseIiflClientConfig({ IIFL_BASE_URL: `${simUrl}/v1` }));
   const times: number[] = [];
   try {
     for (const account of accounts) {

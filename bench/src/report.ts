@@ -35,13 +35,19 @@ export function formatReport(r: BenchReport): string {
   const s = r.settings;
   const rows: Array<[string, string]> = [
     ['machine', `${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, load ${m.loadAverageAtStart} at start`],
-    ['setup', `${s.users} users, ${s.authReplicas} iifl-auth${s.authConcurrency ? ` x ${s.authConcurrency}` : ''}, simulator ${s.latencyMs} + 0..${s.jitterMs} ms per call`],
+    [
+      'setup',
+      `${s.users} users, ${s.authReplicas} iifl-auth${s.authConcurrency ? ` x ${s.authConcurrency}` : ''}, simulator ${s.latencyMs} + 0..${s.jitterMs} ms per call`,
+    ],
     ['key pairs', `${s.keyPairPolicy}; ${r.keyPairsMade ?? 'n/a'} made`],
     ['users / failed', `${r.users} / ${r.failed}${r.failed ? ` ${JSON.stringify(r.failureCodes)}` : ''}`],
     ['request accepted', ms(r.acceptedMs)],
     ['wall time', `${r.wallSeconds} s (request to last recorded outcome)`],
     ['throughput', `${r.usersPerSecond} users/s`],
-    ['latency request -> token stored', `p50 ${ms(r.latencyMs.p50)}, p95 ${ms(r.latencyMs.p95)}, p99 ${ms(r.latencyMs.p99)}, max ${ms(r.latencyMs.max)}`],
+    [
+      'latency request -> token stored',
+      `p50 ${ms(r.latencyMs.p50)}, p95 ${ms(r.latencyMs.p95)}, p99 ${ms(r.latencyMs.p99)}, max ${ms(r.latencyMs.max)}`,
+    ],
     ['delivery login -> subscriber', `p50 ${ms(r.deliveryMs.p50)}, p99 ${ms(r.deliveryMs.p99)} (${r.delivered} received)`],
     ['subscriber vs stored', `p50 ${ms(r.deliveryAfterStoreMs.p50)}, p99 ${ms(r.deliveryAfterStoreMs.p99)} (negative: before the store)`],
     ['CPU per user (all processes)', `${r.cpuMsPerUser} ms`],
@@ -52,7 +58,10 @@ export function formatReport(r: BenchReport): string {
     rows.push([`  ${name}`, `${cpu} CPU s${rss === undefined ? '' : `, peak RSS ${rss} MB`}`]);
   }
   if (r.baseline) {
-    rows.push(['legacy algorithm', `${r.baseline.users} users in ${r.baseline.wallSeconds} s: ${r.baseline.usersPerSecond} users/s, ${r.baseline.cpuMsPerUser} ms CPU per user`]);
+    rows.push([
+      'legacy algorithm',
+      `${r.baseline.users} users in ${r.baseline.wallSeconds} s: ${r.baseline.usersPerSecond} users/s, ${r.baseline.cpuMsPerUser} ms CPU per user`,
+    ]);
     rows.push(['ratio', `${r.ratio ?? 'n/a'} x the legacy throughput`]);
   }
   if (r.idle) {

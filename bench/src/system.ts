@@ -47,7 +47,12 @@ async function startOwnNats(): Promise<{ url: string; monitorUrl: string | null;
   }
   const [port, monitorPort] = await Promise.all([freePort(), freePort()]);
   const store = mkdtempSync(join(tmpdir(), 'bench-nats-'));
-  const proc = spawnProcess('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', store], {});
+  const proc = spawnProcess(
+    'nats-server',
+    'nats-server',
+    ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', store],
+    {},
+  );
   await waitForLine(proc, /Server is ready/, 20_000);
   return {
     url: `nats://127.0.0.1:${port}`,
@@ -100,19 +105,28 @@ export async function startBenchSystem(
   };
   try {
     const [nats, db] = await Promise.all([startOwnNats(), createTestDatabase()]);
-    cleanups.push(() => db.dispose(), () => nats.dispose());
+    cleanups.push(
+      () => db.dispose(),
+      () => nats.dispose(),
+    );
     if (nats.proc) started.push(nats.proc);
     log(`nats ${nats.url}, database ${new URL(db.url).pathname.slice(1)}`);
 
     // One directory per process: its loader thread writes a profile of its own.
     const profArgs = (name: string) => (options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, name)] : []);
     const simProc = spawnService('iifl-sim', 'libs/iifl-sim/src/main.ts', {}, profArgs('iifl-sim'), [
-      '--port', '0',
-      '--generate', String(sim.count),
-      '--seed', sim.seed,
-      '--latency-ms', String(options.latencyMs),
-      '--jitter-ms', String(options.jitterMs),
-      '--key-association-ms', String(options.keyAssociationMs),
+      '--port',
+      '0',
+      '--generate',
+      String(sim.count),
+      '--seed',
+      sim.seed,
+      '--latency-ms',
+      String(options.latencyMs),
+      '--jitter-ms',
+      String(options.jitterMs),
+      '--key-association-ms',
+      String(options.keyAssociationMs),
     ]);
     started.push(simProc);
     const baseUrl = (await waitForLine(simProc, /IIFL_BASE_URL=(\S+)/))[1]!;
@@ -144,17 +158,32 @@ export async function startBenchSystem(
       await waitUntilHealthy(proc, healthUrl);
     };
 
-    await service('persistence', 'persistence', { HEALTH_PORT: String(persistenceHealth) }, `http://127.0.0.1:${persistenceHealth}/healthz`);
+    await service(
+      'persistence',
+      'persistence',
+      { HEALTH_PORT: String(persistenceHealth) },
+      `http://127.0.0.1:${persistenceHealth}/healthz`,
+    );
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
     cleanups.splice(1, 0, () => sql.end());
     await seedUsers(sql, keyring, users);
     await Promise.all([
       ...authHealth.map((port, i) =>
-        service(options.authReplicas > 1 ? `iifl-auth-${i + 1}` : 'iifl-auth', 'iifl-auth', { HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/healthz`),
+        service(
+          options.authReplicas > 1 ? `iifl-auth-${i + 1}` : 'iifl-auth',
+          'iifl-auth',
+          { HEALTH_PORT: String(port) },
+          `http://127.0.0.1:${port}/healthz`,
+        ),
       ),
       service('scheduler', 'scheduler', { HEALTH_PORT: String(schedulerHealth) }, `http://127.0.0.1:${schedulerHealth}/healthz`),
-      service('gateway', 'gateway', { PORT: String(gatewayPort), HOST: '127.0.0.1', ...BENCH_GATEWAY_LIMITS }, `http://127.0.0.1:${gatewayPort}/healthz`),
+      service(
+        'gateway',
+        'gateway',
+        { PORT: String(gatewayPort), HOST: '127.0.0.1', ...BENCH_GATEWAY_LIMITS },
+        `http://127.0.0.1:${gatewayPort}/healthz`,
+      ),
     ]);
     await waitFor('the services to settle', () => true);
     return {

@@ -14,11 +14,16 @@ function runBench(args: string[]): Promise<ProcessResult> {
 describe('pnpm bench (smoke run)', () => {
   it('refreshes 200 users through the services, times the legacy algorithm and writes every figure', async () => {
     const { code, output } = await runBench([
-      '--users', '200',
-      '--baseline-users', '3',
-      '--idle-probes', '1',
-      '--log-level', 'warn',
-      '--json', 'out.json', // relative: resolved against INIT_CWD, as `pnpm bench` from a directory does
+      '--users',
+      '200',
+      '--baseline-users',
+      '3',
+      '--idle-probes',
+      '1',
+      '--log-level',
+      'warn',
+      '--json',
+      'out.json', // relative: resolved against INIT_CWD, as `pnpm bench` from a directory does
     ]);
     expect(code, output.slice(-3000)).toBe(0);
     expect(output).toMatch(/throughput\s+[\d.]+ users\/s/);

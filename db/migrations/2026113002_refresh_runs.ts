@@ -40,10 +40,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('token_validity', 'timestamptz')
     .addColumn('recorded_at', 'timestamptz')
     .addPrimaryKeyConstraint('refresh_outcomes_pkey', ['run_id', 'user_id'])
-    .addCheckConstraint(
-      'refresh_outcomes_outcome_check',
-      sql`outcome in ('pending', 'refreshed', 'failed', 'skipped')`,
-    )
+    .addCheckConstraint('refresh_outcomes_outcome_check', sql`outcome in ('pending', 'refreshed', 'failed', 'skipped')`)
     .execute();
   await db.schema.createIndex('refresh_outcomes_user_id_idx').on('refresh_outcomes').column('user_id').execute();
 }

@@ -51,7 +51,11 @@ async function columns(url: string): Promise<Record<string, { type: string; null
     return Object.fromEntries(
       rows.map((r) => [
         r.column_name,
-        { type: r.datetime_precision != null ? `${r.data_type}(${r.datetime_precision})` : r.data_type, nullable: r.is_nullable, def: r.column_default },
+        {
+          type: r.datetime_precision != null ? `${r.data_type}(${r.datetime_precision})` : r.data_type,
+          nullable: r.is_nullable,
+          def: r.column_default,
+        },
       ]),
     );
   } finally {
@@ -71,17 +75,30 @@ describe('migrations on a fresh database', () => {
   it('creates the legacy table as Prisma did, plus state, and the project tables', async () => {
     await withDb(database.url, async (db) => {
       const results = await migrateToLatest(db);
-      expect(results.map((r) => [r.migrationName, r.status])).toEqual(
-        Object.keys(migrations).map((name) => [name, 'Success']),
-      );
+      expect(results.map((r) => [r.migrationName, r.status])).toEqual(Object.keys(migrations).map((name) => [name, 'Success']));
       // Applying again is a no-op.
       expect(await migrateToLatest(db)).toEqual([]);
 
       const cols = await columns(database.url);
       expect(Object.keys(cols).sort()).toEqual(
         [
-          'id', 'email', 'phoneNumber', 'clientName', 'userID', 'password', 'appKey', 'appSecret', 'totpSecret',
-          'token', 'tokenValidity', 'lastLoginTime', 'tradingStatus', 'loginStatus', 'state', 'createdAt', 'updatedAt',
+          'id',
+          'email',
+          'phoneNumber',
+          'clientName',
+          'userID',
+          'password',
+          'appKey',
+          'appSecret',
+          'totpSecret',
+          'token',
+          'tokenValidity',
+          'lastLoginTime',
+          'tradingStatus',
+          'loginStatus',
+          'state',
+          'createdAt',
+          'updatedAt',
         ].sort(),
       );
       expect(cols.tokenValidity).toMatchObject({ type: 'timestamp without time zone(3)', nullable: 'YES' });
@@ -108,8 +125,16 @@ describe('migrations on a fresh database', () => {
       await db
         .insertInto('IIFLUser')
         .values({
-          email: '', phoneNumber: '', clientName: 'T', userID: 'TZ1', password: 'p', appKey: 'k', appSecret: 's',
-          totpSecret: 't', tokenValidity: validity, updatedAt: new Date(),
+          email: '',
+          phoneNumber: '',
+          clientName: 'T',
+          userID: 'TZ1',
+          password: 'p',
+          appKey: 'k',
+          appSecret: 's',
+          totpSecret: 't',
+          tokenValidity: validity,
+          updatedAt: new Date(),
         })
         .execute();
       const row = await db.selectFrom('IIFLUser').selectAll().where('userID', '=', 'TZ1').executeTakeFirstOrThrow();
@@ -167,8 +192,15 @@ describe('migrations over an existing legacy table', () => {
       const inserted = await db
         .insertInto('IIFLUser')
         .values({
-          email: '', phoneNumber: '', clientName: 'N', userID: 'NEW1', password: 'p', appKey: 'k', appSecret: 's',
-          totpSecret: 't', updatedAt: new Date(),
+          email: '',
+          phoneNumber: '',
+          clientName: 'N',
+          userID: 'NEW1',
+          password: 'p',
+          appKey: 'k',
+          appSecret: 's',
+          totpSecret: 't',
+          updatedAt: new Date(),
         })
         .returning(['id', 'state'])
         .executeTakeFirstOrThrow();

@@ -87,12 +87,7 @@ export async function startSystem(
   const sim = await startSimulator({ port: 0, accounts: simAccounts });
   const apiKey = 'e2e-integration-key-0123456789abcdef';
   const credentialsKey = randomBytes(32).toString('base64');
-  const [gatewayPort, persistenceHealth, authHealth, schedulerHealth] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const [gatewayPort, persistenceHealth, authHealth, schedulerHealth] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const env: Record<string, string> = {
     NATS_URL: nats.url,
     DATABASE_URL: db.url,

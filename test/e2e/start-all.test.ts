@@ -68,7 +68,8 @@ describe('pnpm start', { timeout: 120_000 }, () => {
     await Promise.allSettled([nats?.dispose(), db?.dispose()]);
   });
 
-  const pidsOf = (name: string) => [...start.output().matchAll(new RegExp(`${name} started \\(pid (\\d+)\\)`, 'g'))].map((m) => Number(m[1]));
+  const pidsOf = (name: string) =>
+    [...start.output().matchAll(new RegExp(`${name} started \\(pid (\\d+)\\)`, 'g'))].map((m) => Number(m[1]));
   const healthy = async (url: string) => ((await fetch(url).catch(() => undefined))?.ok ? true : undefined);
   const alive = (pid: number) => {
     try {
@@ -83,7 +84,10 @@ describe('pnpm start', { timeout: 120_000 }, () => {
     for (const url of Object.values(health)) await waitFor(`${url} to answer`, () => healthy(url), 60_000, 200);
     const [first] = pidsOf('iifl-auth');
     process.kill(first!, 'SIGKILL');
-    await waitFor('the restart announced', () => /iifl-auth exited by signal SIGKILL; restarting in 1 s \(crash 1 in a row\)/.test(start.output()) || undefined);
+    await waitFor(
+      'the restart announced',
+      () => /iifl-auth exited by signal SIGKILL; restarting in 1 s \(crash 1 in a row\)/.test(start.output()) || undefined,
+    );
     const second = await waitFor('iifl-auth started again', () => pidsOf('iifl-auth')[1], 30_000, 100);
     expect(second).not.toBe(first);
     await waitFor('iifl-auth healthy again', () => healthy(health['iifl-auth']), 60_000, 200);

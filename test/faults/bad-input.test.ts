@@ -175,7 +175,12 @@ describe('bad input everywhere', () => {
     const payload = fc.oneof(
       fc.anything().map((v) => encodeJson(v)),
       fc.uint8Array({ maxLength: 200 }),
-      fc.record({ userID: fc.oneof(badUserId, fc.anything()), runId: fc.oneof(badUserId, fc.anything()), trigger: fc.anything() }, { requiredKeys: [] }).map((v) => encodeJson(v)),
+      fc
+        .record(
+          { userID: fc.oneof(badUserId, fc.anything()), runId: fc.oneof(badUserId, fc.anything()), trigger: fc.anything() },
+          { requiredKeys: [] },
+        )
+        .map((v) => encodeJson(v)),
     );
     const codes: Record<string, number> = {};
     await fc.assert(
@@ -200,8 +205,15 @@ describe('bad input everywhere', () => {
     const valid = {
       requested: { v: 1, eventId: 'e', runId: 'run-1', userID: user, trigger: 'api', requestedAt: new Date().toISOString() },
       refreshed: {
-        v: 1, eventId: 'e', runId: 'run-1', userID: user, token: 't', tokenValidity: new Date().toISOString(),
-        loginTime: new Date().toISOString(), source: 'login', attempts: 1,
+        v: 1,
+        eventId: 'e',
+        runId: 'run-1',
+        userID: user,
+        token: 't',
+        tokenValidity: new Date().toISOString(),
+        loginTime: new Date().toISOString(),
+        source: 'login',
+        attempts: 1,
       },
     };
     // A valid event with one field replaced by anything, one field removed, or one field added.
@@ -242,10 +254,15 @@ describe('bad input everywhere', () => {
       published++;
     }
     tally.events = published;
-    const letters = await waitFor('every forbidden event dead-lettered', async () => {
-      const n = (await jsm.streams.info(Streams.deadLetters.name)).state.messages - before;
-      return n >= published ? n : undefined;
-    }, 60_000, 200);
+    const letters = await waitFor(
+      'every forbidden event dead-lettered',
+      async () => {
+        const n = (await jsm.streams.info(Streams.deadLetters.name)).state.messages - before;
+        return n >= published ? n : undefined;
+      },
+      60_000,
+      200,
+    );
     const applied = await rig.sql.query<{ n: string }>('select count(*) as n from processed_events');
     // (A fuzzed start request may have registered a run: its rows stay pending, none gets an outcome.)
     const outcomes = await rig.sql.query<{ n: string }>("select count(*) as n from refresh_outcomes where outcome <> 'pending'");
@@ -265,7 +282,10 @@ describe('bad input everywhere', () => {
         tally.schema++;
         expect(UserId.safeParse(id).success).toBe(false);
         expect(() => Subjects.refreshRequested(id)).toThrow();
-        expect(RefreshRequested.safeParse({ v: 1, eventId: 'e', runId: 'r', userID: id, trigger: 'api', requestedAt: new Date().toISOString() }).success).toBe(false);
+        expect(
+          RefreshRequested.safeParse({ v: 1, eventId: 'e', runId: 'r', userID: id, trigger: 'api', requestedAt: new Date().toISOString() })
+            .success,
+        ).toBe(false);
       }),
       { numRuns: 1500 },
     );

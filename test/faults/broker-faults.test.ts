@@ -52,10 +52,15 @@ describe('broker faults during a run', () => {
     const requested = run.start.requested.map((u) => u.userID);
     expect(requested).toHaveLength(USERS);
 
-    await waitFor('a third of the run done', async () => {
-      const c = await outcomeCounts(rig.sql, runId);
-      return (c['refreshed'] ?? 0) + (c['failed'] ?? 0) >= USERS / 3 ? true : undefined;
-    }, 90_000, 50);
+    await waitFor(
+      'a third of the run done',
+      async () => {
+        const c = await outcomeCounts(rig.sql, runId);
+        return (c['refreshed'] ?? 0) + (c['failed'] ?? 0) >= USERS / 3 ? true : undefined;
+      },
+      90_000,
+      50,
+    );
     rig.sim.setKnobs({ outage: true });
     await sleep(2_000);
     rig.sim.setKnobs({ outage: false });

@@ -89,24 +89,28 @@ describe('refusals of credentials, in every answer shape', () => {
     );
   }
 
-  it.each(CASES)('%s answers, %s: each refusal is met once, and the next run calls none of them', async (shape, flow) => {
-    const index = CASES.findIndex(([s, f]) => s === shape && f === flow);
-    const accounts = rig.accounts.slice(index * REFUSALS.length, (index + 1) * REFUSALS.length);
-    const users = accounts.map((a) => a.clientId);
-    rig.sim.setKnobs({ answerShape: shape, inject: [] });
-    accounts.forEach((a, i) => refuse(a, flow, REFUSALS[i]!));
-    await setFlow(users, flow);
-    await onlyLive(users);
+  it.each(CASES)(
+    '%s answers, %s: each refusal is met once, and the next run calls none of them',
+    async (shape, flow) => {
+      const index = CASES.findIndex(([s, f]) => s === shape && f === flow);
+      const accounts = rig.accounts.slice(index * REFUSALS.length, (index + 1) * REFUSALS.length);
+      const users = accounts.map((a) => a.clientId);
+      rig.sim.setKnobs({ answerShape: shape, inject: [] });
+      accounts.forEach((a, i) => refuse(a, flow, REFUSALS[i]!));
+      await setFlow(users, flow);
+      await onlyLive(users);
 
-    const outcomes = await refreshEach(users);
-    const figures = Object.fromEntries(users.map((u, i) => [REFUSALS[i]!, { ...outcomes.get(u), passwordCalls: passwordCalls(u) }]));
-    report(`credential-refusals-${shape}-${flow}`, figures);
-    users.forEach((user, i) => {
-      expect(outcomes.get(user), `${shape} ${flow} ${REFUSALS[i]}`).toEqual({ outcome: 'failed', code: EXPECTED[REFUSALS[i]!].code });
-      expect(passwordCalls(user), `${shape} ${flow} ${REFUSALS[i]}`).toBe(1);
-    });
-    await expectNextRunSkips(users);
-  }, 180_000);
+      const outcomes = await refreshEach(users);
+      const figures = Object.fromEntries(users.map((u, i) => [REFUSALS[i]!, { ...outcomes.get(u), passwordCalls: passwordCalls(u) }]));
+      report(`credential-refusals-${shape}-${flow}`, figures);
+      users.forEach((user, i) => {
+        expect(outcomes.get(user), `${shape} ${flow} ${REFUSALS[i]}`).toEqual({ outcome: 'failed', code: EXPECTED[REFUSALS[i]!].code });
+        expect(passwordCalls(user), `${shape} ${flow} ${REFUSALS[i]}`).toBe(1);
+      });
+      await expectNextRunSkips(users);
+    },
+    180_000,
+  );
 
   it('an invalid TOTP is sent twice, in two steps, with one password; then never again', async () => {
     const a = rig.accounts[USERS - 2]!;

@@ -27,7 +27,11 @@ describe('NATS restarted in the middle of a run', () => {
 
   it('no outcome is lost and every service resumes its consumers', async () => {
     await Promise.all([rig.start('iifl-auth'), rig.start('iifl-auth')]);
-    const { doneAtFault: doneAtCrash, figures: f, sim } = await runThroughFault(rig, async () => {
+    const {
+      doneAtFault: doneAtCrash,
+      figures: f,
+      sim,
+    } = await runThroughFault(rig, async () => {
       await rig.nats.stop('SIGKILL');
       await sleep(OUTAGE_MS);
       await rig.nats.start();

@@ -27,7 +27,13 @@ describe('Postgres stopped in the middle of a run', () => {
 
   it('no outcome is lost and the rows are right once the database is back', async () => {
     await rig.start('iifl-auth');
-    const { runId, requested, doneAtFault: doneAtStop, figures: f, sim } = await runThroughFault(rig, async () => {
+    const {
+      runId,
+      requested,
+      doneAtFault: doneAtStop,
+      figures: f,
+      sim,
+    } = await runThroughFault(rig, async () => {
       await rig.postgres!.stop();
       await sleep(OUTAGE_MS);
       await rig.postgres!.start();

@@ -41,7 +41,10 @@ export interface Rig {
   accounts: SimAccount[];
   services: ServiceProcess[];
   /** Starts a service process; `port` is its HTTP port (the gateway's API, the others' health). */
-  start(name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway', env?: Record<string, string>): Promise<ServiceProcess & { port: number }>;
+  start(
+    name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway',
+    env?: Record<string, string>,
+  ): Promise<ServiceProcess & { port: number }>;
   /** Kills the services and disposes of the simulator, NATS and the database. */
   stop(): Promise<void>;
 }
@@ -79,8 +82,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   };
   // Only iifl-auth and the gateway hold the credentials key (the users are seeded in plain text,
   // as legacy rows are; encrypted rows are covered by the e2e and iifl-auth tests).
-  const keyEnv: Record<string, string> = { CREDENTIALS_KEY: randomBytes(32).toString('base64')
-  };
+  const keyEnv: Record<string, string> = { CREDENTIALS_KEY: randomBytes(32).toString('base64') };
   const sql = new pg.Pool({ connectionString: database.url, max: 2, connectionTimeoutMillis: 2_000 });
   sql.on('error', () => {}); // an idle connection cut by a database restart
   const services: ServiceProcess[] = [];
@@ -293,10 +295,13 @@ export async function storedOutcomes(nc: NatsConnection): Promise<StoredOutcome[
  * many requested users have no recorded outcome (losses).
  */
 export async function runFigures(rig: Rig, runId: string, requested: string[]) {
-  const { rows } = await rig.sql.query<{ user_id: string; outcome: string; code: string | null; message: string | null; attempts: number | null }>(
-    'select user_id, outcome, code, message, attempts from refresh_outcomes where run_id = $1',
-    [runId],
-  );
+  const { rows } = await rig.sql.query<{
+    user_id: string;
+    outcome: string;
+    code: string | null;
+    message: string | null;
+    attempts: number | null;
+  }>('select user_id, outcome, code, message, attempts from refresh_outcomes where run_id = $1', [runId]);
   const byUser = new Map(rows.map((r) => [r.user_id, r]));
   const events = (await storedOutcomes(rig.nc)).filter((e) => e.runId === runId);
   const perUser = new Map<string, number>();
@@ -313,7 +318,8 @@ export async function runFigures(rig: Rig, runId: string, requested: string[]) {
   for (const e of events) {
     if (!e.subject.startsWith('tokens.refreshed.')) continue;
     const loginTime = Date.parse(String(e.payload['loginTime']));
-    if (loginTime > (newestLogins.get(e.userID)?.loginTime ?? 0)) newestLogins.set(e.userID, { token: String(e.payload['token']), loginTime });
+    if (loginTime > (newestLogins.get(e.userID)?.loginTime ?? 0))
+      newestLogins.set(e.userID, { token: String(e.payload['token']), loginTime });
   }
   return { rows, byUser, events, outcomes, failures, losses, duplicates, withoutEvent, distinctOutcomes: byUser.size, newestLogins };
 }

@@ -28,14 +28,22 @@ describe('two scheduler replicas firing the same slot', () => {
     };
     await Promise.all([rig.start('scheduler', env), rig.start('scheduler', env)]);
 
-    const runIds = await waitFor('the scheduled run', async () => {
-      const { rows } = await rig.sql.query<{ run_id: string }>('select run_id from refresh_runs');
-      return rows.length > 0 ? rows.map((r) => r.run_id) : undefined;
-    }, 30_000);
+    const runIds = await waitFor(
+      'the scheduled run',
+      async () => {
+        const { rows } = await rig.sql.query<{ run_id: string }>('select run_id from refresh_runs');
+        return rows.length > 0 ? rows.map((r) => r.run_id) : undefined;
+      },
+      30_000,
+    );
     const runId = runIds[0]!;
     await waitForRun(rig, runId, 120_000);
     const { rows: runs } = await rig.sql.query<{ run_id: string }>('select run_id from refresh_runs');
-    const f = await runFigures(rig, runId, rig.accounts.map((a) => a.clientId));
+    const f = await runFigures(
+      rig,
+      runId,
+      rig.accounts.map((a) => a.clientId),
+    );
     const stream = await (await rig.nc.jetstreamManager()).streams.info(Streams.requests.name);
     const sessions = rig.sim.stats().sessionsIssued;
 

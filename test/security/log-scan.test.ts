@@ -19,7 +19,12 @@ describe('no secret in logs', () => {
   ];
   const ADMIN_KEY = 'log-scan-admin-key-0123456789abcdef';
   const PUSHED_TOKEN = 'pushed-session-token-logscan-0123456789abcdefghijklmnop';
-  const newUser = { password: 'new-user-pass-logscan', appKey: 'new-user-appkey-logscan', appSecret: 'new-user-secret-logscan', totpSecret: 'JBSWY3DPEHPK3PXPLOGSCAN' };
+  const newUser = {
+    password: 'new-user-pass-logscan',
+    appKey: 'new-user-appkey-logscan',
+    appSecret: 'new-user-secret-logscan',
+    totpSecret: 'JBSWY3DPEHPK3PXPLOGSCAN',
+  };
   let system: System;
   const tokens: string[] = [];
 
@@ -62,7 +67,11 @@ describe('no secret in logs', () => {
 
     const created = await api('/users/NEWLOGSCAN', { method: 'POST', body: JSON.stringify({ clientName: 'New', ...newUser }) }, ADMIN_KEY);
     expect(created.status).toBe(201);
-    const updated = await api('/users/NEWLOGSCAN', { method: 'PUT', body: JSON.stringify({ password: `${newUser.password}-2` }) }, ADMIN_KEY);
+    const updated = await api(
+      '/users/NEWLOGSCAN',
+      { method: 'PUT', body: JSON.stringify({ password: `${newUser.password}-2` }) },
+      ADMIN_KEY,
+    );
     expect(updated.status).toBe(200);
     const pushed = await api('/broker/token', { method: 'POST', body: JSON.stringify({ userID: 'NEWLOGSCAN', token: PUSHED_TOKEN }) });
     expect(pushed.status).toBe(200);
@@ -86,7 +95,12 @@ describe('no secret in logs', () => {
     const callback = new URL(back.headers.get('location')!);
     expect((await fetch(callback)).status).toBe(200);
     expect((await fetch(callback)).status).toBe(409);
-    const redirectValues = [callback.searchParams.get('nonce')!, callback.searchParams.get('authCode')!, loginUrl.toString(), system.loginLinkSecret];
+    const redirectValues = [
+      callback.searchParams.get('nonce')!,
+      callback.searchParams.get('authCode')!,
+      loginUrl.toString(),
+      system.loginLinkSecret,
+    ];
 
     // Every process writes its last lines on the way out.
     await Promise.all(system.services.map((s) => s.stop('SIGTERM')));

@@ -85,7 +85,12 @@ describe('NATS with per-service permissions', () => {
 
     // The operator's identity imports the users (encrypted by the tool).
     const dir = mkdtempSync(join(tmpdir(), 'nats-perms-'));
-    const redirectUser = { userID: redirectAccount.clientId, loginFlow: 'redirect', appKey: redirectAccount.appKey, appSecret: redirectAccount.appSecret };
+    const redirectUser = {
+      userID: redirectAccount.clientId,
+      loginFlow: 'redirect',
+      appKey: redirectAccount.appKey,
+      appSecret: redirectAccount.appSecret,
+    };
     const records = [...accounts.map((a) => ({ ...a, clientName: a.clientId })), redirectUser];
     writeFileSync(join(dir, 'users.json'), JSON.stringify(records), { mode: 0o600 });
     const imported = await runEntryPoint('services/cli/src/users-main.ts', ['import', join(dir, 'users.json')], {
@@ -121,7 +126,10 @@ describe('NATS with per-service permissions', () => {
   });
 
   it('walks the browser redirect login: gateway and iifl-auth under their identities', async () => {
-    const link = await fetch(`${gatewayUrl}/iifl/login/${redirectAccount.clientId}`, { headers: { authorization: `Bearer ${apiKey}` }, redirect: 'manual' });
+    const link = await fetch(`${gatewayUrl}/iifl/login/${redirectAccount.clientId}`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+      redirect: 'manual',
+    });
     expect(link.status).toBe(302);
     const loginPage = new URL(link.headers.get('location')!);
     const back = await submitLoginForm(loginPage, { ...redirectAccount, totp: totpAt(redirectAccount.totpSecret, Date.now()) });
@@ -129,7 +137,11 @@ describe('NATS with per-service permissions', () => {
     const page = await fetch(back.headers.get('location')!);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Logged in');
-    expect(await getCurrentToken(engine, redirectAccount.clientId)).toMatchObject({ userID: redirectAccount.clientId, source: 'login', runId: null });
+    expect(await getCurrentToken(engine, redirectAccount.clientId)).toMatchObject({
+      userID: redirectAccount.clientId,
+      source: 'login',
+      runId: null,
+    });
   });
 
   it('lets a trading engine read the current tokens from the KV bucket and the published ones', async () => {
@@ -146,24 +158,34 @@ describe('NATS with per-service permissions', () => {
 
   it('refuses a trading engine the credentials endpoint, refresh requests and other subscriptions', async () => {
     const credentials = await engine
-      .request(PersistenceApi.getCredentials.subject, new TextEncoder().encode(JSON.stringify({ userID: accounts[0]!.clientId })), { timeout: 3_000 })
-      .then(() => 'answered', (err: Error) => err.message);
+      .request(PersistenceApi.getCredentials.subject, new TextEncoder().encode(JSON.stringify({ userID: accounts[0]!.clientId })), {
+        timeout: 3_000,
+      })
+      .then(
+        () => 'answered',
+        (err: Error) => err.message,
+      );
     expect(credentials).toMatch(/permissions violation/i);
 
     const published = await engine
       .jetstream()
       .publish(Subjects.refreshRequested(accounts[0]!.clientId), new Uint8Array(), { timeout: 3_000 })
-      .then(() => 'stored', (err: Error) => err.message);
+      .then(
+        () => 'stored',
+        (err: Error) => err.message,
+      );
     expect(published).toMatch(/permissions violation/i);
 
-    const stolen = await engine
-      .request('$JS.API.CONSUMER.INFO.TOKEN_REQUESTS.iifl-auth', new Uint8Array(), { timeout: 3_000 })
-      .then(() => 'answered', (err: Error) => err.message);
+    const stolen = await engine.request('$JS.API.CONSUMER.INFO.TOKEN_REQUESTS.iifl-auth', new Uint8Array(), { timeout: 3_000 }).then(
+      () => 'answered',
+      (err: Error) => err.message,
+    );
     expect(stolen).toMatch(/permissions violation/i);
 
-    const redeem = await engine
-      .request(IiflAuthApi.redeemLogin.subject, new TextEncoder().encode('{}'), { timeout: 3_000 })
-      .then(() => 'answered', (err: Error) => err.message);
+    const redeem = await engine.request(IiflAuthApi.redeemLogin.subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(
+      () => 'answered',
+      (err: Error) => err.message,
+    );
     expect(redeem).toMatch(/permissions violation/i);
 
     // Replies to others (credentials on their way to iifl-auth) are out of reach.
@@ -183,7 +205,10 @@ describe('NATS with per-service permissions', () => {
       const nc = await connect({ servers: nats.url, user: id, pass: passwords[id], inboxPrefix: `_INBOX_${id}` });
       try {
         const ask = (subject: string) =>
-          nc.request(subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(() => 'answered', (err: Error) => err.message);
+          nc.request(subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(
+            () => 'answered',
+            (err: Error) => err.message,
+          );
         expect(await ask(PersistenceApi.getCredentials.subject), id).toMatch(/permissions violation/i);
         if (id !== 'gateway') expect(await ask(IiflAuthApi.loginLink.subject), id).toMatch(/permissions violation/i);
       } finally {

@@ -62,7 +62,10 @@ export type TokenSkipped = z.infer<typeof TokenSkipped>;
  */
 export const LoginRequired = z.strictObject({
   ...RunUserEvent,
-  loginUrl: z.url({ protocol: /^https?$/ }).max(4096).nullable(),
+  loginUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(4096)
+    .nullable(),
   expiresAt: Timestamp.nullable(),
   requestedAt: Timestamp,
 });

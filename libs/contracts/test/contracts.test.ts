@@ -32,7 +32,12 @@ describe('user ids', () => {
 describe('events', () => {
   it('rejects unknown fields and wrong versions', () => {
     const ok = {
-      v: 1, eventId: 'e1', runId: 'r1', userID: 'u1', trigger: 'api', requestedAt: '2026-11-30T03:00:00.000Z',
+      v: 1,
+      eventId: 'e1',
+      runId: 'r1',
+      userID: 'u1',
+      trigger: 'api',
+      requestedAt: '2026-11-30T03:00:00.000Z',
     };
     expect(RefreshRequested.safeParse(ok).success).toBe(true);
     expect(RefreshRequested.safeParse({ ...ok, v: 2 }).success).toBe(false);
@@ -47,9 +52,7 @@ describe('events', () => {
 
 describe('endpoint table', () => {
   const services = [PersistenceApi, IiflAuthApi];
-  const endpoints = services.flatMap((api) =>
-    Object.values(api).filter((entry): entry is Endpoint => typeof entry === 'object'),
-  );
+  const endpoints = services.flatMap((api) => Object.values(api).filter((entry): entry is Endpoint => typeof entry === 'object'));
 
   it('gives each endpoint its own subject, under its service, and its own services-API name', () => {
     for (const api of services) {

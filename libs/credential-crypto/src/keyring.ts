@@ -34,7 +34,10 @@ export function keyringFromEnv(env: Record<string, string | undefined>): Keyring
   const current = env.CREDENTIALS_KEY_ID ?? 'k1';
   if (!KEY_ID.test(current)) throw new KeyringError('CREDENTIALS_KEY_ID must be 1-32 characters of A-Z, a-z, 0-9, "_" or "-"');
   const keys = new Map<string, Buffer>([[current, decodeKey(current, base64)]]);
-  for (const entry of (env.CREDENTIALS_OLD_KEYS ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of (env.CREDENTIALS_OLD_KEYS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const at = entry.indexOf(':');
     const id = entry.slice(0, at);
     if (at < 1 || !KEY_ID.test(id)) throw new KeyringError('CREDENTIALS_OLD_KEYS must be a list of id:base64 pairs');

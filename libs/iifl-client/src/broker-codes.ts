@@ -91,7 +91,10 @@ export function extractBrokerMessage(body: unknown): string | null {
   for (const place of coded ? [coded, ...all] : all) {
     const message = place['message'];
     if (typeof message !== 'string' || message.trim() === '') continue;
-    const text = message.replace(MESSAGE_CODE_PATTERN, '').replace(/^\s*[:\-–]\s*/, '').trim();
+    const text = message
+      .replace(MESSAGE_CODE_PATTERN, '')
+      .replace(/^\s*[:\-–]\s*/, '')
+      .trim();
     if (text === '' || /^success$/i.test(text)) continue;
     return text.length > 200 ? `${text.slice(0, 200)}…` : text;
   }
@@ -102,4 +105,3 @@ export function extractBrokerMessage(body: unknown): string | null {
 export function failureForBrokerCode(brokerCode: string): FailureCode | null {
   return BROKER_CODE_FAILURES[brokerCode.toUpperCase()] ?? null;
 }
-

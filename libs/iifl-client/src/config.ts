@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { LOGIN_FLOWS } from '@refresher/contracts';
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
-const path = (fallback: string) =>
-  z.string().trim().startsWith('/', { message: 'must start with "/"' }).default(fallback);
+const path = (fallback: string) => z.string().trim().startsWith('/', { message: 'must start with "/"' }).default(fallback);
 const baseUrl = (fallback: string) =>
   z
     .url({ protocol: /^https?$/ })

@@ -1,10 +1,5 @@
 import { FailureCode, isRetryableFailure } from '@refresher/contracts';
-import {
-  extractBrokerCode,
-  extractBrokerMessage,
-  failureForBrokerCode,
-  SESSION_INVALID_CODE,
-} from './broker-codes.ts';
+import { extractBrokerCode, extractBrokerMessage, failureForBrokerCode, SESSION_INVALID_CODE } from './broker-codes.ts';
 import type { IiflErrorShape } from './types.ts';
 
 /** The IIFL calls, named as in error messages and the simulator's inject knob. */
@@ -132,7 +127,7 @@ export function errorFromAnswer(answer: BrokerAnswer): IiflError {
   const brokerCode = extractBrokerCode(body);
   const brokerMessage = extractBrokerMessage(body);
   const httpPart = httpStatus >= 200 && httpStatus < 300 ? null : `HTTP ${httpStatus}`;
-  const detail = body === undefined ? 'response is not JSON' : brokerMessage ?? answer.reason ?? null;
+  const detail = body === undefined ? 'response is not JSON' : (brokerMessage ?? answer.reason ?? null);
   const common = { endpoint, httpStatus, retryAfterMs: answer.retryAfterMs ?? null };
 
   if (kind === 'session' && (brokerCode === SESSION_INVALID_CODE || httpStatus === 401)) {
@@ -145,7 +140,7 @@ export function errorFromAnswer(answer: BrokerAnswer): IiflError {
   return new IiflError(describe(endpoint, [httpPart, brokerCode, detail], code), {
     ...common,
     code,
-    brokerCode: brokerCode ?? (httpPart ?? null),
+    brokerCode: brokerCode ?? httpPart ?? null,
   });
 }
 

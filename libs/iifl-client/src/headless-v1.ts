@@ -10,14 +10,25 @@ export const headlessV1: LoginFlow = (context, credentials, signal) =>
     const { caller, config, secrets } = context;
     const { userID } = credentials;
     const api = config.baseUrl;
-    const serverKey = await exchangeKey(context, { endpoint: 'enckey', url: `${api}${config.paths.encKey}`, clientPub, privateKey }, signal);
+    const serverKey = await exchangeKey(
+      context,
+      { endpoint: 'enckey', url: `${api}${config.paths.encKey}`, clientPub, privateKey },
+      signal,
+    );
 
     const loginToken = await context.keyAssociation.afterExchange(
       api,
       () => {
         const cEncData = sealEnvelope(JSON.stringify({ clientId: userID, password: credentials.password }), clientPub, serverKey);
         return caller.expect(
-          { endpoint: 'validatepassword', method: 'POST', url: `${api}${config.paths.validatePassword}`, json: { cEncData }, privateKey, ...opt(signal) },
+          {
+            endpoint: 'validatepassword',
+            method: 'POST',
+            url: `${api}${config.paths.validatePassword}`,
+            json: { cEncData },
+            privateKey,
+            ...opt(signal),
+          },
           'loginToken',
         );
       },

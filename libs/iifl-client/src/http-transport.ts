@@ -42,11 +42,7 @@ export function httpAnswer(status: number, text: string, retryAfter: string | nu
 }
 
 /** A failure below HTTP: timeout, caller abort or connection error. */
-export function transportFailure(
-  endpoint: IiflEndpoint,
-  error: unknown,
-  how: { timedOut: boolean; callerAborted: boolean },
-): IiflError {
+export function transportFailure(endpoint: IiflEndpoint, error: unknown, how: { timedOut: boolean; callerAborted: boolean }): IiflError {
   if (how.callerAborted) {
     return new IiflError(`IIFL ${endpoint}: aborted by the caller (${FailureCode.Timeout})`, {
       code: FailureCode.Timeout,
@@ -62,10 +58,11 @@ export function transportFailure(
     });
   }
   const code = connectionErrorCode(error);
-  return new IiflError(
-    `IIFL ${endpoint}: connection failed${code ? ` (${code})` : ''} (${FailureCode.BrokerUnavailable})`,
-    { code: FailureCode.BrokerUnavailable, endpoint, cause: error },
-  );
+  return new IiflError(`IIFL ${endpoint}: connection failed${code ? ` (${code})` : ''} (${FailureCode.BrokerUnavailable})`, {
+    code: FailureCode.BrokerUnavailable,
+    endpoint,
+    cause: error,
+  });
 }
 
 function connectionErrorCode(error: unknown): string | null {

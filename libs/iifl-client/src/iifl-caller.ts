@@ -64,7 +64,14 @@ export function createIiflCaller(transport: HttpTransport, observe?: (answer: Ob
       body = unseal(raw, call.privateKey);
     } catch (error) {
       if (!(error instanceof SealedAnswerError)) throw error;
-      observe?.({ endpoint: call.endpoint, httpStatus: answer.status, retryAfterMs: answer.retryAfterMs ?? null, body: raw, sealed: true, text: null });
+      observe?.({
+        endpoint: call.endpoint,
+        httpStatus: answer.status,
+        retryAfterMs: answer.retryAfterMs ?? null,
+        body: raw,
+        sealed: true,
+        text: null,
+      });
       throw Object.assign(failed({}, error.message), { cause: error });
     }
     observe?.({

@@ -38,7 +38,14 @@ export async function exchangeKey(
   signal?: AbortSignal,
 ): Promise<KeyObject> {
   const text = await context.caller.expect(
-    { endpoint: call.endpoint, method: 'POST', url: call.url, json: { ceData: call.clientPub }, privateKey: call.privateKey, ...opt(signal) },
+    {
+      endpoint: call.endpoint,
+      method: 'POST',
+      url: call.url,
+      json: { ceData: call.clientPub },
+      privateKey: call.privateKey,
+      ...opt(signal),
+    },
     'serverKey',
   );
   try {

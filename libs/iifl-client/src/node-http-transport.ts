@@ -105,11 +105,7 @@ function openRequest(call: HttpCall, agents: Agents): { request: http.ClientRequ
 }
 
 /** Reads the answer's body (cut off past MAX_BODY_BYTES) and hands it, or the failure, to `finish`. */
-function readAnswer(
-  request: http.ClientRequest,
-  res: http.IncomingMessage,
-  finish: (error: unknown, answer?: HttpAnswer) => void,
-): void {
+function readAnswer(request: http.ClientRequest, res: http.IncomingMessage, finish: (error: unknown, answer?: HttpAnswer) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   res.on('data', (chunk: Buffer) => {
@@ -119,7 +115,10 @@ function readAnswer(
   });
   res.on('end', () => {
     const retryAfter = res.headers['retry-after'];
-    finish(null, httpAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), Array.isArray(retryAfter) ? retryAfter[0] : retryAfter));
+    finish(
+      null,
+      httpAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
+    );
   });
   res.on('error', (error) => finish(error));
   res.on('aborted', () => finish(new Error('answer aborted')));

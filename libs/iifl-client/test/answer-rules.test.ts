@@ -72,9 +72,9 @@ describe('IIFL error codes', () => {
   });
 
   it("takes IIFL's text from where the code stood", () => {
-    expect(extractBrokerMessage({ status: 'Not_Ok', message: 'Failed', result: [{ status: 'EC016', message: 'Invalid userId or password' }] })).toBe(
-      'Invalid userId or password',
-    );
+    expect(
+      extractBrokerMessage({ status: 'Not_Ok', message: 'Failed', result: [{ status: 'EC016', message: 'Invalid userId or password' }] }),
+    ).toBe('Invalid userId or password');
     expect(extractBrokerMessage({ status: 'EC036', message: 'EC036: Invalid T-OTP' })).toBe('Invalid T-OTP');
   });
 
@@ -94,7 +94,10 @@ describe('answers without a known code', () => {
       brokerCode: 'EC999',
       retryable: true,
     });
-    expect(errorFromAnswer({ endpoint: 'v2-enckey', httpStatus: 200, body: undefined })).toMatchObject({ code: FailureCode.UnexpectedResponse, retryable: true });
+    expect(errorFromAnswer({ endpoint: 'v2-enckey', httpStatus: 200, body: undefined })).toMatchObject({
+      code: FailureCode.UnexpectedResponse,
+      retryable: true,
+    });
   });
 
   it.each(['validatepassword', 'validatetotp', 'getusersession', 'v2-password', 'v2-totp', 'vendor-authorize'] as const)(
@@ -105,12 +108,17 @@ describe('answers without a known code', () => {
         brokerCode: 'EC777',
         retryable: false,
       });
-      expect(errorFromAnswer({ endpoint, httpStatus: 200, body: undefined })).toMatchObject({ code: FailureCode.BrokerRejected, retryable: false });
+      expect(errorFromAnswer({ endpoint, httpStatus: 200, body: undefined })).toMatchObject({
+        code: FailureCode.BrokerRejected,
+        retryable: false,
+      });
       expect(errorFromAnswer({ endpoint, httpStatus: 200, body: { status: 'Ok' }, reason: 'answer lacks loginToken' })).toMatchObject({
         code: FailureCode.BrokerRejected,
         retryable: false,
       });
-      expect(errorFromAnswer({ endpoint, httpStatus: 404, body: { status: 'Not_Ok' } })).toMatchObject({ code: FailureCode.BrokerRejected });
+      expect(errorFromAnswer({ endpoint, httpStatus: 404, body: { status: 'Not_Ok' } })).toMatchObject({
+        code: FailureCode.BrokerRejected,
+      });
     },
   );
 
@@ -118,11 +126,18 @@ describe('answers without a known code', () => {
     for (const endpoint of ['enckey', 'validatepassword', 'v2-password'] as const) {
       for (const status of [401, 403]) {
         const error = errorFromAnswer({ endpoint, httpStatus: status, body: undefined });
-        expect(error).toMatchObject({ code: FailureCode.IpNotAuthorised, brokerCode: `HTTP ${status}`, httpStatus: status, retryable: false });
+        expect(error).toMatchObject({
+          code: FailureCode.IpNotAuthorised,
+          brokerCode: `HTTP ${status}`,
+          httpStatus: status,
+          retryable: false,
+        });
       }
     }
     // A known code wins over the status.
-    expect(errorFromAnswer({ endpoint: 'validatepassword', httpStatus: 403, body: { status: 'EC016' } })).toMatchObject({ code: FailureCode.BadCredentials });
+    expect(errorFromAnswer({ endpoint: 'validatepassword', httpStatus: 403, body: { status: 'EC016' } })).toMatchObject({
+      code: FailureCode.BadCredentials,
+    });
   });
 
   it('429 and 5xx are transient; Retry-After is carried', () => {
@@ -147,7 +162,11 @@ describe('answers without a known code', () => {
     const byStatus = errorFromAnswer({ endpoint: 'profile', httpStatus: 401, body: undefined });
     expect(byStatus).toBeInstanceOf(IiflSessionInvalidError);
     expect(byStatus).toMatchObject({ brokerCode: 'HTTP 401', sessionInvalid: true, retryable: false });
-    const byCode = errorFromAnswer({ endpoint: 'logout', httpStatus: 200, body: { status: 'EC044', message: 'Error : Token is not valid' } });
+    const byCode = errorFromAnswer({
+      endpoint: 'logout',
+      httpStatus: 200,
+      body: { status: 'EC044', message: 'Error : Token is not valid' },
+    });
     expect(byCode).toMatchObject({ brokerCode: 'EC044', sessionInvalid: true, name: 'IiflSessionInvalidError' });
   });
 });
@@ -159,7 +178,11 @@ describe('sealed answers (cRespEncData)', () => {
 
   it('opens cRespEncData wherever it stands, before fields are looked for', () => {
     const inner = { status: 'Ok', result: { token: 'login-token', status: 'Success' } };
-    for (const body of [{ cRespEncData: sealFor(inner) }, { status: 'Ok', result: { cRespEncData: sealFor(inner) } }, { result: [{ cRespEncData: sealFor(inner) }] }]) {
+    for (const body of [
+      { cRespEncData: sealFor(inner) },
+      { status: 'Ok', result: { cRespEncData: sealFor(inner) } },
+      { result: [{ cRespEncData: sealFor(inner) }] },
+    ]) {
       expect(pickString(unseal(body, privateKey), [['result', 'token']])).toBe('login-token');
     }
   });

@@ -88,8 +88,6 @@ describe('envelope', () => {
 describe('sessionChecksum', () => {
   it('is lower-case hex SHA-256 of userID + authCode + appSecret', () => {
     // echo -n 'AB123authSECRET' | sha256sum
-    expect(sessionChecksum('AB123', 'auth', 'SECRET')).toBe(
-      'e930c66f6d14bebfb12a412279123ab0769122d72c07961f99f917996bf94692',
-    );
+    expect(sessionChecksum('AB123', 'auth', 'SECRET')).toBe('e930c66f6d14bebfb12a412279123ab0769122d72c07961f99f917996bf94692');
   });
 });

@@ -38,8 +38,11 @@ function clientStats(userID: string) {
 }
 
 function expectNoSecrets(error: Error, credentials: LoginCredentials): void {
-  const text = [error.message, error.stack ?? '', error.cause instanceof Error ? `${error.cause.message}${error.cause.stack}` : ''].join('\n');
-  for (const secret of [credentials.password, credentials.appKey, credentials.appSecret, credentials.totpSecret]) expect(text).not.toContain(secret);
+  const text = [error.message, error.stack ?? '', error.cause instanceof Error ? `${error.cause.message}${error.cause.stack}` : ''].join(
+    '\n',
+  );
+  for (const secret of [credentials.password, credentials.appKey, credentials.appSecret, credentials.totpSecret])
+    expect(text).not.toContain(secret);
 }
 
 beforeAll(async () => {
@@ -71,12 +74,42 @@ describe.each(ANSWER_SHAPES)('answers shaped %s', (shape: AnswerShape) => {
 
     const refusals: Array<[string, (a: SimAccount) => LoginCredentials, FailureCode, string]> = [
       ['a wrong password (EC016)', (a) => ({ ...credentialsOf(a), password: 'not-the-password-1' }), FailureCode.BadCredentials, 'EC016'],
-      ['a blocked account (EC004)', (a) => (sim.addAccounts([{ ...a, blocked: true }]), credentialsOf(a)), FailureCode.AccountBlocked, 'EC004'],
-      ['an expired password (EC069)', (a) => (inject(PASSWORD_STEP[flow], a, { code: 'EC069' }), credentialsOf(a)), FailureCode.PasswordExpired, 'EC069'],
-      ['an unknown code on the password step', (a) => (inject(PASSWORD_STEP[flow], a, { code: 'EC777' }), credentialsOf(a)), FailureCode.BrokerRejected, 'EC777'],
-      ['an unknown code on the TOTP step', (a) => (inject(TOTP_STEP[flow], a, { code: 'EC778' }), credentialsOf(a)), FailureCode.BrokerRejected, 'EC778'],
-      ['a 403 without a code on the password step', (a) => (inject(PASSWORD_STEP[flow], a, { httpStatus: 403 }), credentialsOf(a)), FailureCode.IpNotAuthorised, 'HTTP 403'],
-      ['a field-missing code (EC010)', (a) => (inject(PASSWORD_STEP[flow], a, { code: 'EC010' }), credentialsOf(a)), FailureCode.BrokerRejected, 'EC010'],
+      [
+        'a blocked account (EC004)',
+        (a) => (sim.addAccounts([{ ...a, blocked: true }]), credentialsOf(a)),
+        FailureCode.AccountBlocked,
+        'EC004',
+      ],
+      [
+        'an expired password (EC069)',
+        (a) => (inject(PASSWORD_STEP[flow], a, { code: 'EC069' }), credentialsOf(a)),
+        FailureCode.PasswordExpired,
+        'EC069',
+      ],
+      [
+        'an unknown code on the password step',
+        (a) => (inject(PASSWORD_STEP[flow], a, { code: 'EC777' }), credentialsOf(a)),
+        FailureCode.BrokerRejected,
+        'EC777',
+      ],
+      [
+        'an unknown code on the TOTP step',
+        (a) => (inject(TOTP_STEP[flow], a, { code: 'EC778' }), credentialsOf(a)),
+        FailureCode.BrokerRejected,
+        'EC778',
+      ],
+      [
+        'a 403 without a code on the password step',
+        (a) => (inject(PASSWORD_STEP[flow], a, { httpStatus: 403 }), credentialsOf(a)),
+        FailureCode.IpNotAuthorised,
+        'HTTP 403',
+      ],
+      [
+        'a field-missing code (EC010)',
+        (a) => (inject(PASSWORD_STEP[flow], a, { code: 'EC010' }), credentialsOf(a)),
+        FailureCode.BrokerRejected,
+        'EC010',
+      ],
     ];
 
     it.each(refusals)('%s: one password attempt, a final failure that is never retried', async (_name, prepare, code, brokerCode) => {

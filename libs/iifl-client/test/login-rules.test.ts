@@ -31,7 +31,15 @@ afterAll(async () => {
 beforeEach(() => {
   // Each test in a fresh TOTP step and rate-limit window.
   clock.advance(60_000);
-  sim.setKnobs({ inject: [], errorRate: 0, hangRate: 0, outage: false, minKeyAssociationMs: 0, serverKeyTtlMs: 300_000, rateLimits: rateLimits() });
+  sim.setKnobs({
+    inject: [],
+    errorRate: 0,
+    hangRate: 0,
+    outage: false,
+    minKeyAssociationMs: 0,
+    serverKeyTtlMs: 300_000,
+    rateLimits: rateLimits(),
+  });
   sim.resetStats();
 });
 afterEach(async () => {
@@ -161,7 +169,12 @@ describe('codes forced with the inject knob', () => {
   it('EC057 twice on the password step: the step once more (adaptive wait), then ENCRYPTION_KEY_REJECTED', async () => {
     sim.setKnobs({ inject: [{ endpoint: 'validatepassword', code: 'EC057', remaining: 2 }] });
     const error = await rejection(client().login(credentialsOf(alice)));
-    expect(error).toMatchObject({ code: FailureCode.EncryptionKeyRejected, brokerCode: 'EC057', retryable: true, endpoint: 'validatepassword' });
+    expect(error).toMatchObject({
+      code: FailureCode.EncryptionKeyRejected,
+      brokerCode: 'EC057',
+      retryable: true,
+      endpoint: 'validatepassword',
+    });
     expect(sim.stats().injectedFaults).toBe(2);
   });
 

@@ -57,7 +57,13 @@ describe('the node:http transport', () => {
   it('sends the JSON body, the bearer and accept headers over IPv4, and returns status and text', async () => {
     const transport = make(2_000);
     try {
-      const answer = await transport.request({ endpoint: 'enckey', method: 'POST', url: `${base}/v1/x?y=1`, json: { a: 1, b: 'é' }, bearer: 'tok' });
+      const answer = await transport.request({
+        endpoint: 'enckey',
+        method: 'POST',
+        url: `${base}/v1/x?y=1`,
+        json: { a: 1, b: 'é' },
+        bearer: 'tok',
+      });
       expect(answer.status).toBe(200);
       expect(JSON.parse(answer.text)).toEqual({ status: 'Ok', echo: '{"a":1,"b":"é"}' });
       expect(lastSeen).toMatchObject({ method: 'POST', url: '/v1/x?y=1', body: '{"a":1,"b":"é"}', remoteFamily: 'IPv4' });
@@ -72,7 +78,10 @@ describe('the node:http transport', () => {
   it('passes any HTTP status through and an empty body as ""', async () => {
     const transport = make(2_000);
     try {
-      expect(await transport.request({ endpoint: 'profile', method: 'GET', url: `${base}/status/503` })).toEqual({ status: 503, text: 'down' });
+      expect(await transport.request({ endpoint: 'profile', method: 'GET', url: `${base}/status/503` })).toEqual({
+        status: 503,
+        text: 'down',
+      });
       expect(await transport.request({ endpoint: 'profile', method: 'GET', url: `${base}/empty` })).toEqual({ status: 204, text: '' });
       expect(lastSeen?.method).toBe('GET');
       expect(lastSeen?.headers.authorization).toBeUndefined();
@@ -84,7 +93,9 @@ describe('the node:http transport', () => {
   it('rejects with TIMEOUT when no answer comes in time', async () => {
     const transport = make(150);
     try {
-      const error = await transport.request({ endpoint: 'validatetotp', method: 'POST', url: `${base}/hang`, json: {} }).catch((e: unknown) => e);
+      const error = await transport
+        .request({ endpoint: 'validatetotp', method: 'POST', url: `${base}/hang`, json: {} })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IiflError);
       expect(error).toMatchObject({ code: FailureCode.Timeout, endpoint: 'validatetotp', retryable: true });
     } finally {
@@ -112,7 +123,9 @@ describe('the node:http transport', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const transport = make(2_000);
     try {
-      const error = await transport.request({ endpoint: 'enckey', method: 'POST', url: `http://127.0.0.1:${port}/v1`, json: {} }).catch((e: unknown) => e);
+      const error = await transport
+        .request({ endpoint: 'enckey', method: 'POST', url: `http://127.0.0.1:${port}/v1`, json: {} })
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: FailureCode.BrokerUnavailable, message: expect.stringContaining('ECONNREFUSED') });
     } finally {
       await transport.close();

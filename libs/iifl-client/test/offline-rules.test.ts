@@ -205,7 +205,11 @@ describe('key pair source', () => {
 });
 
 describe('key association wait', () => {
-  const keyRefused = () => new IiflError('IIFL validatepassword: EC062 (ENCRYPTION_KEY_REJECTED)', { code: FailureCode.EncryptionKeyRejected, brokerCode: 'EC062' });
+  const keyRefused = () =>
+    new IiflError('IIFL validatepassword: EC062 (ENCRYPTION_KEY_REJECTED)', {
+      code: FailureCode.EncryptionKeyRejected,
+      brokerCode: 'EC062',
+    });
 
   it('adaptive: no wait until a refusal, then the step once more after the delay, and a wait for that host from then on', async () => {
     const sleeps: number[] = [];
@@ -228,11 +232,21 @@ describe('key association wait', () => {
   it('adaptive: a second refusal is passed on; other failures are never retried here', async () => {
     const association = createKeyAssociation({ mode: 'adaptive', delayMs: 0, sleep: async () => {} });
     let calls = 0;
-    await expect(association.afterExchange('h', async () => { calls += 1; throw keyRefused(); })).rejects.toMatchObject({ brokerCode: 'EC062' });
+    await expect(
+      association.afterExchange('h', async () => {
+        calls += 1;
+        throw keyRefused();
+      }),
+    ).rejects.toMatchObject({ brokerCode: 'EC062' });
     expect(calls).toBe(2);
     const wrongPassword = new IiflError('EC016', { code: FailureCode.BadCredentials, brokerCode: 'EC016' });
     calls = 0;
-    await expect(association.afterExchange('g', async () => { calls += 1; throw wrongPassword; })).rejects.toBe(wrongPassword);
+    await expect(
+      association.afterExchange('g', async () => {
+        calls += 1;
+        throw wrongPassword;
+      }),
+    ).rejects.toBe(wrongPassword);
     expect(calls).toBe(1);
   });
 
@@ -240,7 +254,12 @@ describe('key association wait', () => {
     const sleeps: number[] = [];
     const association = createKeyAssociation({ mode: 'always', delayMs: 10_000, sleep: async (ms) => void sleeps.push(ms) });
     let calls = 0;
-    await expect(association.afterExchange('h', async () => { calls += 1; throw keyRefused(); })).rejects.toBeInstanceOf(IiflError);
+    await expect(
+      association.afterExchange('h', async () => {
+        calls += 1;
+        throw keyRefused();
+      }),
+    ).rejects.toBeInstanceOf(IiflError);
     expect([calls, sleeps]).toEqual([1, [10_000]]);
   });
 });

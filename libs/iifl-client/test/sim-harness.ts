@@ -27,11 +27,7 @@ export async function startSim(accounts: SimAccount[], clock: VirtualClock): Pro
   return startSimulator({ port: 0, accounts, now: clock.ms });
 }
 
-export function clientFor(
-  sim: Simulator,
-  clock: VirtualClock,
-  env: Record<string, string> = {},
-): IiflClientHandle {
+export function clientFor(sim: Simulator, clock: VirtualClock, env: Record<string, string> = {}): IiflClientHandle {
   const config = parseIiflClientConfig({
     IIFL_BASE_URL: sim.baseUrl,
     IIFL_IDAAS_URL: sim.idaasUrl,

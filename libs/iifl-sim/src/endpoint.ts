@@ -63,8 +63,7 @@ export interface Endpoint {
 }
 
 export const bearerOf = (call: Call): string => (call.bearer !== undefined ? `bearer:${call.bearer}` : `ip:${call.remote}`);
-export const clientOrRemote = (call: Call): string =>
-  call.clientId !== undefined ? `client:${call.clientId}` : `ip:${call.remote}`;
+export const clientOrRemote = (call: Call): string => (call.clientId !== undefined ? `client:${call.clientId}` : `ip:${call.remote}`);
 
 /** The named fields when every one is a string; undefined otherwise. */
 export function strings<K extends string>(source: Record<string, unknown>, ...names: K[]): Record<K, string> | undefined {

@@ -28,7 +28,9 @@ const SWEEP_EVERY = 2048;
 const PARSED_KEYS_MAX = 4096;
 
 export const checksumOf = (clientId: string, authCode: string, appSecret: string): string =>
-  createHash('sha256').update(clientId + authCode + appSecret).digest('hex');
+  createHash('sha256')
+    .update(clientId + authCode + appSecret)
+    .digest('hex');
 
 /**
  * Everything the simulated broker remembers between calls. A login is "in progress" for a client

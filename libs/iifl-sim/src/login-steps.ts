@@ -124,12 +124,7 @@ export function checkTotp(deps: EndpointDeps, registered: RegisteredAccount, cod
 }
 
 /** A new authCode for a login; the login stays in progress until the code is used or expires. */
-export function issueAuthCode(
-  deps: EndpointDeps,
-  registered: RegisteredAccount,
-  loginId: number,
-  clientPub: string | undefined,
-): string {
+export function issueAuthCode(deps: EndpointDeps, registered: RegisteredAccount, loginId: number, clientPub: string | undefined): string {
   const k = deps.knobs();
   const clientId = registered.account.clientId;
   const expiresAt = deps.now() + k.authCodeTtlMs;

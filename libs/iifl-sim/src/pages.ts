@@ -27,8 +27,7 @@ const errorLine = (code: string | undefined, message: string): string =>
   `<p class="error" role="alert">${code !== undefined ? `<span class="code">${escapeHtml(code)}</span> ` : ''}${escapeHtml(message)}</p>`;
 
 function formHtml(fields: FormFields, code: string | undefined): string {
-  const hidden = (name: string, value: string): string =>
-    `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+  const hidden = (name: string, value: string): string => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
   return document(
     'IIFL simulator: log in',
     `<h1>Log in to authorise the app</h1>

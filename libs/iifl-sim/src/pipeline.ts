@@ -91,7 +91,14 @@ function simulated(deps: PipelineDeps, res: ServerResponse, endpoint: Endpoint, 
 }
 
 /** From the body on: parse, identify, the password gate, the simulated faults, the endpoint. */
-async function serve(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, query: string, text: Promise<string>) {
+async function serve(
+  deps: PipelineDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  endpoint: Endpoint,
+  query: string,
+  text: Promise<string>,
+) {
   const read = await readCallBody(endpoint, text);
   if (deps.closed()) return;
   const forbidden = endpoint.passwordStep === true && deps.knobs().passwordForbidden;

@@ -25,7 +25,6 @@ export interface RenderContext {
   serverPub: string;
 }
 
-
 /** The documented layout (also the inside of a sealed answer). */
 function documented(outcome: Outcome): Record<string, unknown> | undefined {
   switch (outcome.kind) {

@@ -3,7 +3,16 @@
 // where every answer after the key exchange is sealed for the client.
 import { badRequest, coded, OK, okResult, plain, sessionNotValid, step } from './answers.ts';
 import { jsonPost, oneFieldPost, strings, type Endpoint, type EndpointDeps } from './endpoint.ts';
-import { appKeyAccount, authCodeStep, identifyPassword, openFields, passwordStep, refuse, tokenOf, type Prepared } from './headless-steps.ts';
+import {
+  appKeyAccount,
+  authCodeStep,
+  identifyPassword,
+  openFields,
+  passwordStep,
+  refuse,
+  tokenOf,
+  type Prepared,
+} from './headless-steps.ts';
 import { checkTotp, countTotpAttempt, keyExchange, TOTP_REFUSALS } from './login-steps.ts';
 import type { LoginToken } from './login-state.ts';
 

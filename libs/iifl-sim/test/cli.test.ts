@@ -56,7 +56,10 @@ describe('command-line options', () => {
   });
 
   it('takes --answer-shape and --session-exp, and refuses bad values', () => {
-    expect(parseCliOptions(['--answer-shape', 'legacy', '--session-exp', 'none'], dir).knobs).toEqual({ answerShape: 'legacy', sessionExp: 'none' });
+    expect(parseCliOptions(['--answer-shape', 'legacy', '--session-exp', 'none'], dir).knobs).toEqual({
+      answerShape: 'legacy',
+      sessionExp: 'none',
+    });
     expect(parseCliOptions(['--answer-shape', 'sealed', '--session-exp', '3600000'], dir).knobs).toEqual({
       answerShape: 'sealed',
       sessionExp: 3_600_000,

@@ -156,7 +156,7 @@ describe('inject', () => {
     return call(base, target.method, target.path, target.method === 'GET' ? undefined : anyBody);
   }
 
-  it.each(jsonEndpoints)('forces every code of the table on %s, the code in status with IIFL\'s text', async (endpoint) => {
+  it.each(jsonEndpoints)("forces every code of the table on %s, the code in status with IIFL's text", async (endpoint) => {
     for (const code of codes) {
       fx.sim.setKnobs({ inject: [{ endpoint, code, remaining: 1 }] });
       const reply = await ask(endpoint);
@@ -197,7 +197,9 @@ describe('inject', () => {
   it('can target one client id, and set an HTTP status and message', async () => {
     const [target, bystander] = [fx.fresh(), fx.fresh()];
     fx.sim.setKnobs({
-      inject: [{ endpoint: 'validatepassword', clientId: target.clientId, code: 'EC069', httpStatus: 403, message: 'Password has expired' }],
+      inject: [
+        { endpoint: 'validatepassword', clientId: target.clientId, code: 'EC069', httpStatus: 403, message: 'Password has expired' },
+      ],
     });
     const failed = await login(fx.sim.baseUrl, target, fx.clock.t);
     expect(failed.failedAt).toBe('validatepassword');
@@ -209,7 +211,12 @@ describe('inject', () => {
 
   it('can answer a bare HTTP status (401 on profile, 429 on getusersession), without a code', async () => {
     const session = await fx.session();
-    fx.sim.setKnobs({ inject: [{ endpoint: 'profile', httpStatus: 401 }, { endpoint: 'getusersession', httpStatus: 429 }] });
+    fx.sim.setKnobs({
+      inject: [
+        { endpoint: 'profile', httpStatus: 401 },
+        { endpoint: 'getusersession', httpStatus: 429 },
+      ],
+    });
     const profile = await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session));
     expect(profile.status).toBe(401);
     expect(profile.body).toEqual({ status: 'Not_Ok', message: 'Unauthorized', result: null });

@@ -76,7 +76,9 @@ export function envelope(clientPub: string, serverPubDerB64: string, text: strin
     aesKey,
   );
   const pub = Buffer.from(clientPub, 'utf8');
-  return Buffer.concat([int32(pub.length), pub, int32(iv.length), iv, int32(encryptedKey.length), encryptedKey, ciphertext]).toString('base64');
+  return Buffer.concat([int32(pub.length), pub, int32(iv.length), iv, int32(encryptedKey.length), encryptedKey, ciphertext]).toString(
+    'base64',
+  );
 }
 
 export const checksum = (clientId: string, authCode: string, appSecret: string): string =>
@@ -218,18 +220,32 @@ export async function loginV2(
   if (enc.value === undefined) return { ok: false, failedAt: 'v2-enckey', ...enc };
   const device = { deviceId: 'test-device', appName: 'IIFLMARKETSWEB', osName: 'WEBINTERNAL' };
   const pwText = JSON.stringify({ userId: account.clientId, password: account.password, ...device, versionNo: 'A.0.0.1' });
-  const pw = await stepOf(call(urls.idaasUrl, 'POST', '/pwd/validate', { cEncData: envelope(key.clientPub, enc.value, pwText) }), 'token', key);
+  const pw = await stepOf(
+    call(urls.idaasUrl, 'POST', '/pwd/validate', { cEncData: envelope(key.clientPub, enc.value, pwText) }),
+    'token',
+    key,
+  );
   if (pw.value === undefined) return { ok: false, failedAt: 'v2-password', ...pw };
   const code = options.totp ?? totp(account.totpSecret, timeMs);
   const tText = JSON.stringify({ userId: account.clientId, totp: code, ...device });
   const tt = await stepOf(
-    call(urls.idaasUrl, 'POST', '/topt/verify', { cEncData: envelope(key.clientPub, enc.value, tText) }, { authorization: `Bearer ${pw.value}` }),
+    call(
+      urls.idaasUrl,
+      'POST',
+      '/topt/verify',
+      { cEncData: envelope(key.clientPub, enc.value, tText) },
+      { authorization: `Bearer ${pw.value}` },
+    ),
     'accessToken',
     key,
   );
   if (tt.value === undefined) return { ok: false, failedAt: 'v2-totp', ...tt };
   const authBody = { userId: account.clientId, vendor: account.appKey };
-  const au = await stepOf(call(urls.baseUrl, 'POST', '/sso/vendor/authorize', authBody, { authorization: `Bearer ${tt.value}` }), 'authCode', key);
+  const au = await stepOf(
+    call(urls.baseUrl, 'POST', '/sso/vendor/authorize', authBody, { authorization: `Bearer ${tt.value}` }),
+    'authCode',
+    key,
+  );
   if (au.value === undefined) return { ok: false, failedAt: 'vendor-authorize', ...au };
   const sum = checksum(account.clientId, au.value, account.appSecret);
   const us = await stepOf(call(urls.baseUrl, 'POST', '/getusersession', { checkSum: sum }), 'userSession', key);

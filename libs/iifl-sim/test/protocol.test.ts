@@ -130,7 +130,7 @@ describe('TOTP step', () => {
     expect((await totpStep(account)).body['status']).toBe('Ok');
   });
 
-  it('answers 401 EC044 without a valid login token, with another client\'s, or with an expired one', async () => {
+  it("answers 401 EC044 without a valid login token, with another client's, or with an expired one", async () => {
     const account = fx.fresh();
     const body = { clientId: account.clientId, totp: totp(account.totpSecret, fx.clock.t), appKey: account.appKey };
     expectCode(await post('/validatetotp', body), 'EC044', 401);
@@ -145,7 +145,7 @@ describe('TOTP step', () => {
     expectCode(await post('/validatetotp', { ...body, totp: totp(account.totpSecret, fx.clock.t) }, bearer(token)), 'EC044', 401);
   });
 
-  it('leaves the login token usable after a refused code (EC036, EC034): the next step\'s code then logs in', async () => {
+  it("leaves the login token usable after a refused code (EC036, EC034): the next step's code then logs in", async () => {
     const account = fx.fresh();
     const token = (await passwordStep(account.clientId, account.password)).body['result'].token as string;
     const body = { clientId: account.clientId, appKey: account.appKey };

@@ -8,7 +8,10 @@ const fx = useFixture();
 const profileStatus = async (session: string) => (await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session))).status;
 
 function decode(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
-  const [header, claims] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+  const [header, claims] = token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
   return { header, claims };
 }
 

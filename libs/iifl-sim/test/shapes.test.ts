@@ -6,7 +6,8 @@ import { call, clientKey, envelope, freshClientKey, login, openResponse, opened,
 const fx = useFixture();
 
 const post = fx.post;
-const pwText = (account: { clientId: string; password: string }) => JSON.stringify({ clientId: account.clientId, password: account.password });
+const pwText = (account: { clientId: string; password: string }) =>
+  JSON.stringify({ clientId: account.clientId, password: account.password });
 
 describe('legacy shape', () => {
   beforeEach(() => fx.sim.setKnobs({ answerShape: 'legacy' }));
@@ -82,7 +83,11 @@ describe('sealed shape', () => {
     const unknownKey = freshClientKey().clientPub;
     const unknown = await post('/validatepassword', { cEncData: envelope(unknownKey, serverPub, pwText(account)) });
     expect(unknown.body).toEqual({ status: 'EC062', message: 'Illegal or Expired Encryption key', result: null });
-    expect((await post('/get/enckey', { ceData: '' })).body).toEqual({ status: 'EC056', message: "'ceData' cannot be empty", result: null });
+    expect((await post('/get/enckey', { ceData: '' })).body).toEqual({
+      status: 'EC056',
+      message: "'ceData' cannot be empty",
+      result: null,
+    });
   });
 
   it('keeps profile and logout in clear', async () => {
@@ -96,7 +101,12 @@ describe('sealed shape', () => {
 
   it('seals injected faults where the client key is known, and leaves a code-less HTTP status in clear', async () => {
     const account = fx.fresh();
-    fx.sim.setKnobs({ inject: [{ endpoint: 'validatepassword', code: 'EC003', remaining: 1 }, { endpoint: 'enckey', code: 'EC003', remaining: 1 }] });
+    fx.sim.setKnobs({
+      inject: [
+        { endpoint: 'validatepassword', code: 'EC003', remaining: 1 },
+        { endpoint: 'enckey', code: 'EC003', remaining: 1 },
+      ],
+    });
     const clear = await post('/get/enckey', { ceData: clientKey().clientPub });
     expect(clear.body).toEqual({ status: 'EC003', message: IIFL_MESSAGES['EC003'], result: null });
     const failed = await login(fx.sim.baseUrl, account, fx.clock.t);

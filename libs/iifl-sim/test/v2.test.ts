@@ -68,9 +68,15 @@ describe('the second headless variant', () => {
     const tt = await totpV2(account, pw.body['result'].token);
     expect(Object.keys(tt.reply.body)).toEqual(['cRespEncData']);
     expect(tt.body).toEqual({ result: { accessToken: expect.any(String), status: 'Success' }, status: 'Ok', message: 'Success' });
-    const authorize = await api('/sso/vendor/authorize', { userId: account.clientId, vendor: account.appKey }, bearer(tt.body['result'].accessToken));
+    const authorize = await api(
+      '/sso/vendor/authorize',
+      { userId: account.clientId, vendor: account.appKey },
+      bearer(tt.body['result'].accessToken),
+    );
     expect(authorize.body).toEqual({ status: 'Ok', message: 'Success', result: { authCode: expect.any(String) } });
-    const session = await api('/getusersession', { checkSum: checksum(account.clientId, authorize.body['result'].authCode, account.appSecret) });
+    const session = await api('/getusersession', {
+      checkSum: checksum(account.clientId, authorize.body['result'].authCode, account.appSecret),
+    });
     expect(session.body).toEqual({ status: 'Ok', userSession: expect.any(String) });
   });
 
@@ -94,7 +100,7 @@ describe('the second headless variant', () => {
     expect(empty.body['status']).toBe('EC034');
   });
 
-  it('leaves the v2 login token usable after a refused code: the next step\'s code then logs in', async () => {
+  it("leaves the v2 login token usable after a refused code: the next step's code then logs in", async () => {
     const account = fx.fresh();
     const token = (await passwordV2(account)).body['result'].token as string;
     const wrong = totp(account.totpSecret, fx.clock.t) === '000000' ? '111111' : '000000';

@@ -12,10 +12,7 @@ export class ConfigError extends Error {
  * Parses a service's environment once, reports every problem together, and freezes the result.
  * Tests pass a literal `env` instead of touching `process.env`.
  */
-export function loadConfig<S extends z.ZodType>(
-  schema: S,
-  env: Record<string, string | undefined> = process.env,
-): Readonly<z.infer<S>> {
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): Readonly<z.infer<S>> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(zodIssueLines(parsed.error, '(env)'));
@@ -32,7 +29,10 @@ export const env = {
   natsToken: z.string().min(1).optional(),
   natsCredsFile: z.string().min(1).optional(),
   /** Own reply-subject prefix (e.g. `_INBOX_gateway`), so NATS permissions can keep each identity's replies to itself. */
-  natsInboxPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'NATS_INBOX_PREFIX must be subject tokens').optional(),
+  natsInboxPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'NATS_INBOX_PREFIX must be subject tokens')
+    .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),

@@ -55,11 +55,7 @@ export const REDACT_PATHS = [
   'err.options.body',
 ];
 
-export function createLogger(
-  name: string,
-  level: LoggerOptions['level'] = 'info',
-  destination?: pino.DestinationStream,
-): Logger {
+export function createLogger(name: string, level: LoggerOptions['level'] = 'info', destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
     name,
     level: level ?? 'info',

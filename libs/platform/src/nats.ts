@@ -37,7 +37,9 @@ export function decodeJson(data: Uint8Array): unknown {
  * Connects with reconnection forever: a service outlives a NATS restart and resumes where it was.
  */
 export async function connectNats(
-  config: Pick<NatsEnv, 'NATS_URL' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN' | 'NATS_CREDS_FILE'> & { NATS_INBOX_PREFIX?: string | undefined },
+  config: Pick<NatsEnv, 'NATS_URL' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN' | 'NATS_CREDS_FILE'> & {
+    NATS_INBOX_PREFIX?: string | undefined;
+  },
   name: string,
   log?: Logger,
 ): Promise<NatsConnection> {

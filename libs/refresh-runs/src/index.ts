@@ -1,1 +1,8 @@
-export { startRefreshRun, getRunSummary, outcomeFromNotice, type RefreshRun, type StartRefreshRunOptions, type UserOutcome } from './refresh-run.ts';
+export {
+  startRefreshRun,
+  getRunSummary,
+  outcomeFromNotice,
+  type RefreshRun,
+  type StartRefreshRunOptions,
+  type UserOutcome,
+} from './refresh-run.ts';

@@ -117,7 +117,9 @@ async function waitForRun(
   const deadline = setTimeout(settle, timeoutMs);
   const poll = setInterval(() => {
     fetchSummary().then(
-      (s) => { if (s.pending === 0) settle(); },
+      (s) => {
+        if (s.pending === 0) settle();
+      },
       () => {},
     );
   }, POLL_INTERVAL_MS);

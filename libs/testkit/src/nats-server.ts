@@ -32,7 +32,9 @@ export async function startNats(
   if (shared) {
     return {
       url: shared,
-      stop: async () => { throw new Error('TEST_NATS_URL is shared: it cannot be stopped by a test'); },
+      stop: async () => {
+        throw new Error('TEST_NATS_URL is shared: it cannot be stopped by a test');
+      },
       start: async () => {},
       dispose: async () => {},
     };
@@ -66,7 +68,8 @@ async function startLocalNats(extraArgs: string[], env?: Record<string, string>)
       await waitFor(
         `nats-server on port ${port}`,
         async () => {
-          if (server.exitCode !== null || server.signalCode !== null) throw new Error(`nats-server exited (${server.exitCode ?? server.signalCode})`);
+          if (server.exitCode !== null || server.signalCode !== null)
+            throw new Error(`nats-server exited (${server.exitCode ?? server.signalCode})`);
           return canConnect(port);
         },
         15_000,
@@ -99,21 +102,27 @@ async function startLocalNats(extraArgs: string[], env?: Record<string, string>)
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = netConnect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
 
 async function startContainerNats(): Promise<TestNats> {
   const { GenericContainer } = await import('testcontainers');
-  const container = await new GenericContainer('nats:2.10-alpine')
-    .withCommand(['-js'])
-    .withExposedPorts(4222)
-    .start();
+  const container = await new GenericContainer('nats:2.10-alpine').withCommand(['-js']).withExposedPorts(4222).start();
   return {
     url: `nats://${container.getHost()}:${container.getMappedPort(4222)}`,
-    stop: async () => { await container.stop(); },
-    start: async () => { throw new Error('a container NATS cannot be restarted with the same store'); },
-    dispose: async () => { await container.stop(); },
+    stop: async () => {
+      await container.stop();
+    },
+    start: async () => {
+      throw new Error('a container NATS cannot be restarted with the same store');
+    },
+    dispose: async () => {
+      await container.stop();
+    },
   };
 }

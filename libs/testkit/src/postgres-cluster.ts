@@ -70,7 +70,11 @@ export async function startPostgresCluster(): Promise<TestPostgresCluster> {
 function postgresBin(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (versions.length === 0) throw new Error('no local PostgreSQL binaries: set PG_BIN to the directory of initdb and pg_ctl');
   return join(root, versions[0]!, 'bin');
 }

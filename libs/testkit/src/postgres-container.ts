@@ -9,6 +9,8 @@ export async function PostgreSqlContainer(): Promise<{ url: string; stop(): Prom
     .start();
   return {
     url: `postgres://postgres@${container.getHost()}:${container.getMappedPort(5432)}/postgres`,
-    stop: async () => { await container.stop(); },
+    stop: async () => {
+      await container.stop();
+    },
   };
 }

@@ -20,7 +20,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const { PostgreSqlContainer } = await import('./postgres-container.ts');
   const container = await PostgreSqlContainer();
   const db = await createOn(container.url);
-  return { url: db.url, dispose: async () => { await db.dispose(); await container.stop(); } };
+  return {
+    url: db.url,
+    dispose: async () => {
+      await db.dispose();
+      await container.stop();
+    },
+  };
 }
 
 async function answers(url: string): Promise<boolean> {

@@ -1,7 +1,1 @@
-export {
-  watchTokens,
-  getCurrentToken,
-  InvalidUserIdError,
-  type TokenWatch,
-  type WatchTokensOptions,
-} from './token-feed.ts';
+export { watchTokens, getCurrentToken, InvalidUserIdError, type TokenWatch, type WatchTokensOptions } from './token-feed.ts';

@@ -10,10 +10,7 @@ export interface CliOptions {
   timeoutSeconds: number;
 }
 
-export type ParsedArgs =
-  | { kind: 'run'; options: CliOptions }
-  | { kind: 'help' }
-  | { kind: 'error'; message: string };
+export type ParsedArgs = { kind: 'run'; options: CliOptions } | { kind: 'help' } | { kind: 'error'; message: string };
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 const MAX_TIMEOUT_SECONDS = 24 * 60 * 60;

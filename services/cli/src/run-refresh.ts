@@ -60,9 +60,7 @@ export async function runRefresh(
     info(formatFound(start.requested.length + start.skipped.length));
     for (const user of start.skipped) info(formatSkipped(user));
     if (start.requested.length > 0) {
-      output.err(
-        `Run ${start.runId}: waiting for ${start.requested.length} login(s), up to ${options.timeoutSeconds} s`,
-      );
+      output.err(`Run ${start.runId}: waiting for ${start.requested.length} login(s), up to ${options.timeoutSeconds} s`);
     }
 
     const progress = createProgress(options.verbose, output, tuning);
@@ -101,9 +99,7 @@ function reportStartError(err: unknown, options: CliOptions, output: Output): Ex
       return ExitCode.Failed;
     }
     if (err.code === ServiceErrorCode.Unavailable && err.subject === PersistenceApi.startRun.subject) {
-      output.err(
-        `Error: persistence is not answering on NATS (${PersistenceApi.startRun.subject}). Is the persistence service running?`,
-      );
+      output.err(`Error: persistence is not answering on NATS (${PersistenceApi.startRun.subject}). Is the persistence service running?`);
       return ExitCode.Usage;
     }
     output.err(`Error: persistence refused to start the run (${err.code}): ${err.message}`);

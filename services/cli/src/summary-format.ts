@@ -23,9 +23,7 @@ export function toCliSummary(summary: RunSummary, completed: boolean): CliSummar
     skipped: summary.skipped,
     pending: summary.pending,
     total: summary.total,
-    failedUsers: summary.results
-      .filter((r) => r.outcome === 'failed')
-      .map((r) => ({ userID: r.userID, code: r.code, message: r.message })),
+    failedUsers: summary.results.filter((r) => r.outcome === 'failed').map((r) => ({ userID: r.userID, code: r.code, message: r.message })),
     results: summary.results,
   };
 }
@@ -34,7 +32,7 @@ const SKIP_REASONS: Record<SkipReason, string> = {
   INTEGRATION_MANAGED: 'Integration-managed user',
   NOT_LIVE: 'Not a live account',
   CREDENTIALS_REJECTED: 'Credentials were rejected by the broker; update them before the next run',
-  LOGIN_REQUIRED: 'Logs in on IIFL\'s login page; a login link was announced (tokens.login-required)',
+  LOGIN_REQUIRED: "Logs in on IIFL's login page; a login link was announced (tokens.login-required)",
 };
 
 export function describeSkipReason(reason: string): string {

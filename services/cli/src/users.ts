@@ -174,7 +174,13 @@ export async function runUsersCli(
   }
 }
 
-async function send(nc: NatsConnection, command: Parsed['command'], target: string, requests: UpsertUserRequest[], output: Output): Promise<ExitCode> {
+async function send(
+  nc: NatsConnection,
+  command: Parsed['command'],
+  target: string,
+  requests: UpsertUserRequest[],
+  output: Output,
+): Promise<ExitCode> {
   if (command === 'remove') {
     await callService(nc, PersistenceApi.removeUser, { userID: target });
     output.out(`Removed user ${target}`);

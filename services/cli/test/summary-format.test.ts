@@ -76,10 +76,7 @@ describe('formatSummary', () => {
 
 describe('toCliSummary', () => {
   it('is the JSON shape, with pending users counted', () => {
-    const results = [
-      result('U1', 'failed', { code: 'BAD_TOTP', message: 'wrong TOTP' }),
-      result('U2', 'pending'),
-    ];
+    const results = [result('U1', 'failed', { code: 'BAD_TOTP', message: 'wrong TOTP' }), result('U2', 'pending')];
     expect(toCliSummary(summary(results), false)).toEqual({
       runId: 'run-1',
       completed: false,
@@ -100,9 +97,7 @@ describe('other lines', () => {
     expect(formatSkipped({ userID: 'P1', clientName: 'Partner One', reason: 'INTEGRATION_MANAGED' })).toBe(
       'Skipping Partner One (P1) - Integration-managed user',
     );
-    expect(formatSkipped({ userID: 'N1', clientName: 'N', reason: 'NOT_LIVE' })).toBe(
-      'Skipping N (N1) - Not a live account',
-    );
+    expect(formatSkipped({ userID: 'N1', clientName: 'N', reason: 'NOT_LIVE' })).toBe('Skipping N (N1) - Not a live account');
   });
 
   it('shows validity per refreshed user, never anything else about the token', () => {
@@ -119,8 +114,6 @@ describe('other lines', () => {
     expect(formatOutcome({ ...base, userID: 'U2', outcome: 'failed', code: 'BAD_TOTP', message: 'wrong' })).toBe(
       '[2/5] U2 failed: BAD_TOTP wrong',
     );
-    expect(formatProgress({ done: 40, total: 100, refreshed: 38, failed: 2 })).toBe(
-      'Progress: 40/100 done (38 refreshed, 2 failed)',
-    );
+    expect(formatProgress({ done: 40, total: 100, refreshed: 38, failed: 2 })).toBe('Progress: 40/100 done (38 refreshed, 2 failed)');
   });
 });

@@ -78,7 +78,13 @@ describe('pnpm users', () => {
   it('imports a users file: real users encrypted, integration-managed ones kept as such', async () => {
     const file = [
       { clientId: 'IMP1', clientName: 'Imported', ...creds },
-      { userID: 'IMP2', password: INTEGRATION_MANAGED, appKey: INTEGRATION_MANAGED, appSecret: INTEGRATION_MANAGED, totpSecret: INTEGRATION_MANAGED },
+      {
+        userID: 'IMP2',
+        password: INTEGRATION_MANAGED,
+        appKey: INTEGRATION_MANAGED,
+        appSecret: INTEGRATION_MANAGED,
+        totpSecret: INTEGRATION_MANAGED,
+      },
     ];
     const res = await users(['import', 'users.json'], { 'users.json': file });
     expect(res.code).toBe(0);
@@ -90,7 +96,8 @@ describe('pnpm users', () => {
 
   it('adds a redirect-flow user with appKey and appSecret alone, and changes the login flow', async () => {
     const flow = async (userID: string) =>
-      (await pipeline.sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', [userID]))?.login_flow;
+      (await pipeline.sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', [userID]))
+        ?.login_flow;
     const app = { appKey: creds.appKey, appSecret: creds.appSecret };
     const without = await users(['add', 'CLIR1', '--credentials-file', 'a.json'], { 'a.json': app });
     expect(without.code).toBe(2);
@@ -114,7 +121,10 @@ describe('pnpm users', () => {
     expect(await flow('CLIR1')).toBe('headless-v2');
 
     const imported = await users(['import', 'u.json'], {
-      'u.json': [{ userID: 'IMPR1', loginFlow: 'redirect', ...app }, { userID: 'IMPR2', ...app }],
+      'u.json': [
+        { userID: 'IMPR1', loginFlow: 'redirect', ...app },
+        { userID: 'IMPR2', ...app },
+      ],
     });
     expect(imported.code).toBe(2);
     expect(imported.stderr).toMatch(/1: password and totpSecret are required, except with loginFlow "redirect"/);

@@ -87,7 +87,11 @@ async function reencryptRow(trx: Transaction<Database>, keyring: Keyring, id: nu
   report.valuesUnderOtherKeys += plan.underOtherKeys;
   if (plan.encrypted + plan.reencrypted === 0) return;
 
-  await trx.updateTable('IIFLUser').set({ ...plan.next, updatedAt: new Date() }).where('id', '=', id).execute();
+  await trx
+    .updateTable('IIFLUser')
+    .set({ ...plan.next, updatedAt: new Date() })
+    .where('id', '=', id)
+    .execute();
   if (await carryRejectionMark(trx, row.userID, row, plan.next)) report.marksCarried += 1;
   report.usersRewritten += 1;
   report.valuesEncrypted += plan.encrypted;

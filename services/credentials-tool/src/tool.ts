@@ -71,10 +71,7 @@ export async function runCredentialsTool(
 }
 
 /** Arguments and environment, checked before anything opens: the key is needed by encrypt and rotate only. */
-function parseInvocation(
-  argv: readonly string[],
-  env: Record<string, string | undefined>,
-): 'help' | Invocation {
+function parseInvocation(argv: readonly string[], env: Record<string, string | undefined>): 'help' | Invocation {
   let parsed;
   try {
     parsed = parseArgs({
@@ -121,7 +118,10 @@ export function formatReport(r: ReencryptReport): string[] {
 }
 
 export function formatStatus(s: StatusReport): string[] {
-  const byKey = Object.entries(s.valuesByKeyId).map(([id, n]) => `${id}: ${n}`).join(', ') || 'none';
+  const byKey =
+    Object.entries(s.valuesByKeyId)
+      .map(([id, n]) => `${id}: ${n}`)
+      .join(', ') || 'none';
   return [
     `users:                   ${s.users}`,
     `integration-managed:     ${s.integrationManaged}`,

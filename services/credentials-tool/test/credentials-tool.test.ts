@@ -62,7 +62,13 @@ describe('pnpm credentials encrypt', () => {
     await insertUsers([
       plain('A1'),
       plain('B2'),
-      { userID: 'IM', password: INTEGRATION_MANAGED, appKey: INTEGRATION_MANAGED, appSecret: INTEGRATION_MANAGED, totpSecret: INTEGRATION_MANAGED },
+      {
+        userID: 'IM',
+        password: INTEGRATION_MANAGED,
+        appKey: INTEGRATION_MANAGED,
+        appSecret: INTEGRATION_MANAGED,
+        totpSecret: INTEGRATION_MANAGED,
+      },
     ]);
     const first = await run(['encrypt'], { CREDENTIALS_KEY: K1 });
     expect(first.code).toBe(0);
@@ -108,7 +114,12 @@ describe('pnpm credentials encrypt', () => {
     for (const userID of ['A1', 'B2']) {
       await db
         .insertInto('user_refresh_state')
-        .values({ user_id: userID, credentials_rejected_at: new Date(), rejected_code: 'BAD_CREDENTIALS', rejected_credentials_hash: credentialsFingerprint(await rowOf(userID)) })
+        .values({
+          user_id: userID,
+          credentials_rejected_at: new Date(),
+          rejected_code: 'BAD_CREDENTIALS',
+          rejected_credentials_hash: credentialsFingerprint(await rowOf(userID)),
+        })
         .execute();
     }
     // B2's mark is stale: its credentials changed after the rejection, so it must not be carried.
@@ -116,7 +127,8 @@ describe('pnpm credentials encrypt', () => {
     const report = await reencryptAll(db, ring1, 'encrypt');
     expect(report.marksCarried).toBe(1);
     const mark = async (userID: string) =>
-      (await db.selectFrom('user_refresh_state').selectAll().where('user_id', '=', userID).executeTakeFirstOrThrow()).rejected_credentials_hash!;
+      (await db.selectFrom('user_refresh_state').selectAll().where('user_id', '=', userID).executeTakeFirstOrThrow())
+        .rejected_credentials_hash!;
     expect(matchesFingerprint(await rowOf('A1'), await mark('A1'))).toBe(true);
     expect(matchesFingerprint(await rowOf('B2'), await mark('B2'))).toBe(false);
 

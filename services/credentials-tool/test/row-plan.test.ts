@@ -12,7 +12,12 @@ const under1 = (column: 'password' | 'appKey' | 'appSecret' | 'totpSecret', valu
 
 describe('planRow', () => {
   const plainRow = { password: 'pw', appKey: 'key', appSecret: 'secret', totpSecret: 'SEED' };
-  const k1Row = { password: under1('password', 'pw'), appKey: under1('appKey', 'key'), appSecret: under1('appSecret', 'secret'), totpSecret: '' };
+  const k1Row = {
+    password: under1('password', 'pw'),
+    appKey: under1('appKey', 'key'),
+    appSecret: under1('appSecret', 'secret'),
+    totpSecret: '',
+  };
 
   it.each<[string, ReencryptMode, typeof plainRow, { encrypted: number; reencrypted: number; underOtherKeys: number }]>([
     ['plain values, encrypt', 'encrypt', plainRow, { encrypted: 4, reencrypted: 0, underOtherKeys: 0 }],

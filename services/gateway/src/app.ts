@@ -57,10 +57,7 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
     const httpServer = createServer(app);
     server = httpServer;
     const port = await listen(httpServer, config.PORT, config.HOST);
-    log.info(
-      { port, host: config.HOST, apiKeys: config.apiKeys.map((k) => `${k.name}:${[...k.scopes].join('+')}`) },
-      'gateway listening',
-    );
+    log.info({ port, host: config.HOST, apiKeys: config.apiKeys.map((k) => `${k.name}:${[...k.scopes].join('+')}`) }, 'gateway listening');
 
     let stopped: Promise<void> | undefined;
     const stop = async () => {

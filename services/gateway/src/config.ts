@@ -15,7 +15,12 @@ export const gatewayConfigSchema = natsEnvSchema
     /** Scoped keys by digest: `name:scope+scope:sha256hex`, comma or whitespace separated. */
     API_KEYS: z.string().optional(),
     /** How long a refresh call waits for its run before answering 202 with the run id. */
-    REFRESH_WAIT_MS: z.coerce.number().int().min(0).max(30 * 60_000).default(120_000),
+    REFRESH_WAIT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 60_000)
+      .default(120_000),
     /** Largest JSON body accepted: bytes, or a size such as "16kb". */
     BODY_LIMIT: z
       .string()

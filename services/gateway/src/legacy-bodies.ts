@@ -112,16 +112,13 @@ export function runStartedAnswer(start: StartRunResponse, userID?: string): Http
 const SKIP_MESSAGES: Record<SkipReason, string> = {
   [SkipReason.IntegrationManaged]: 'Cannot refresh token for integration-managed user',
   [SkipReason.NotLive]: 'Cannot refresh token for a user that is not live',
-  [SkipReason.CredentialsRejected]:
-    'Cannot refresh token: the broker rejected this user\'s credentials; update them before trying again',
-  [SkipReason.LoginRequired]: 'This user logs in on IIFL\'s login page: a login link was announced (GET /api/integration/iifl/login/:userID makes one)',
+  [SkipReason.CredentialsRejected]: "Cannot refresh token: the broker rejected this user's credentials; update them before trying again",
+  [SkipReason.LoginRequired]:
+    "This user logs in on IIFL's login page: a login link was announced (GET /api/integration/iifl/login/:userID makes one)",
 };
 
 /** `POST /tokens/refresh/:userID` for a user the run skips: 200 with success false, as the legacy API. */
-export function skippedUserAnswer(
-  skip: Pick<SkippedUser, 'userID'> & { reason: string | null },
-  runId: string,
-): HttpAnswer {
+export function skippedUserAnswer(skip: Pick<SkippedUser, 'userID'> & { reason: string | null }, runId: string): HttpAnswer {
   return {
     status: 200,
     body: {

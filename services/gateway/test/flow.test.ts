@@ -44,9 +44,7 @@ afterAll(async () => {
 
 /** The request published for `userID` in a run other than those in `except`. */
 function requestFor(userID: string, except: ReadonlySet<string> = new Set()): Promise<RefreshRequestedEvent> {
-  return waitFor(`a refresh request for ${userID}`, () =>
-    seenRequests.find((r) => r.userID === userID && !except.has(r.runId)),
-  );
+  return waitFor(`a refresh request for ${userID}`, () => seenRequests.find((r) => r.userID === userID && !except.has(r.runId)));
 }
 
 async function publishRefreshed(request: RefreshRequestedEvent, token: string): Promise<TokenRefreshed> {

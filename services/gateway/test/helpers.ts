@@ -13,7 +13,11 @@ export function captureLogger(): { log: Logger; lines: string[] } {
 export interface TestGateway {
   gateway: Gateway;
   base: string;
-  call(method: string, path: string, init?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; auth?: string | null }): Promise<{ status: number; headers: Headers; body: any; text: string }>;
+  call(
+    method: string,
+    path: string,
+    init?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; auth?: string | null },
+  ): Promise<{ status: number; headers: Headers; body: any; text: string }>;
 }
 
 export async function startTestGateway(

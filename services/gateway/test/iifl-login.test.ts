@@ -66,7 +66,10 @@ describe('GET /api/integration/iifl/login/:userID', () => {
   it("answers 302 to IIFL's login page from iifl-auth's link", async () => {
     const url = 'https://markets.iiflcapital.com/?v=1&appkey=AK&redirecturl=http%3A%2F%2Fgw%2Fcb%3Fnonce%3Dv1.x.y';
     answer = () => ({ body: { userID: 'U1', url, expiresAt: '2026-12-01T03:15:00.000Z' } });
-    const res = await fetch(`${gw.base}/api/integration/iifl/login/U1`, { headers: { authorization: 'Bearer test-integration-key-0123456789' }, redirect: 'manual' });
+    const res = await fetch(`${gw.base}/api/integration/iifl/login/U1`, {
+      headers: { authorization: 'Bearer test-integration-key-0123456789' },
+      redirect: 'manual',
+    });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe(url);
     expect(asked).toEqual([{ subject: IiflAuthApi.loginLink.subject, body: { userID: 'U1' } }]);
@@ -78,9 +81,15 @@ describe('GET /api/integration/iifl/login/:userID', () => {
     expect((await gw.call('GET', '/api/integration/iifl/login/bad.id')).status).toBe(400);
     expect(asked).toEqual([]);
     answer = () => refusal('USER_NOT_FOUND');
-    expect(await gw.call('GET', '/api/integration/iifl/login/NOPE')).toMatchObject({ status: 404, body: { success: false, error: 'User not found' } });
+    expect(await gw.call('GET', '/api/integration/iifl/login/NOPE')).toMatchObject({
+      status: 404,
+      body: { success: false, error: 'User not found' },
+    });
     answer = () => refusal('NOT_CONFIGURED');
-    expect(await gw.call('GET', '/api/integration/iifl/login/U1')).toMatchObject({ status: 503, body: { error: 'Login links are not configured' } });
+    expect(await gw.call('GET', '/api/integration/iifl/login/U1')).toMatchObject({
+      status: 503,
+      body: { error: 'Login links are not configured' },
+    });
     answer = () => refusal('NO_APP_CREDENTIALS');
     expect((await gw.call('GET', '/api/integration/iifl/login/IM1')).status).toBe(409);
   });
@@ -110,7 +119,9 @@ describe('GET /api/integration/iifl/callback', () => {
       expect(html).toContain('The IIFL session of U1 is stored, valid until 2026-12-01T18:29:00.000Z');
       expect(html).not.toContain(`AC-${code}`);
       expect(html).not.toContain('v1.p.m');
-      expect(asked).toEqual([{ subject: IiflAuthApi.redeemLogin.subject, body: { nonce: 'v1.p.m', authCode: `AC-${code}`, clientId: 'U1' } }]);
+      expect(asked).toEqual([
+        { subject: IiflAuthApi.redeemLogin.subject, body: { nonce: 'v1.p.m', authCode: `AC-${code}`, clientId: 'U1' } },
+      ]);
     }
     // A wrong API key changes nothing: the route does not look at it.
     expect((await callback('nonce=n&authCode=a&clientId=U1', { authorization: 'Bearer wrong' })).status).toBe(200);
@@ -137,7 +148,13 @@ describe('GET /api/integration/iifl/callback', () => {
   });
 
   it('refuses incomplete or repeated values without asking iifl-auth', async () => {
-    for (const query of ['authCode=a&clientId=U1', 'nonce=n&clientId=U1', 'nonce=n&authCode=a', 'nonce=n&nonce=m&authCode=a&clientId=U1', '']) {
+    for (const query of [
+      'authCode=a&clientId=U1',
+      'nonce=n&clientId=U1',
+      'nonce=n&authCode=a',
+      'nonce=n&nonce=m&authCode=a&clientId=U1',
+      '',
+    ]) {
       const res = await callback(query);
       expect(res.status, query).toBe(400);
       expect(await res.text()).toContain('Login not completed');
@@ -181,10 +198,15 @@ describe('POST /api/integration/iifl/authcode', () => {
   it('validates the body, needs the refresh scope, and renders refusals', async () => {
     expect((await gw.call('POST', '/api/integration/iifl/authcode', { body: { userID: 'U1' } })).status).toBe(400);
     expect((await gw.call('POST', '/api/integration/iifl/authcode', { body: { userID: 'U1', authCode: 'x', extra: 1 } })).status).toBe(400);
-    expect((await gw.call('POST', '/api/integration/iifl/authcode', { body: { userID: 'U1', authCode: 'x' }, auth: `Bearer ${READER_KEY}` })).status).toBe(403);
+    expect(
+      (await gw.call('POST', '/api/integration/iifl/authcode', { body: { userID: 'U1', authCode: 'x' }, auth: `Bearer ${READER_KEY}` }))
+        .status,
+    ).toBe(403);
     expect(asked).toEqual([]);
     answer = () => refusal('WRONG_ACCOUNT');
-    expect((await gw.call('POST', '/api/integration/iifl/authcode', { body: { userID: 'U1', authCode: 'x', clientId: 'U2' } })).status).toBe(403);
+    expect(
+      (await gw.call('POST', '/api/integration/iifl/authcode', { body: { userID: 'U1', authCode: 'x', clientId: 'U2' } })).status,
+    ).toBe(403);
     expect(asked[0]!.body).toEqual({ userID: 'U1', authCode: 'x', clientId: 'U2' });
     answer = () => ({ code: 502, reason: 'BAD_CREDENTIALS' });
     expect(await gw.call('POST', '/api/integration/iifl/authcode', { body: { userID: 'U1', authCode: 'x' } })).toMatchObject({

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunResult, RunSummary, StartRunResponse } from '@refresher/contracts';
-import {
-  noUsersAnswer,
-  refreshAllAnswer,
-  refreshUserAnswer,
-  runStartedAnswer,
-  skippedUserAnswer,
-} from '../src/legacy-bodies.ts';
+import { noUsersAnswer, refreshAllAnswer, refreshUserAnswer, runStartedAnswer, skippedUserAnswer } from '../src/legacy-bodies.ts';
 
 const at = '2026-11-30T03:00:00.000Z';
 const validity = '2026-11-30T15:00:00.000Z';
@@ -98,9 +92,7 @@ describe('refresh-all answers', () => {
       runId: 'run-1',
       statusUrl: '/api/integration/tokens/runs/run-1',
     });
-    expect(answer.body.results).toEqual([
-      { success: true, userID: 'A1', clientName: 'Client A1', tokenValidity: validity },
-    ]);
+    expect(answer.body.results).toEqual([{ success: true, userID: 'A1', clientName: 'Client A1', tokenValidity: validity }]);
   });
 
   it('keeps the legacy no-users message with the run id', () => {
@@ -181,7 +173,11 @@ describe('one-user refresh answers', () => {
         runId: 'run-1',
       },
     });
-    const viaSummary = refreshUserAnswer('run-1', { userID: 'IM1', clientName: 'Client IM1' }, result('IM1', 'skipped', { code: 'INTEGRATION_MANAGED' }));
+    const viaSummary = refreshUserAnswer(
+      'run-1',
+      { userID: 'IM1', clientName: 'Client IM1' },
+      result('IM1', 'skipped', { code: 'INTEGRATION_MANAGED' }),
+    );
     expect(viaSummary.body.message).toBe('Cannot refresh token for integration-managed user');
   });
 

@@ -74,7 +74,9 @@ describe('API key scopes', () => {
     const after = await startTestGateway(pipeline.nats.url, { API_KEYS: `admin:manage-users:${sha256(KEYS.adminNext)}`, CREDENTIALS_KEY });
     try {
       expect((await after.call('PUT', '/api/integration/users/NOBODY', { auth: bearer(KEYS.admin), body: {} })).status).toBe(401);
-      expect((await after.call('PUT', '/api/integration/users/NOBODY', { auth: bearer(KEYS.adminNext), body: { state: 'x' } })).status).toBe(404);
+      expect(
+        (await after.call('PUT', '/api/integration/users/NOBODY', { auth: bearer(KEYS.adminNext), body: { state: 'x' } })).status,
+      ).toBe(404);
     } finally {
       await after.gateway.stop();
     }
@@ -98,7 +100,11 @@ describe('401', () => {
   });
 
   it('is slowed down after repeated failures from one client, and stays the same 401', async () => {
-    const slow = await startTestGateway(pipeline.nats.url, { AUTH_FREE_FAILURES: '2', AUTH_FAILURE_DELAY_MS: '400', AUTH_FAILURE_MAX_DELAY_MS: '400' });
+    const slow = await startTestGateway(pipeline.nats.url, {
+      AUTH_FREE_FAILURES: '2',
+      AUTH_FAILURE_DELAY_MS: '400',
+      AUTH_FAILURE_MAX_DELAY_MS: '400',
+    });
     try {
       const bodies: string[] = [];
       for (let i = 0; i < 2; i++) bodies.push((await slow.call('GET', '/api/integration/users/R1/token', { auth: 'Bearer nope' })).text);
@@ -147,7 +153,12 @@ describe('refresh rate limit per key', () => {
 type StoredUser = Record<'password' | 'appKey' | 'appSecret' | 'totpSecret', string>;
 
 describe('user management', () => {
-  const secrets = { password: 'Pa55-word-plain', appKey: 'app-key-plain-1', appSecret: 'app-secret-plain-1', totpSecret: 'JBSWY3DPEHPK3PXQ' };
+  const secrets = {
+    password: 'Pa55-word-plain',
+    appKey: 'app-key-plain-1',
+    appSecret: 'app-secret-plain-1',
+    totpSecret: 'JBSWY3DPEHPK3PXQ',
+  };
 
   it('registers, updates and removes a user; Postgres only ever holds ciphertext and no answer carries a secret', async () => {
     const created = await gw.call('POST', '/api/integration/users/NEW1', {
@@ -198,7 +209,9 @@ describe('user management', () => {
     const row = (await pipeline.sql.row<StoredUser>('select * from "IIFLUser" where "userID" = $1', ['RD1']))!;
     expect([row.password, row.totpSecret]).toEqual(['', '']);
     expect(row.appKey).toMatch(/^enc:v1:k7:/);
-    const flow = async () => (await pipeline.sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', ['RD1']))?.login_flow;
+    const flow = async () =>
+      (await pipeline.sql.row<{ login_flow: string }>('select login_flow from user_login_settings where user_id = $1', ['RD1']))
+        ?.login_flow;
     expect(await flow()).toBe('redirect');
 
     const headless = await gw.call('PUT', '/api/integration/users/RD1', { ...admin, body: { loginFlow: 'headless-v1' } });
@@ -230,7 +243,10 @@ describe('errors and headers', () => {
     const malformed = await gw.call('POST', '/api/integration/broker/token', { auth: bearer(KEYS.pusher), rawBody: '{"userID":' });
     expect(malformed.status).toBe(400);
     expect(malformed.body).toEqual({ success: false, error: 'Malformed JSON body' });
-    const huge = await gw.call('POST', '/api/integration/broker/token', { auth: bearer(KEYS.pusher), rawBody: JSON.stringify({ token: 'x'.repeat(40_000) }) });
+    const huge = await gw.call('POST', '/api/integration/broker/token', {
+      auth: bearer(KEYS.pusher),
+      rawBody: JSON.stringify({ token: 'x'.repeat(40_000) }),
+    });
     expect(huge.status).toBe(413);
     for (const res of [malformed, huge]) {
       expect(res.text).not.toMatch(/at .*\.(ts|js):\d+|node_modules|SyntaxError/);

@@ -53,7 +53,12 @@ export const iiflAuthConfigSchema = natsEnvSchema
     /** The gateway's public callback, e.g. https://refresher.example.com/api/integration/iifl/callback. */
     IIFL_REDIRECT_URL: z.url({ protocol: /^https?$/, error: 'IIFL_REDIRECT_URL must be an http(s) URL' }).optional(),
     /** How long a login link stays good (1 min to 24 h). */
-    LOGIN_LINK_TTL_MS: z.coerce.number().int().min(60_000).max(MAX_LINK_LIFETIME_MS).default(15 * 60_000),
+    LOGIN_LINK_TTL_MS: z.coerce
+      .number()
+      .int()
+      .min(60_000)
+      .max(MAX_LINK_LIFETIME_MS)
+      .default(15 * 60_000),
   })
   // Runs even when other variables are invalid, so that every problem is reported at once.
   .superRefine(
@@ -73,7 +78,12 @@ export const iiflAuthConfigSchema = natsEnvSchema
     const keyring: Keyring = keyringFromEnv({ CREDENTIALS_KEY, CREDENTIALS_KEY_ID, CREDENTIALS_OLD_KEYS });
     const loginLinks: LoginLinkSettings | null =
       LOGIN_LINK_SECRET && rest.IIFL_REDIRECT_URL
-        ? { secret: LOGIN_LINK_SECRET, redirectUrl: rest.IIFL_REDIRECT_URL, loginUrl: rest.IIFL_LOGIN_URL, lifetimeMs: rest.LOGIN_LINK_TTL_MS }
+        ? {
+            secret: LOGIN_LINK_SECRET,
+            redirectUrl: rest.IIFL_REDIRECT_URL,
+            loginUrl: rest.IIFL_LOGIN_URL,
+            lifetimeMs: rest.LOGIN_LINK_TTL_MS,
+          }
         : null;
     return { ...rest, CREDENTIALS_KEY_ID: keyring.current, keyring, loginLinks };
   });

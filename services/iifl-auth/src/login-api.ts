@@ -1,5 +1,11 @@
 import type { NatsConnection } from 'nats';
-import { IiflAuthApi, type LoginLinkRequest, type LoginLinkResponse, type RedeemLoginRequest, type RedeemLoginResponse } from '@refresher/contracts';
+import {
+  IiflAuthApi,
+  type LoginLinkRequest,
+  type LoginLinkResponse,
+  type RedeemLoginRequest,
+  type RedeemLoginResponse,
+} from '@refresher/contracts';
 import { startEndpointService, type EndpointService, type Logger } from '@refresher/platform';
 import { LoginRefused } from './redirect-login.ts';
 

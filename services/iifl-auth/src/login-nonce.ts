@@ -28,8 +28,7 @@ export interface NonceClaims {
 }
 
 export type NonceCheck =
-  | { ok: true; claims: NonceClaims }
-  | { ok: false; reason: typeof LoginRefusal.LinkInvalid | typeof LoginRefusal.LinkExpired };
+  { ok: true; claims: NonceClaims } | { ok: false; reason: typeof LoginRefusal.LinkInvalid | typeof LoginRefusal.LinkExpired };
 
 function mac(secret: string, payload: string): Buffer {
   return createHmac('sha256', secret).update(`${MAC_DOMAIN}.${VERSION}.${payload}`).digest();
@@ -43,7 +42,9 @@ export function signNonce(
   now: number = Date.now(),
 ): { nonce: string; claims: NonceClaims } {
   const claims: NonceClaims = { userID, expiresAt: new Date(now + lifetimeMs), id: randomBytes(16).toString('base64url') };
-  const payload = Buffer.from(JSON.stringify(Payload.parse({ u: userID, e: claims.expiresAt.getTime(), n: claims.id }))).toString('base64url');
+  const payload = Buffer.from(JSON.stringify(Payload.parse({ u: userID, e: claims.expiresAt.getTime(), n: claims.id }))).toString(
+    'base64url',
+  );
   return { nonce: `${VERSION}.${payload}.${mac(secret, payload).toString('base64url')}`, claims };
 }
 

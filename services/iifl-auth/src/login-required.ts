@@ -35,9 +35,7 @@ export interface LoginRequiredDeps {
  */
 export function createLoginRequiredAnnouncer(deps: LoginRequiredDeps) {
   return async function announce(request: RefreshRequested, storedAppKey: string): Promise<LoginRequired> {
-    const link = deps.links
-      ? deps.links.make(request.userID, openCredential(deps.keyring, request.userID, 'appKey', storedAppKey))
-      : null;
+    const link = deps.links ? deps.links.make(request.userID, openCredential(deps.keyring, request.userID, 'appKey', storedAppKey)) : null;
     const event = LoginRequired.parse({
       v: 1,
       eventId: randomUUID(),

@@ -114,9 +114,7 @@ export function toLoginFailure(err: unknown, deadlinePassed: boolean): LoginFail
   };
 }
 
-function isIiflErrorShape(
-  err: unknown,
-): err is {
+function isIiflErrorShape(err: unknown): err is {
   code: FailureCode;
   brokerCode: string | null;
   retryable: boolean;

@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DeadLetter,
-  SkipReason,
-  Subjects,
-  TokenFailed,
-  TokenRefreshed,
-  TokenSkipped,
-  type RefreshRequested,
-} from '@refresher/contracts';
+import { DeadLetter, SkipReason, Subjects, TokenFailed, TokenRefreshed, TokenSkipped, type RefreshRequested } from '@refresher/contracts';
 import { decodeJson } from '@refresher/platform';
 import type { LoginFailure, LoginResult } from './login-with-retries.ts';
 

@@ -4,9 +4,10 @@ import { decodeJson, describeZodError } from '@refresher/platform';
 const REQUEST_PREFIX = 'tokens.refresh.requested.';
 
 /** A request message, validated: its payload is a `RefreshRequested` for the user its subject names. */
-export function parseRequest(msg: { subject: string; data: Uint8Array }):
-  | { ok: true; request: RefreshRequested }
-  | { ok: false; reason: string } {
+export function parseRequest(msg: {
+  subject: string;
+  data: Uint8Array;
+}): { ok: true; request: RefreshRequested } | { ok: false; reason: string } {
   const json = decodeJson(msg.data);
   if (json === undefined) return { ok: false, reason: 'payload is not JSON' };
   const parsed = RefreshRequested.safeParse(json);

@@ -96,7 +96,10 @@ async function link(ctx: RedirectContext, request: LoginLinkRequest): Promise<Lo
  * Whose code it is, and how its nonce is spent (null for a code pasted by hand), or a refusal:
  * a nonce's signature and expiry, and the account IIFL logged in.
  */
-export function redeemTarget(links: LoginLinks | null, request: RedeemLoginRequest): { userID: string; spend: (() => Promise<boolean>) | null } {
+export function redeemTarget(
+  links: LoginLinks | null,
+  request: RedeemLoginRequest,
+): { userID: string; spend: (() => Promise<boolean>) | null } {
   if ('nonce' in request) {
     const l = links ?? refuse(LoginRefusal.NotConfigured);
     const check = l.check(request.nonce, request.clientId);
@@ -137,7 +140,10 @@ async function exchange(ctx: RedirectContext, userID: string, authCode: string, 
     const ack = await ctx.js.publish(event.subject, encodeJson(event.payload), { msgID: event.msgID });
     // A refresh request that waited for this login announces this token for its own run.
     await lease.finish(ack.seq);
-    ctx.log.info({ userID, eventId: event.payload.eventId, tokenValidity: event.payload.tokenValidity }, 'authCode exchanged for a session');
+    ctx.log.info(
+      { userID, eventId: event.payload.eventId, tokenValidity: event.payload.tokenValidity },
+      'authCode exchanged for a session',
+    );
     return { userID, tokenValidity: event.payload.tokenValidity, loginTime: event.payload.loginTime, eventId: event.payload.eventId };
   } finally {
     await lease.release();

@@ -76,7 +76,8 @@ function failure(request: RefreshRequested, code: FailureCode, message: string):
 
 /** Persistence did not give the credentials: a 404 fails the user, anything else is handed back until the last delivery. */
 export function unanswered(d: Pick<Delivery, 'request' | 'deliveries' | 'lastDelivery'>, err: unknown, nakDelayMs: number): Decision {
-  if (err instanceof ServiceCallError && err.code === ServiceErrorCode.NotFound) return failure(d.request, FailureCode.UserNotFound, 'user not found');
+  if (err instanceof ServiceCallError && err.code === ServiceErrorCode.NotFound)
+    return failure(d.request, FailureCode.UserNotFound, 'user not found');
   const why = err instanceof ServiceCallError ? `credentials unavailable (${err.code})` : 'credentials unavailable';
   if (!d.lastDelivery) return { kind: 'hand-back', delayMs: handBackDelay(nakDelayMs, d.deliveries), why, attempts: 0 };
   return failure(d.request, FailureCode.CredentialsUnavailable, 'broker credentials could not be read');
@@ -94,7 +95,11 @@ export function aborted(d: Pick<Delivery, 'request' | 'lastDelivery'>, attempts:
 }
 
 /** What a login (with its retries) ended in, as a decision. */
-export function afterLogin(d: Pick<Delivery, 'request' | 'deliveries' | 'lastDelivery'>, outcome: LoginOutcome, nakDelayMs: number): Decision {
+export function afterLogin(
+  d: Pick<Delivery, 'request' | 'deliveries' | 'lastDelivery'>,
+  outcome: LoginOutcome,
+  nakDelayMs: number,
+): Decision {
   switch (outcome.kind) {
     case 'refreshed':
       return publish(refreshedEvent(d.request, outcome.result, outcome.attempts), null, outcome.attempts);

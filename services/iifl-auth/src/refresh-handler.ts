@@ -125,7 +125,10 @@ async function carryOut(
   const durationMs = Date.now() - startedAt;
   if (decision.kind === 'hand-back') {
     const settled = await settleMessage(ctx, msg, { do: 'nak', delayMs: decision.delayMs }, context);
-    ctx.log.info({ ...context, outcome: settled, why: decision.why, attempts: decision.attempts, durationMs }, 'refresh request handed back');
+    ctx.log.info(
+      { ...context, outcome: settled, why: decision.why, attempts: decision.attempts, durationMs },
+      'refresh request handed back',
+    );
     return settled;
   }
   const outcome = outcomeOf(decision.event);

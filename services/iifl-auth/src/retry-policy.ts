@@ -12,8 +12,7 @@ export interface RetryPolicy extends Backoff {
 }
 
 export type RetryDecision =
-  | { retry: true; delayMs: number }
-  | { retry: false; reason: 'not-retryable' | 'attempts-exhausted' | 'deadline' };
+  { retry: true; delayMs: number } | { retry: false; reason: 'not-retryable' | 'attempts-exhausted' | 'deadline' };
 
 /**
  * Whether to try again after a failed attempt, and after how long: the project's back-off

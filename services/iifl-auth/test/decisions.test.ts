@@ -48,7 +48,12 @@ describe('unanswered: persistence did not give the credentials', () => {
     ['a 404 fails the user', notFound, delivery(1), { publish: 'tokens.failed.U1', code: 'USER_NOT_FOUND', attempts: 0 }],
     ['no answer is handed back, the delay doubling', unavailable, delivery(2), { handBack: 10_000, attempts: 0 }],
     ['any other error is handed back too', new Error('boom'), delivery(1), { handBack: 5_000, attempts: 0 }],
-    ['on the last delivery it fails the user', unavailable, delivery(5, true), { publish: 'tokens.failed.U1', code: 'CREDENTIALS_UNAVAILABLE', attempts: 0 }],
+    [
+      'on the last delivery it fails the user',
+      unavailable,
+      delivery(5, true),
+      { publish: 'tokens.failed.U1', code: 'CREDENTIALS_UNAVAILABLE', attempts: 0 },
+    ],
   ])('%s', (_, err, d, expected) => {
     expect(summary(unanswered(d, err, NAK_MS))).toEqual(expected);
   });
@@ -72,10 +77,25 @@ describe('afterLogin', () => {
     attempts: 3,
   });
   it.each<[string, LoginOutcome, ReturnType<typeof delivery>, ReturnType<typeof summary>]>([
-    ['a session is published', { kind: 'refreshed', result, attempts: 2 }, delivery(1), { publish: 'tokens.refreshed.U1', code: null, attempts: 2 }],
-    ['a broker refusal is published', failed(FailureCode.BadCredentials, false), delivery(1), { publish: 'tokens.failed.U1', code: 'BAD_CREDENTIALS', attempts: 3 }],
+    [
+      'a session is published',
+      { kind: 'refreshed', result, attempts: 2 },
+      delivery(1),
+      { publish: 'tokens.refreshed.U1', code: null, attempts: 2 },
+    ],
+    [
+      'a broker refusal is published',
+      failed(FailureCode.BadCredentials, false),
+      delivery(1),
+      { publish: 'tokens.failed.U1', code: 'BAD_CREDENTIALS', attempts: 3 },
+    ],
     ['a fault of ours is handed back', failed(FailureCode.Internal, false), delivery(3), { handBack: 20_000, attempts: 3 }],
-    ['a fault of ours on the last delivery is published', failed(FailureCode.Internal, false), delivery(5, true), { publish: 'tokens.failed.U1', code: 'INTERNAL', attempts: 3 }],
+    [
+      'a fault of ours on the last delivery is published',
+      failed(FailureCode.Internal, false),
+      delivery(5, true),
+      { publish: 'tokens.failed.U1', code: 'INTERNAL', attempts: 3 },
+    ],
     ['an abort after attempts waits a TOTP step', { kind: 'aborted', attempts: 1 }, delivery(1), { handBack: 30_000, attempts: 1 }],
   ])('%s', (_, outcome, d, expected) => {
     expect(summary(afterLogin(d, outcome, NAK_MS))).toEqual(expected);
@@ -83,13 +103,26 @@ describe('afterLogin', () => {
 
   it('publishes the token with the request run and the attempts it took', () => {
     const decision = afterLogin(delivery(1), { kind: 'refreshed', result, attempts: 2 }, NAK_MS);
-    expect(decision.kind === 'publish' && decision.event.payload).toMatchObject({ runId: 'run-1', userID: 'U1', token: 'tok', attempts: 2 });
+    expect(decision.kind === 'publish' && decision.event.payload).toMatchObject({
+      runId: 'run-1',
+      userID: 'U1',
+      token: 'tok',
+      attempts: 2,
+    });
   });
 });
 
 describe('outcomeCode', () => {
   it.each<[string, Decision, string | null]>([
-    ['a token has none', afterLogin(delivery(1), { kind: 'refreshed', result: { token: 't', tokenValidity: new Date(), loginTime: new Date() }, attempts: 1 }, NAK_MS), null],
+    [
+      'a token has none',
+      afterLogin(
+        delivery(1),
+        { kind: 'refreshed', result: { token: 't', tokenValidity: new Date(), loginTime: new Date() }, attempts: 1 },
+        NAK_MS,
+      ),
+      null,
+    ],
     ['a failure has its code', unanswered(delivery(1), new ServiceCallError('s', 404, 'x'), NAK_MS), 'USER_NOT_FOUND'],
     ['an interruption on the last delivery', aborted(delivery(5, true), 0), 'INTERNAL'],
   ])('%s', (_, decision, code) => {
@@ -103,7 +136,12 @@ describe('parseRequest', () => {
   it.each<[string, string, Uint8Array, string | null]>([
     ['a valid request', subject, encodeJson(request), null],
     ['not JSON', subject, new TextEncoder().encode('{'), 'payload is not JSON'],
-    ['a payload of another shape', subject, encodeJson({ ...request, trigger: 'cron' }), 'payload does not match RefreshRequested: trigger: '],
+    [
+      'a payload of another shape',
+      subject,
+      encodeJson({ ...request, trigger: 'cron' }),
+      'payload does not match RefreshRequested: trigger: ',
+    ],
     ['a subject naming another user', 'tokens.refresh.requested.U2', encodeJson(request), 'subject userID does not match payload userID'],
     ['a subject outside the requests', 'tokens.other.U1', encodeJson(request), 'subject userID does not match payload userID'],
   ])('%s', (_, msgSubject, data, reason) => {

@@ -228,10 +228,7 @@ describe('iifl-auth', { timeout: 30_000 }, () => {
       const all = eventsFor(Subjects.deadLetter('iifl-auth')).map((p) => DeadLetter.parse(p));
       return all.length >= 2 ? all : undefined;
     });
-    expect(letters.map((l) => l.reason).sort()).toEqual([
-      'payload is not JSON',
-      'subject userID does not match payload userID',
-    ]);
+    expect(letters.map((l) => l.reason).sort()).toEqual(['payload is not JSON', 'subject userID does not match payload userID']);
     expect(letters.every((l) => l.source === 'iifl-auth' && l.subject === Subjects.refreshRequested(user))).toBe(true);
     expect(Buffer.from(letters.find((l) => l.reason === 'payload is not JSON')!.payload, 'base64').toString()).toBe('{not json');
     // Nothing was logged in for the mismatched payload's user.

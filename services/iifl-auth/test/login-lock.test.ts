@@ -110,9 +110,7 @@ describe('login lock across replicas', () => {
 
   it('of many concurrent requests on two replicas exactly one logs in; all others join it', async () => {
     const results: LoginClaim[] = [];
-    const claims = Array.from({ length: 10 }, (_, i) =>
-      (i % 2 ? a : b).claim('U8', noAbort).then((c) => void results.push(c)),
-    );
+    const claims = Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claim('U8', noAbort).then((c) => void results.push(c)));
     await waitFor('one holder', () => (results.length > 0 ? true : undefined));
     await new Promise((r) => setTimeout(r, 100));
     expect(results).toHaveLength(1);
@@ -148,7 +146,10 @@ describe('shared TOTP step guard', () => {
     await g1.fresh('T3'); // g1 saw the step unused ...
     await g2.claim('T3'); // ... and g2 took it
     const controller = new AbortController();
-    const late = g1.claim('T3', controller.signal).then(() => 'claimed', () => 'still waiting');
+    const late = g1.claim('T3', controller.signal).then(
+      () => 'claimed',
+      () => 'still waiting',
+    );
     await new Promise((r) => setTimeout(r, 200));
     controller.abort();
     expect(await late).toBe('still waiting');
@@ -159,7 +160,12 @@ describe('shared TOTP step guard', () => {
     const fixed = new Date();
     const guards = Array.from({ length: 5 }, () => createSharedTotpGuard({ kv: totpKv, now: () => fixed }));
     const controller = new AbortController();
-    const claims = guards.map((g) => g.claim('T2', controller.signal).then(() => 'won', () => 'aborted'));
+    const claims = guards.map((g) =>
+      g.claim('T2', controller.signal).then(
+        () => 'won',
+        () => 'aborted',
+      ),
+    );
     await new Promise((r) => setTimeout(r, 300));
     controller.abort();
     const results = await Promise.all(claims);

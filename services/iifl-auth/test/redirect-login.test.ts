@@ -24,7 +24,13 @@ const CREDENTIALS_KEY = randomBytes(32).toString('base64');
 const LOGIN_LINK_SECRET = randomBytes(32).toString('base64');
 const CALLBACK = 'http://127.0.0.1:9/api/integration/iifl/callback';
 const keyring = keyringFromEnv({ CREDENTIALS_KEY });
-const [redirect1, redirect2, headless, byDefault, redirect3] = generateAccounts(5, 'redirect-auth') as [SimAccount, SimAccount, SimAccount, SimAccount, SimAccount];
+const [redirect1, redirect2, headless, byDefault, redirect3] = generateAccounts(5, 'redirect-auth') as [
+  SimAccount,
+  SimAccount,
+  SimAccount,
+  SimAccount,
+  SimAccount,
+];
 
 const pipeline = usePipeline();
 let sim: Simulator;
@@ -63,7 +69,14 @@ async function startAuth(extra: Record<string, string> = {}): Promise<void> {
 }
 
 async function requestRefresh(userID: string): Promise<string> {
-  const event = RefreshRequested.parse({ v: 1, eventId: randomUUID(), runId: `run-${randomUUID()}`, userID, trigger: 'api', requestedAt: new Date().toISOString() });
+  const event = RefreshRequested.parse({
+    v: 1,
+    eventId: randomUUID(),
+    runId: `run-${randomUUID()}`,
+    userID,
+    trigger: 'api',
+    requestedAt: new Date().toISOString(),
+  });
   await pipeline.nc.jetstream().publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${event.runId}:${userID}` });
   return event.runId;
 }
@@ -87,7 +100,10 @@ async function browserLogin(url: string, account: SimAccount): Promise<URL> {
 const link = (userID: string) => callService(pipeline.nc, IiflAuthApi.loginLink, { userID });
 const redeem = (request: RedeemLoginRequest) => callService(pipeline.nc, IiflAuthApi.redeemLogin, request, 40_000);
 async function refused(promise: Promise<unknown>): Promise<{ code: number; reason: string }> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ServiceCallError);
   return { code: (err as ServiceCallError).code, reason: (err as ServiceCallError).message };
 }
@@ -146,11 +162,20 @@ describe('iifl-auth, browser redirect login', { timeout: 60_000 }, () => {
   it('refuses forged, expired and foreign nonces before anything is spent', async () => {
     const made = await link(redirect3.clientId);
     const nonce = new URL(new URL(made.url).searchParams.get('redirecturl')!).searchParams.get('nonce')!;
-    expect(await refused(redeem({ nonce, authCode: 'code', clientId: redirect1.clientId }))).toEqual({ code: 403, reason: 'WRONG_ACCOUNT' });
+    expect(await refused(redeem({ nonce, authCode: 'code', clientId: redirect1.clientId }))).toEqual({
+      code: 403,
+      reason: 'WRONG_ACCOUNT',
+    });
     const forged = signNonce(randomBytes(32).toString('base64'), redirect3.clientId, 60_000).nonce;
-    expect(await refused(redeem({ nonce: forged, authCode: 'code', clientId: redirect3.clientId }))).toEqual({ code: 400, reason: 'LINK_INVALID' });
+    expect(await refused(redeem({ nonce: forged, authCode: 'code', clientId: redirect3.clientId }))).toEqual({
+      code: 400,
+      reason: 'LINK_INVALID',
+    });
     const expired = signNonce(LOGIN_LINK_SECRET, redirect3.clientId, 1_000, Date.now() - 60_000).nonce;
-    expect(await refused(redeem({ nonce: expired, authCode: 'code', clientId: redirect3.clientId }))).toEqual({ code: 410, reason: 'LINK_EXPIRED' });
+    expect(await refused(redeem({ nonce: expired, authCode: 'code', clientId: redirect3.clientId }))).toEqual({
+      code: 410,
+      reason: 'LINK_EXPIRED',
+    });
     // The foreign attempt did not spend the link: its own account can still use it.
     const back = await browserLogin(made.url, redirect3);
     await redeem({ nonce, authCode: back.searchParams.get('authCode')!, clientId: redirect3.clientId });
@@ -169,7 +194,10 @@ describe('iifl-auth, browser redirect login', { timeout: 60_000 }, () => {
     expect(bad.code).toBeGreaterThanOrEqual(500);
     expect(bad.reason).toMatch(/^[A-Z_]+$/);
     expect(received.filter((r) => r.subject === Subjects.refreshed(headless.clientId))).toHaveLength(0);
-    expect(await refused(redeem({ userID: headless.clientId, authCode: 'x', clientId: 'SOMEONE' }))).toEqual({ code: 403, reason: 'WRONG_ACCOUNT' });
+    expect(await refused(redeem({ userID: headless.clientId, authCode: 'x', clientId: 'SOMEONE' }))).toEqual({
+      code: 403,
+      reason: 'WRONG_ACCOUNT',
+    });
   });
 
   it('answers links for unknown and integration-managed users with 404 and 409', async () => {

@@ -15,10 +15,26 @@ describe('decideRetry', () => {
     ['the maximum number of attempts made', { retryable: true, attempts: 4, elapsedMs: 0 }, { retry: false, reason: 'attempts-exhausted' }],
     ['a wait that would end at the deadline', { retryable: true, attempts: 1, elapsedMs: 89_750 }, { retry: false, reason: 'deadline' }],
     ['a wait that ends just before the deadline', { retryable: true, attempts: 1, elapsedMs: 89_749 }, { retry: true, delayMs: 250 }],
-    ["IIFL's Retry-After, longer than the back-off", { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 5_000 }, { retry: true, delayMs: 5_000 }],
-    ["IIFL's Retry-After, shorter than the back-off", { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 10 }, { retry: true, delayMs: 250 }],
-    ["IIFL's Retry-After, past the deadline", { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 120_000 }, { retry: false, reason: 'deadline' }],
-    ['a failure that is not retryable, whatever budget is left', { retryable: false, attempts: 1, elapsedMs: 0 }, { retry: false, reason: 'not-retryable' }],
+    [
+      "IIFL's Retry-After, longer than the back-off",
+      { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 5_000 },
+      { retry: true, delayMs: 5_000 },
+    ],
+    [
+      "IIFL's Retry-After, shorter than the back-off",
+      { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 10 },
+      { retry: true, delayMs: 250 },
+    ],
+    [
+      "IIFL's Retry-After, past the deadline",
+      { retryable: true, attempts: 1, elapsedMs: 0, retryAfterMs: 120_000 },
+      { retry: false, reason: 'deadline' },
+    ],
+    [
+      'a failure that is not retryable, whatever budget is left',
+      { retryable: false, attempts: 1, elapsedMs: 0 },
+      { retry: false, reason: 'not-retryable' },
+    ],
   ])('%s', (_, state, decision) => {
     expect(decideRetry(policy, state, half)).toEqual(decision);
   });
@@ -67,10 +83,7 @@ type Clock = ReturnType<typeof manualClock>;
  * Runs loginWithRetries with one script entry per attempt: the error that attempt throws (made by
  * a function of the clock, which may move it). Once the script is spent an attempt succeeds.
  */
-async function runScript(
-  script: ((clock: Clock) => Error)[],
-  options: { random?: () => number; signal?: AbortSignal } = {},
-) {
+async function runScript(script: ((clock: Clock) => Error)[], options: { random?: () => number; signal?: AbortSignal } = {}) {
   const clock = manualClock();
   let calls = 0;
   const outcome = await loginWithRetries(
@@ -86,15 +99,21 @@ async function runScript(
   return { outcome, calls, sleeps: clock.sleeps };
 }
 
-const fails = (code: FailureCode, brokerCode: string | null, retryable: boolean, retryAfterMs: number | null = null) => () =>
-  new BrokerError(code, brokerCode, retryable, retryAfterMs);
+const fails =
+  (code: FailureCode, brokerCode: string | null, retryable: boolean, retryAfterMs: number | null = null) =>
+  () =>
+    new BrokerError(code, brokerCode, retryable, retryAfterMs);
 
 describe('loginWithRetries', () => {
   it('makes exactly one attempt when the credentials are rejected', async () => {
     const run = await runScript([fails(FailureCode.BadCredentials, 'EC016', false)], { random: () => 0.5 });
     expect(run.calls).toBe(1);
     expect(run.sleeps).toEqual([]);
-    expect(run.outcome).toMatchObject({ kind: 'failed', attempts: 1, failure: { code: 'BAD_CREDENTIALS', brokerCode: 'EC016', retryable: false } });
+    expect(run.outcome).toMatchObject({
+      kind: 'failed',
+      attempts: 1,
+      failure: { code: 'BAD_CREDENTIALS', brokerCode: 'EC016', retryable: false },
+    });
   });
 
   it("honours IIFL's Retry-After", async () => {

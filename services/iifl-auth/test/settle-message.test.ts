@@ -7,7 +7,11 @@ describe('settlements', () => {
   it.each<[string, Settlement, Settlement]>([
     ['giveUp: handed back', giveUp(false, 'r', 5_000), { do: 'nak', delayMs: 5_000 }],
     ['giveUp on the last delivery: dead-lettered', giveUp(true, 'r', 5_000), { do: 'dead-letter', reason: 'r', otherwise: { do: 'term' } }],
-    ['rejectInvalid: dead-lettered, handed back if that fails', rejectInvalid(false, 'r', 5_000), { do: 'dead-letter', reason: 'r', otherwise: { do: 'nak', delayMs: 5_000 } }],
+    [
+      'rejectInvalid: dead-lettered, handed back if that fails',
+      rejectInvalid(false, 'r', 5_000),
+      { do: 'dead-letter', reason: 'r', otherwise: { do: 'nak', delayMs: 5_000 } },
+    ],
     ['rejectInvalid on the last delivery', rejectInvalid(true, 'r', 5_000), { do: 'dead-letter', reason: 'r', otherwise: { do: 'term' } }],
   ])('%s', (_, settlement, expected) => {
     expect(settlement).toEqual(expected);
@@ -42,7 +46,13 @@ describe('settleMessage', () => {
     ['nak', { do: 'nak', delayMs: 700 }, true, 'handed-back', ['nak 700']],
     ['dead letter stored, then term', giveUp(true, 'r', 1), true, 'dead-lettered', ['publish tokens.dlq.iifl-auth', 'term']],
     ['dead letter not stored: term all the same', giveUp(true, 'r', 1), false, 'dead-lettered', ['publish tokens.dlq.iifl-auth', 'term']],
-    ['dead letter not stored: handed back', rejectInvalid(false, 'r', 900), false, 'handed-back', ['publish tokens.dlq.iifl-auth', 'nak 900']],
+    [
+      'dead letter not stored: handed back',
+      rejectInvalid(false, 'r', 900),
+      false,
+      'handed-back',
+      ['publish tokens.dlq.iifl-auth', 'nak 900'],
+    ],
   ])('%s', async (_, settlement, stored, result, calls) => {
     const f = fakes(stored);
     expect(await settleMessage({ js: f.js, log }, f.msg, settlement)).toBe(result);

@@ -11,7 +11,8 @@ const MAX_DEPTH = 5;
 export function describeShape(value: unknown, scrub: (text: string) => string, key = '', depth = 0): string {
   if (value === null) return 'null';
   if (typeof value === 'string') {
-    if (SHOWN_FIELDS.has(key) || /^EC\d{3}$/i.test(value)) return JSON.stringify(scrub(value.length > 160 ? `${value.slice(0, 160)}…` : value));
+    if (SHOWN_FIELDS.has(key) || /^EC\d{3}$/i.test(value))
+      return JSON.stringify(scrub(value.length > 160 ? `${value.slice(0, 160)}…` : value));
     return `<${value.length} chars>`;
   }
   if (typeof value === 'number' || typeof value === 'boolean') return SHOWN_FIELDS.has(key) ? String(value) : `<${typeof value}>`;

@@ -39,7 +39,8 @@ export function parseCheckArgs(argv: string[], readStdin: () => string = () => r
   const user = UserId.safeParse(values.user);
   if (!user.success) throw new UsageError('--user <ID> is required: 1-64 of A-Z a-z 0-9 _ -');
   const flow = values.flow ?? null;
-  if (flow !== null && !(LOGIN_FLOWS as readonly string[]).includes(flow)) throw new UsageError(`--flow must be one of ${LOGIN_FLOWS.join(', ')}`);
+  if (flow !== null && !(LOGIN_FLOWS as readonly string[]).includes(flow))
+    throw new UsageError(`--flow must be one of ${LOGIN_FLOWS.join(', ')}`);
   if (!values.credentials) throw new UsageError('--credentials <file|-> is required');
   const text = values.credentials === '-' ? readStdin() : readFile(values.credentials);
   let parsed: unknown;
@@ -53,7 +54,9 @@ export function parseCheckArgs(argv: string[], readStdin: () => string = () => r
   if (!credentials.success) throw new UsageError(`--credentials: ${describeZodError(credentials.error)}`);
   const authCode = values['auth-code'] ?? null;
   if (flow === 'redirect' && authCode === null) {
-    throw new UsageError('--flow redirect needs --auth-code: open the login link (GET /api/integration/iifl/login/<ID> on the gateway) and paste the authCode');
+    throw new UsageError(
+      '--flow redirect needs --auth-code: open the login link (GET /api/integration/iifl/login/<ID> on the gateway) and paste the authCode',
+    );
   }
   if (flow !== 'redirect' && (!credentials.data.password || !credentials.data.appKey || !credentials.data.totpSecret)) {
     throw new UsageError('--credentials: a headless login needs password, appKey, appSecret and totpSecret');

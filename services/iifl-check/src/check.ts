@@ -36,13 +36,20 @@ export async function runCheck(args: CheckArgs, config: IiflClientConfig, io: Ch
     // Every long string of an answer is treated as secret, except the user's own id.
     secrets.push(...stringsIn(answer.body).filter((value) => value !== args.userID));
     step += 1;
-    const shape = answer.body === undefined ? `not JSON (${answer.text?.length ?? 0} chars${answer.text ? `: ${JSON.stringify(answer.text.slice(0, 40))}` : ''})` : describeShape(answer.body, scrub);
+    const shape =
+      answer.body === undefined
+        ? `not JSON (${answer.text?.length ?? 0} chars${answer.text ? `: ${JSON.stringify(answer.text.slice(0, 40))}` : ''})`
+        : describeShape(answer.body, scrub);
     const retryAfter = answer.retryAfterMs === null ? '' : ` Retry-After ${answer.retryAfterMs} ms`;
-    say(`${String(step).padStart(2)}. ${answer.endpoint.padEnd(17)} HTTP ${answer.httpStatus}${retryAfter}  ${answer.sealed ? 'sealed, opened: ' : ''}${shape}`);
+    say(
+      `${String(step).padStart(2)}. ${answer.endpoint.padEnd(17)} HTTP ${answer.httpStatus}${retryAfter}  ${answer.sealed ? 'sealed, opened: ' : ''}${shape}`,
+    );
   };
 
   const flow = args.flow ?? config.loginFlow;
-  say(`IIFL check: user ${args.userID}, flow ${flow}, ${config.baseUrl}${flow === 'headless-v2' ? ` and ${config.idaasUrl}` : ''}; retries off`);
+  say(
+    `IIFL check: user ${args.userID}, flow ${flow}, ${config.baseUrl}${flow === 'headless-v2' ? ` and ${config.idaasUrl}` : ''}; retries off`,
+  );
   const client = createIiflClient(config, { observe });
   try {
     const result = await attempt(client, args, flow);
@@ -90,7 +97,9 @@ function reportToken(result: LoginResult, userID: string, say: (line: string) =>
     if (named !== undefined) say(`  preferred_username is the user: ${named === userID ? 'yes' : 'NO'}`);
   }
   const fromExp = jwtExpiry(result.token) !== null;
-  say(`  tokenValidity: ${result.tokenValidity.toISOString()} (${fromExp ? "the JWT's exp" : 'no exp: IIFL_TOKEN_VALID_UNTIL in REFRESH_TIMEZONE'})`);
+  say(
+    `  tokenValidity: ${result.tokenValidity.toISOString()} (${fromExp ? "the JWT's exp" : 'no exp: IIFL_TOKEN_VALID_UNTIL in REFRESH_TIMEZONE'})`,
+  );
 }
 
 async function reportProfile(client: ReturnType<typeof createIiflClient>, token: string, say: (line: string) => void): Promise<void> {
@@ -111,5 +120,7 @@ function reportFailure(error: unknown, say: (line: string) => void): void {
   say(`  IIFL code ${error.brokerCode ?? 'none'}, HTTP ${error.httpStatus ?? 'none'}; ${error.message}`);
   const retried = error.retryable ? 'yes, with back-off' : 'no';
   say(`  the system would retry it: ${retried}`);
-  say(`  later runs skip the account until its credentials change or an operator refreshes it: ${isCredentialRejection(error.code) ? 'yes' : 'no'}`);
+  say(
+    `  later runs skip the account until its credentials change or an operator refreshes it: ${isCredentialRejection(error.code) ? 'yes' : 'no'}`,
+  );
 }

@@ -57,7 +57,12 @@ describe.each(ANSWER_SHAPES)('pnpm iifl-check, answers shaped %s', (shape) => {
 
   it('a wrong TOTP seed: the code and message of the refusal, the failure class, no retry', async () => {
     const a = accounts[next++]!;
-    const { code, stdout, output } = await check(['--user', a.clientId, '--credentials', credentialsFile({ ...a, totpSecret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' } as never)]);
+    const { code, stdout, output } = await check([
+      '--user',
+      a.clientId,
+      '--credentials',
+      credentialsFile({ ...a, totpSecret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' } as never),
+    ]);
     expect(code, output).toBe(1);
     expect(stdout).toMatch(/validatetotp +HTTP 200 .*EC036/);
     expect(stdout).toContain('Result: failed at validatetotp: BAD_TOTP');
@@ -88,10 +93,25 @@ describe('pnpm iifl-check, other cases', () => {
   it('the redirect flow: an authCode from the login page turned into a session', async () => {
     const a = accounts[next++]!;
     const redirect = 'http://127.0.0.1:9/callback';
-    const form = new URLSearchParams({ clientId: a.clientId, password: a.password, totp: totpAt(a.totpSecret, Date.now()), appkey: a.appKey, redirecturl: redirect });
+    const form = new URLSearchParams({
+      clientId: a.clientId,
+      password: a.password,
+      totp: totpAt(a.totpSecret, Date.now()),
+      appkey: a.appKey,
+      redirecturl: redirect,
+    });
     const answer = await fetch(sim.loginPageUrl, { method: 'POST', body: form, redirect: 'manual' });
     const authCode = new URL(answer.headers.get('location')!).searchParams.get('authCode')!;
-    const { code, stdout, output } = await check(['--user', a.clientId, '--flow', 'redirect', '--auth-code', authCode, '--credentials', credentialsFile({ appSecret: a.appSecret })]);
+    const { code, stdout, output } = await check([
+      '--user',
+      a.clientId,
+      '--flow',
+      'redirect',
+      '--auth-code',
+      authCode,
+      '--credentials',
+      credentialsFile({ appSecret: a.appSecret }),
+    ]);
     expect(code, output).toBe(0);
     expect(stdout).toMatch(/1\. getusersession +HTTP 200 /);
     expect(stdout).toContain('Result: logged in.');
@@ -107,7 +127,14 @@ describe('pnpm iifl-check, other cases', () => {
     expect(partial.code).toBe(2);
     expect(partial.stderr).toContain('a headless login needs password, appKey, appSecret and totpSecret');
     expect(partial.output).not.toContain(a.password);
-    const redirect = await check(['--user', a.clientId, '--flow', 'redirect', '--credentials', credentialsFile({ appSecret: a.appSecret })]);
+    const redirect = await check([
+      '--user',
+      a.clientId,
+      '--flow',
+      'redirect',
+      '--credentials',
+      credentialsFile({ appSecret: a.appSecret }),
+    ]);
     expect(redirect.code).toBe(2);
     expect(redirect.stderr).toContain('--flow redirect needs --auth-code');
   });

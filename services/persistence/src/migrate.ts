@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { loadConfig } from '@refresher/platform';
 import { createDb, migrateToLatest, MigrationError } from '@refresher/db';
 
-const config = loadConfig(
-  z.object({ DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/postgres') }),
-);
+const config = loadConfig(z.object({ DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/postgres') }));
 const db = createDb(config.DATABASE_URL, { max: 1 });
 try {
   const applied = await migrateToLatest(db);

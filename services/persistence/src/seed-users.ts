@@ -15,9 +15,7 @@ if (!file) {
   console.error('usage: seed-users <users.json>');
   process.exit(2);
 }
-const config = loadConfig(
-  z.object({ DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/postgres') }),
-);
+const config = loadConfig(z.object({ DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/postgres') }));
 const parsed = z.array(SeedUser).safeParse(JSON.parse(readFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), file), 'utf8')));
 if (!parsed.success) {
   // Paths only: the values may be credentials.

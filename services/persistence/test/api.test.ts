@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Buckets,
-  PersistenceApi,
-  PushTokenRequest,
-  RunCompleted,
-  Subjects,
-  TokenRefreshed,
-} from '@refresher/contracts';
+import { Buckets, PersistenceApi, PushTokenRequest, RunCompleted, Subjects, TokenRefreshed } from '@refresher/contracts';
 import { ServiceCallError, decodeJson } from '@refresher/platform';
 import { integrationUser, realUser, useHarness } from './harness.ts';
 
 const h = useHarness();
-
 
 async function serviceError(promise: Promise<unknown>): Promise<ServiceCallError> {
   const err = await promise.then(
@@ -38,11 +30,24 @@ describe('persistence.runs.start', () => {
       { userID: 'B2', clientName: 'Client B2' },
     ]);
     expect(res.skipped).toEqual([
-      { userID: '2a66c354-2cfa-467c-a14b-da76a6ca13c7', clientName: 'Partner 2a66c354-2cfa-467c-a14b-da76a6ca13c7', reason: 'INTEGRATION_MANAGED' },
+      {
+        userID: '2a66c354-2cfa-467c-a14b-da76a6ca13c7',
+        clientName: 'Partner 2a66c354-2cfa-467c-a14b-da76a6ca13c7',
+        reason: 'INTEGRATION_MANAGED',
+      },
     ]);
 
     const summary = await h.getRun(res.runId);
-    expect(summary).toMatchObject({ runId: res.runId, trigger: 'api', completedAt: null, total: 3, refreshed: 0, failed: 0, skipped: 1, pending: 2 });
+    expect(summary).toMatchObject({
+      runId: res.runId,
+      trigger: 'api',
+      completedAt: null,
+      total: 3,
+      refreshed: 0,
+      failed: 0,
+      skipped: 1,
+      pending: 2,
+    });
     expect(summary.requestedAt).toBe(res.requestedAt);
     expect(summary.results.map((r) => [r.userID, r.outcome, r.code])).toEqual([
       ['A1', 'pending', null],
@@ -164,7 +169,14 @@ describe('persistence.tokens.push and persistence.users.token-status', () => {
 
     for await (const msg of published) {
       const event = TokenRefreshed.parse(decodeJson(msg.data));
-      expect(event).toMatchObject({ eventId: res.eventId, runId: null, userID: 'partner-7', token, source: 'push', tokenValidity: res.tokenValidity });
+      expect(event).toMatchObject({
+        eventId: res.eventId,
+        runId: null,
+        userID: 'partner-7',
+        token,
+        source: 'push',
+        tokenValidity: res.tokenValidity,
+      });
       expect(msg.headers?.get('Nats-Msg-Id')).toBe(res.eventId);
     }
     const kv = await h.nc.jetstream().views.kv(Buckets.tokens);
@@ -178,9 +190,19 @@ describe('persistence.tokens.push and persistence.users.token-status', () => {
       loginStatus: 'success',
     });
     // Pushing again for the same user updates it.
-    const again = await push({ userID: 'partner-7', token: 'second-token-value', tokenValidity: '2026-12-01T15:00:00.000Z', loginStatus: 'manual', createIfMissing: {} });
+    const again = await push({
+      userID: 'partner-7',
+      token: 'second-token-value',
+      tokenValidity: '2026-12-01T15:00:00.000Z',
+      loginStatus: 'manual',
+      createIfMissing: {},
+    });
     expect(again.created).toBe(false);
-    expect(await status('partner-7')).toMatchObject({ tokenPreview: 'second-token-val...', tokenValidity: '2026-12-01T15:00:00.000Z', loginStatus: 'manual' });
+    expect(await status('partner-7')).toMatchObject({
+      tokenPreview: 'second-token-val...',
+      tokenValidity: '2026-12-01T15:00:00.000Z',
+      loginStatus: 'manual',
+    });
     await h.eventsSettled();
     expect(TokenRefreshed.parse(decodeJson((await kv.get('partner-7'))!.value)).token).toBe('second-token-value');
   });

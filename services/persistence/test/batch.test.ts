@@ -2,14 +2,7 @@ process.env.TZ = 'Asia/Kolkata';
 
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import {
-  Buckets,
-  RunCompleted,
-  RunOutcomeRecorded,
-  Subjects,
-  TokenFailed,
-  TokenRefreshed,
-} from '@refresher/contracts';
+import { Buckets, RunCompleted, RunOutcomeRecorded, Subjects, TokenFailed, TokenRefreshed } from '@refresher/contracts';
 import { matchesFingerprint } from '@refresher/credential-crypto';
 import { decodeJson, encodeJson } from '@refresher/platform';
 import { applyOutcomeEvents, type EventToApply } from '../src/events/apply-events.ts';
@@ -20,7 +13,12 @@ import { integrationUser, realUser, useHarness } from './harness.ts';
 const h = useHarness();
 
 const outcomeOf = (runId: string, userID: string) =>
-  h.persistence.db.selectFrom('refresh_outcomes').selectAll().where('run_id', '=', runId).where('user_id', '=', userID).executeTakeFirstOrThrow();
+  h.persistence.db
+    .selectFrom('refresh_outcomes')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('user_id', '=', userID)
+    .executeTakeFirstOrThrow();
 /** The results of a batch none of whose groups failed. */
 async function applyAll(events: EventToApply[]): Promise<AppliedEvent[]> {
   return (await applyOutcomeEvents(h.persistence.db, events)).map((r) => {
@@ -28,9 +26,13 @@ async function applyAll(events: EventToApply[]): Promise<AppliedEvent[]> {
     return r;
   });
 }
-const runRow = (runId: string) => h.persistence.db.selectFrom('refresh_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
+const runRow = (runId: string) =>
+  h.persistence.db.selectFrom('refresh_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
 
-const asRefreshed = (event: TokenRefreshed): EventToApply => ({ subject: Subjects.refreshed(event.userID), outcome: { kind: 'refreshed', event } });
+const asRefreshed = (event: TokenRefreshed): EventToApply => ({
+  subject: Subjects.refreshed(event.userID),
+  outcome: { kind: 'refreshed', event },
+});
 const asFailed = (event: TokenFailed): EventToApply => ({ subject: Subjects.failed(event.userID), outcome: { kind: 'failed', event } });
 
 describe('a batch of outcome events', () => {
@@ -51,7 +53,15 @@ describe('a batch of outcome events', () => {
     const b2old = refreshed('B2', 'run-batch', '2026-11-30T03:00:02.000Z');
     const b3 = failed('B3', 'run-batch', 'BROKER_UNAVAILABLE', '2026-11-30T03:00:03.000Z');
     const b4 = refreshed('B4', 'run-batch', '2026-11-30T03:00:04.000Z');
-    const batch = [asRefreshed(b1), asRefreshed(b2new), asRefreshed(b2old), asFailed(b3), asRefreshed(b4), asRefreshed(seen), asRefreshed(b1)];
+    const batch = [
+      asRefreshed(b1),
+      asRefreshed(b2new),
+      asRefreshed(b2old),
+      asFailed(b3),
+      asRefreshed(b4),
+      asRefreshed(seen),
+      asRefreshed(b1),
+    ];
 
     const results = await applyAll(batch);
 
@@ -77,13 +87,15 @@ describe('a batch of outcome events', () => {
     expect(rows[0]!.n).toBe(7); // later, seen, and the five new ids
   });
 
-  it('when the failures\' statement fails, the login tokens stand and only the failures come back', async () => {
+  it("when the failures' statement fails, the login tokens stand and only the failures come back", async () => {
     await h.seed([realUser('G1'), realUser('G2'), realUser('BOOM')]);
     await h.startRun({ runId: 'run-part', trigger: 'api' });
     // A database fault for one user's failure record only (dropped again below).
     await sql`create function boom() returns trigger language plpgsql as $$
       begin if new.user_id = 'BOOM' then raise exception 'boom'; end if; return new; end $$`.execute(h.persistence.db);
-    await sql`create trigger boom before insert or update on user_refresh_state for each row execute function boom()`.execute(h.persistence.db);
+    await sql`create trigger boom before insert or update on user_refresh_state for each row execute function boom()`.execute(
+      h.persistence.db,
+    );
     try {
       const g1 = refreshed('G1', 'run-part', '2026-11-30T03:00:01.000Z');
       const g2 = refreshed('G2', 'run-part', '2026-11-30T03:00:02.000Z');
@@ -106,7 +118,10 @@ describe('a batch of outcome events', () => {
   it('lifts a rejection mark only for a login after the rejection', async () => {
     await h.seed([realUser('R1'), realUser('R2')]);
     await h.startRun({ runId: 'run-rej', trigger: 'api' });
-    for (const [userID, at] of [['R1', '2026-11-30T03:00:00.000Z'], ['R2', '2026-11-30T04:00:00.000Z']] as const) {
+    for (const [userID, at] of [
+      ['R1', '2026-11-30T03:00:00.000Z'],
+      ['R2', '2026-11-30T04:00:00.000Z'],
+    ] as const) {
       await sql`insert into user_refresh_state (user_id, credentials_rejected_at, rejected_code, rejected_credentials_hash, updated_at)
         values (${userID}, ${at}::timestamptz, 'BAD_CREDENTIALS', 'x', now())`.execute(h.persistence.db);
     }
@@ -114,8 +129,15 @@ describe('a batch of outcome events', () => {
       asRefreshed(refreshed('R1', 'run-rej', '2026-11-30T03:30:00.000Z')),
       asRefreshed(refreshed('R2', 'run-rej', '2026-11-30T03:30:00.000Z')),
     ]);
-    const marks = await h.persistence.db.selectFrom('user_refresh_state').select(['user_id', 'credentials_rejected_at']).orderBy('user_id').execute();
-    expect(marks.map((m) => [m.user_id, m.credentials_rejected_at === null])).toEqual([['R1', true], ['R2', false]]);
+    const marks = await h.persistence.db
+      .selectFrom('user_refresh_state')
+      .select(['user_id', 'credentials_rejected_at'])
+      .orderBy('user_id')
+      .execute();
+    expect(marks.map((m) => [m.user_id, m.credentials_rejected_at === null])).toEqual([
+      ['R1', true],
+      ['R2', false],
+    ]);
   });
 
   it('failures in one statement: the latest failure kept, a rejection marked only for credentials that can be rejected', async () => {
@@ -151,8 +173,7 @@ describe('a batch of outcome events', () => {
         if (outcome.success) {
           done.push(outcome.data.done);
           validity.set(outcome.data.userID, outcome.data.tokenValidity);
-        }
-        else if (RunCompleted.safeParse(payload).success && ++completions === 1) break;
+        } else if (RunCompleted.safeParse(payload).success && ++completions === 1) break;
       }
     })();
     await h.nc.flush();

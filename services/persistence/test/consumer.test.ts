@@ -3,15 +3,7 @@ process.env.TZ = 'Asia/Kolkata';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import {
-  Buckets,
-  DeadLetter,
-  RunCompleted,
-  RunOutcomeRecorded,
-  Subjects,
-  TokenRefreshed,
-  TokenSkipped,
-} from '@refresher/contracts';
+import { Buckets, DeadLetter, RunCompleted, RunOutcomeRecorded, Subjects, TokenRefreshed, TokenSkipped } from '@refresher/contracts';
 import { decodeJson, encodeJson } from '@refresher/platform';
 import { waitFor } from '@refresher/testkit';
 import { clearCredentialsRejected } from '../src/index.ts';
@@ -51,7 +43,17 @@ describe('refreshed events', () => {
 
     expect(await watch.completed).toEqual({ v: 1, runId: 'run-a', total: 2, refreshed: 1, failed: 0, skipped: 1 });
     expect(watch.outcomes).toEqual([
-      { v: 1, runId: 'run-a', userID: 'A1', outcome: 'refreshed', code: null, message: null, tokenValidity: event.tokenValidity, done: 2, total: 2 },
+      {
+        v: 1,
+        runId: 'run-a',
+        userID: 'A1',
+        outcome: 'refreshed',
+        code: null,
+        message: null,
+        tokenValidity: event.tokenValidity,
+        done: 2,
+        total: 2,
+      },
     ]);
     watch.close();
 
@@ -61,13 +63,20 @@ describe('refreshed events', () => {
     expect(user.lastLoginTime?.toISOString()).toBe(event.loginTime);
     expect(Math.abs(user.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
     // Stored as UTC wall-clock time although this process runs in Asia/Kolkata.
-    const { rows } = await sql<{ t: string }>`select "lastLoginTime"::text as t from "IIFLUser" where "userID" = 'A1'`.execute(h.persistence.db);
+    const { rows } = await sql<{ t: string }>`select "lastLoginTime"::text as t from "IIFLUser" where "userID" = 'A1'`.execute(
+      h.persistence.db,
+    );
     expect(rows[0]!.t).toBe('2026-11-30 03:00:05.123');
 
     const summary = await h.getRun(run.runId);
     expect(summary).toMatchObject({ total: 2, refreshed: 1, skipped: 1, pending: 0 });
     expect(summary.completedAt).not.toBeNull();
-    expect(summary.results[0]).toMatchObject({ userID: 'A1', clientName: 'Client A1', outcome: 'refreshed', tokenValidity: event.tokenValidity });
+    expect(summary.results[0]).toMatchObject({
+      userID: 'A1',
+      clientName: 'Client A1',
+      outcome: 'refreshed',
+      tokenValidity: event.tokenValidity,
+    });
 
     const kv = await h.nc.jetstream().views.kv(Buckets.tokens);
     expect(TokenRefreshed.parse(decodeJson((await kv.get('A1'))!.value))).toEqual(event);
@@ -158,7 +167,12 @@ describe('failed events', () => {
     // An older failure of the same user in the same run, delivered late.
     await publish(Subjects.failed('A1'), failed('A1', 'run-e', 'BAD_CREDENTIALS', '2026-11-30T03:05:00.000Z'));
     const skip = TokenSkipped.parse({
-      v: 1, eventId: randomUUID(), runId: 'run-e', userID: 'B2', reason: 'NOT_LIVE', skippedAt: new Date().toISOString(),
+      v: 1,
+      eventId: randomUUID(),
+      runId: 'run-e',
+      userID: 'B2',
+      reason: 'NOT_LIVE',
+      skippedAt: new Date().toISOString(),
     });
     await publish(Subjects.skipped('B2'), skip);
     await h.eventsSettled();

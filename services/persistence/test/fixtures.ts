@@ -45,7 +45,10 @@ export function encrypted() {
 
 /** The service error a call was refused with (the test fails if it was not refused). */
 export async function refusal(promise: Promise<unknown>): Promise<ServiceCallError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ServiceCallError);
   return err as ServiceCallError;
 }

@@ -115,7 +115,9 @@ export async function startHarness(): Promise<Harness> {
     clear: async () => {
       const kv = await nc.jetstream().views.kv(Buckets.tokens);
       for await (const key of await kv.keys()) await kv.purge(key);
-      await sql`truncate "IIFLUser", refresh_runs, refresh_outcomes, user_refresh_state, user_login_settings, processed_events restart identity`.execute(db);
+      await sql`truncate "IIFLUser", refresh_runs, refresh_outcomes, user_refresh_state, user_login_settings, processed_events restart identity`.execute(
+        db,
+      );
     },
     dispose: async () => {
       await nc.close();

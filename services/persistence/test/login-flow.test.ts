@@ -1,9 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import {
-  PersistenceApi,
-  UpsertUserRequest,
-} from '@refresher/contracts';
+import { PersistenceApi, UpsertUserRequest } from '@refresher/contracts';
 import { encrypted, fakeCiphertext, refusal } from './fixtures.ts';
 import { useHarness } from './harness.ts';
 
@@ -14,13 +11,21 @@ const appOnly = () => ({ appKey: fakeCiphertext(), appSecret: fakeCiphertext() }
 const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, body);
 const credentials = (userID: string) => h.call(PersistenceApi.getCredentials, { userID });
 const flowRows = async () =>
-  (await sql<{ user_id: string; login_flow: string }>`select user_id, login_flow from user_login_settings order by user_id`.execute(h.persistence.db)).rows;
+  (
+    await sql<{ user_id: string; login_flow: string }>`select user_id, login_flow from user_login_settings order by user_id`.execute(
+      h.persistence.db,
+    )
+  ).rows;
 
 describe('login flow setting', () => {
   it('registers a redirect user with appKey and appSecret only, and serves just those', async () => {
     const app = appOnly();
     const res = await upsert({ userID: 'R1', mode: 'create', clientName: 'Redirect One', loginFlow: 'redirect', credentials: app });
-    expect(res).toEqual({ userID: 'R1', created: true, changed: ['clientName', 'appKey', 'appSecret', 'password', 'totpSecret', 'loginFlow'] });
+    expect(res).toEqual({
+      userID: 'R1',
+      created: true,
+      changed: ['clientName', 'appKey', 'appSecret', 'password', 'totpSecret', 'loginFlow'],
+    });
     expect(await credentials('R1')).toEqual({ userID: 'R1', clientName: 'Redirect One', loginFlow: 'redirect', credentials: app });
     // Nothing is stored for the password and TOTP seed: never the INTEGRATION_MANAGED marker.
     const row = await h.userRow('R1');
@@ -40,9 +45,14 @@ describe('login flow setting', () => {
   it('refuses a headless user without password or TOTP seed, and a redirect user without the app key', async () => {
     expect((await refusal(upsert({ userID: 'X1', mode: 'create', credentials: appOnly() }))).code).toBe(400);
     expect((await refusal(upsert({ userID: 'X2', mode: 'create', loginFlow: 'headless-v1', credentials: appOnly() }))).code).toBe(400);
-    const noKey = await refusal(upsert({ userID: 'X3', mode: 'create', loginFlow: 'redirect', credentials: { appSecret: fakeCiphertext() } }));
+    const noKey = await refusal(
+      upsert({ userID: 'X3', mode: 'create', loginFlow: 'redirect', credentials: { appSecret: fakeCiphertext() } }),
+    );
     expect(noKey).toMatchObject({ code: 400, message: expect.stringMatching(/appKey and appSecret/) });
-    const managed = await h.raw(PersistenceApi.upsertUser, JSON.stringify({ userID: 'X4', mode: 'create', integrationManaged: true, loginFlow: 'redirect' }));
+    const managed = await h.raw(
+      PersistenceApi.upsertUser,
+      JSON.stringify({ userID: 'X4', mode: 'create', integrationManaged: true, loginFlow: 'redirect' }),
+    );
     expect(managed.code).toBe(400);
     expect((await h.raw(PersistenceApi.upsertUser, JSON.stringify({ userID: 'X5', mode: 'create', loginFlow: 'browser' }))).code).toBe(400);
     expect(await flowRows()).toEqual([]);
@@ -72,7 +82,11 @@ describe('login flow setting', () => {
     expect((await h.startRun({ runId: 'before', trigger: 'api' })).skipped).toEqual([
       { userID: 'H1', clientName: 'H1', reason: 'CREDENTIALS_REJECTED' },
     ]);
-    expect(await upsert({ userID: 'H1', mode: 'update', loginFlow: 'redirect' })).toEqual({ userID: 'H1', created: false, changed: ['loginFlow'] });
+    expect(await upsert({ userID: 'H1', mode: 'update', loginFlow: 'redirect' })).toEqual({
+      userID: 'H1',
+      created: false,
+      changed: ['loginFlow'],
+    });
     expect(await credentials('H1')).toEqual({
       userID: 'H1',
       clientName: 'H1',

@@ -1,9 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import {
-  PersistenceApi,
-  UpsertUserRequest,
-} from '@refresher/contracts';
+import { PersistenceApi, UpsertUserRequest } from '@refresher/contracts';
 import { encrypted, fakeCiphertext, refusal } from './fixtures.ts';
 import { realUser, useHarness } from './harness.ts';
 
@@ -11,8 +8,7 @@ const h = useHarness();
 
 const upsert = (body: UpsertUserRequest) => h.call(PersistenceApi.upsertUser, body);
 const remove = (userID: string) => h.call(PersistenceApi.removeUser, { userID });
-const credentials = (userID: string) =>
-  h.call(PersistenceApi.getCredentials, { userID });
+const credentials = (userID: string) => h.call(PersistenceApi.getCredentials, { userID });
 
 describe('persistence.admin.users.upsert', () => {
   it('creates a user with encrypted credentials and serves them back unchanged', async () => {

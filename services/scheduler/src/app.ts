@@ -42,7 +42,12 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
   const firings = createFirings(fireSlot, log);
   let timer: SlotTimer | null = null;
   const up = trackConnection(nc);
-  const check = healthCheck(config, () => up() && !abort.signal.aborted, () => timer, firings);
+  const check = healthCheck(
+    config,
+    () => up() && !abort.signal.aborted,
+    () => timer,
+    firings,
+  );
   const health = await startHealthServer(config.HEALTH_PORT, check).catch(async (err: unknown) => {
     await nc.close();
     throw err;
@@ -50,7 +55,10 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
   if (config.SCHEDULER_ENABLED) {
     timer = startSchedule(config, nc, log, firings);
     const nextRun = timer.next()?.toISOString() ?? null;
-    log.info({ schedule: config.REFRESH_SCHEDULE, timezone: config.REFRESH_TIMEZONE, nextRun, healthPort: health.port }, 'scheduler started');
+    log.info(
+      { schedule: config.REFRESH_SCHEDULE, timezone: config.REFRESH_TIMEZONE, nextRun, healthPort: health.port },
+      'scheduler started',
+    );
   } else {
     log.warn({ healthPort: health.port }, 'scheduler disabled (SCHEDULER_ENABLED=false): no scheduled runs will be started');
   }

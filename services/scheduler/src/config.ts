@@ -34,7 +34,12 @@ export const schedulerConfigSchema = natsEnvSchema
      * the slot's, so a slot that already ran, or that another replica fires too, is one run. Used
      * to catch up a slot missed while no replica was up, and by the fault tests to fire a slot now.
      */
-    SCHEDULER_CATCH_UP_MS: z.coerce.number().int().min(0).max(25 * 60 * 60 * 1000).default(0),
+    SCHEDULER_CATCH_UP_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(25 * 60 * 60 * 1000)
+      .default(0),
   })
   .transform(({ ENABLE_LOCAL_IIFL_LOGIN, SCHEDULER_ENABLED, ...rest }) => ({
     ...rest,

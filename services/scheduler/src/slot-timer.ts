@@ -19,11 +19,14 @@ export function startSlotTimer(first: Date | null, after: (slot: Date) => Date |
     next = slot;
     if (!slot || stopped) return;
     const wait = slot.getTime() - Date.now();
-    timer = setTimeout(() => {
-      if (Date.now() < slot.getTime()) return arm(slot); // a long wait taken in steps
-      fire(slot);
-      arm(after(slot));
-    }, Math.min(Math.max(wait, 0), MAX_TIMER_MS));
+    timer = setTimeout(
+      () => {
+        if (Date.now() < slot.getTime()) return arm(slot); // a long wait taken in steps
+        fire(slot);
+        arm(after(slot));
+      },
+      Math.min(Math.max(wait, 0), MAX_TIMER_MS),
+    );
   };
   arm(first);
   return {

@@ -41,9 +41,7 @@ describe('nextSlot', () => {
   it('moves to the next day once the slot has passed, and never returns the slot it starts from', () => {
     const slot = new Date('2026-11-29T21:30:00.000Z');
     expect(nextSlot('0 3 * * *', 'Asia/Kolkata', slot)?.toISOString()).toBe('2026-11-30T21:30:00.000Z');
-    expect(nextSlot('0 3 * * *', 'Asia/Kolkata', new Date(slot.getTime() - 1))?.toISOString()).toBe(
-      slot.toISOString(),
-    );
+    expect(nextSlot('0 3 * * *', 'Asia/Kolkata', new Date(slot.getTime() - 1))?.toISOString()).toBe(slot.toISOString());
   });
 
   it('follows the time zone it is given', () => {
@@ -72,7 +70,10 @@ describe('schedulerConfigSchema', () => {
     expect(() => loadConfig(schedulerConfigSchema, { REFRESH_SCHEDULE: '61 3 * * *', REFRESH_TIMEZONE: 'Asia/Nowhere' })).toThrow(
       expect.objectContaining({
         name: 'ConfigError',
-        problems: [expect.stringMatching(/^REFRESH_SCHEDULE: not a valid cron pattern/), expect.stringMatching(/^REFRESH_TIMEZONE: unknown time zone/)],
+        problems: [
+          expect.stringMatching(/^REFRESH_SCHEDULE: not a valid cron pattern/),
+          expect.stringMatching(/^REFRESH_TIMEZONE: unknown time zone/),
+        ],
       }),
     );
   });
@@ -84,10 +85,7 @@ describe('schedulerConfigSchema', () => {
   it('accepts the legacy ENABLE_LOCAL_IIFL_LOGIN switch, with SCHEDULER_ENABLED taking precedence', () => {
     expect(loadConfig(schedulerConfigSchema, { ENABLE_LOCAL_IIFL_LOGIN: 'false' }).SCHEDULER_ENABLED).toBe(false);
     expect(loadConfig(schedulerConfigSchema, { ENABLE_LOCAL_IIFL_LOGIN: 'true' }).SCHEDULER_ENABLED).toBe(true);
-    expect(
-      loadConfig(schedulerConfigSchema, { ENABLE_LOCAL_IIFL_LOGIN: 'false', SCHEDULER_ENABLED: 'true' })
-        .SCHEDULER_ENABLED,
-    ).toBe(true);
+    expect(loadConfig(schedulerConfigSchema, { ENABLE_LOCAL_IIFL_LOGIN: 'false', SCHEDULER_ENABLED: 'true' }).SCHEDULER_ENABLED).toBe(true);
     expect(() => loadConfig(schedulerConfigSchema, { SCHEDULER_ENABLED: 'maybe' })).toThrow(/SCHEDULER_ENABLED/);
   });
 });

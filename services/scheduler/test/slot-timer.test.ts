@@ -29,7 +29,11 @@ describe('startSlotTimer', () => {
   it('waits longer than setTimeout allows in steps', () => {
     const fired: Date[] = [];
     const far = new Date(Date.now() + 30 * 24 * 3600_000); // 30 days: more than 2^31 ms
-    startSlotTimer(far, () => null, (slot) => fired.push(slot));
+    startSlotTimer(
+      far,
+      () => null,
+      (slot) => fired.push(slot),
+    );
     vi.advanceTimersByTime(2 ** 31 - 1);
     expect(fired).toEqual([]);
     vi.advanceTimersByTime(30 * 24 * 3600_000);

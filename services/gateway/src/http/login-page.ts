@@ -35,15 +35,31 @@ const ASK_AGAIN = 'Ask for a new login link and log in again.';
 export function refusalPage(code: number, reason: string): LoginPage {
   switch (reason) {
     case LoginRefusal.LinkInvalid:
-      return { status: 400, title: 'Invalid login link', message: `This login link is not one this service made, or it was altered. ${ASK_AGAIN}` };
+      return {
+        status: 400,
+        title: 'Invalid login link',
+        message: `This login link is not one this service made, or it was altered. ${ASK_AGAIN}`,
+      };
     case LoginRefusal.LinkExpired:
       return { status: 410, title: 'Login link expired', message: `This login link has expired. ${ASK_AGAIN}` };
     case LoginRefusal.LinkUsed:
-      return { status: 409, title: 'Login link already used', message: 'This login link has been used already; a link logs in once. Nothing was changed.' };
+      return {
+        status: 409,
+        title: 'Login link already used',
+        message: 'This login link has been used already; a link logs in once. Nothing was changed.',
+      };
     case LoginRefusal.WrongAccount:
-      return { status: 403, title: 'Another account', message: 'You logged in at IIFL with another account than the one this link was made for. Nothing was changed.' };
+      return {
+        status: 403,
+        title: 'Another account',
+        message: 'You logged in at IIFL with another account than the one this link was made for. Nothing was changed.',
+      };
     case LoginRefusal.NotConfigured:
-      return { status: 503, title: 'Login links are not configured', message: 'This service cannot complete browser logins at the moment.' };
+      return {
+        status: 503,
+        title: 'Login links are not configured',
+        message: 'This service cannot complete browser logins at the moment.',
+      };
     case LoginRefusal.UserNotFound:
       return { status: 404, title: 'Unknown account', message: 'The account this link was made for is no longer registered.' };
     case LoginRefusal.NoAppCredentials:

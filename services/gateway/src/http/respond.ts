@@ -13,9 +13,7 @@ export function send(res: Response, answer: HttpAnswer): void {
 export function prefersAsync(req: Request): boolean {
   const header = req.headers.prefer;
   const values = Array.isArray(header) ? header : header ? [header] : [];
-  return values.some((value) =>
-    value.split(',').some((pref) => pref.split(';')[0]?.trim().toLowerCase() === 'respond-async'),
-  );
+  return values.some((value) => value.split(',').some((pref) => pref.split(';')[0]?.trim().toLowerCase() === 'respond-async'));
 }
 
 export function sendAsync(res: Response, answer: HttpAnswer): void {

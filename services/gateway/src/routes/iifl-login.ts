@@ -1,13 +1,6 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
-import {
-  IiflAuthApi,
-  LoginRefusal,
-  RedeemLoginRequest,
-  ServiceErrorCode,
-  UserId,
-  type RedeemLoginResponse,
-} from '@refresher/contracts';
+import { IiflAuthApi, LoginRefusal, RedeemLoginRequest, ServiceErrorCode, UserId, type RedeemLoginResponse } from '@refresher/contracts';
 import { callService, ServiceCallError, type Logger } from '@refresher/platform';
 import type { NatsConnection } from 'nats';
 import { Scope } from '../auth.ts';
@@ -67,7 +60,10 @@ export function iiflCallback(deps: LoginRouteDeps): RequestHandler {
       });
     } catch (err) {
       if (!(err instanceof ServiceCallError)) throw err;
-      deps.log.info({ errCode: err.code, reason: err.code < 500 || err.code === ServiceErrorCode.BadGateway ? err.message : undefined }, 'browser login refused');
+      deps.log.info(
+        { errCode: err.code, reason: err.code < 500 || err.code === ServiceErrorCode.BadGateway ? err.message : undefined },
+        'browser login refused',
+      );
       sendLoginPage(res, refusalPage(err.code, err.message));
     }
   };
@@ -94,7 +90,8 @@ function jsonRefusal(err: unknown): { status: number; body: Record<string, unkno
   if (!(err instanceof ServiceCallError)) return null;
   const known = JSON_REFUSALS[err.message];
   if (known) return { status: known.status, body: { success: false, error: known.error } };
-  if (err.code === ServiceErrorCode.BadGateway) return { status: 502, body: { success: false, error: 'IIFL refused the authCode', code: err.message } };
+  if (err.code === ServiceErrorCode.BadGateway)
+    return { status: 502, body: { success: false, error: 'IIFL refused the authCode', code: err.message } };
   return null;
 }
 
@@ -118,9 +115,16 @@ export function iiflLoginRoutes(deps: RouteDeps & LoginRouteDeps): Router {
   router.post('/iifl/authcode', ...deps.allow(Scope.Refresh), async (req, res) => {
     const body = parseRequest(AuthCodeBody, req.body, 'request body');
     try {
-      const done = await redeem(deps, { userID: body.userID, authCode: body.authCode, ...(body.clientId ? { clientId: body.clientId } : {}) });
+      const done = await redeem(deps, {
+        userID: body.userID,
+        authCode: body.authCode,
+        ...(body.clientId ? { clientId: body.clientId } : {}),
+      });
       deps.log.info({ userID: done.userID }, 'authCode redeemed');
-      send(res, { status: 200, body: { success: true, userID: done.userID, tokenValidity: done.tokenValidity, loginTime: done.loginTime } });
+      send(res, {
+        status: 200,
+        body: { success: true, userID: done.userID, tokenValidity: done.tokenValidity, loginTime: done.loginTime },
+      });
     } catch (err) {
       const refusal = jsonRefusal(err);
       if (!refusal) throw err;

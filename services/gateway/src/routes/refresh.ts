@@ -2,13 +2,7 @@ import { Router, type Response } from 'express';
 import { UserId, type RunSummary } from '@refresher/contracts';
 import { ServiceCallError } from '@refresher/platform';
 import { startRefreshRun, type RefreshRun } from '@refresher/refresh-runs';
-import {
-  noUsersAnswer,
-  refreshAllAnswer,
-  refreshUserAnswer,
-  runStartedAnswer,
-  skippedUserAnswer,
-} from '../legacy-bodies.ts';
+import { noUsersAnswer, refreshAllAnswer, refreshUserAnswer, runStartedAnswer, skippedUserAnswer } from '../legacy-bodies.ts';
 import { Scope } from '../auth.ts';
 import type { RouteDeps } from '../http/deps.ts';
 import { expectServiceErrors } from '../http/errors.ts';

@@ -16,8 +16,7 @@ function requiredString(name: string) {
   });
 }
 
-const TokenValue = (name: string) =>
-  requiredString(name).min(1, `${name} must not be empty`).max(MAX_TOKEN_LENGTH, `${name} is too long`);
+const TokenValue = (name: string) => requiredString(name).min(1, `${name} must not be empty`).max(MAX_TOKEN_LENGTH, `${name} is too long`);
 
 /** Legacy callers sent dates as ISO strings or epoch milliseconds; the contracts want ISO with offset. */
 const LooseTimestamp = z
@@ -27,7 +26,10 @@ const LooseTimestamp = z
   .transform((date) => date.toISOString());
 
 const Status = (name: string) =>
-  z.string({ error: `${name} must be a string` }).min(1, `${name} must not be empty`).max(32, `${name} is too long`);
+  z
+    .string({ error: `${name} must be a string` })
+    .min(1, `${name} must not be empty`)
+    .max(32, `${name} is too long`);
 
 const BODY_NOT_OBJECT = 'request body must be a JSON object';
 

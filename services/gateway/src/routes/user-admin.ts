@@ -17,7 +17,10 @@ import { send } from '../http/respond.ts';
 import { parseRequest } from '../http/validation.ts';
 
 const Secret = (name: string) =>
-  z.string({ error: `${name} must be a string` }).min(1, `${name} must not be empty`).max(1024, `${name} is too long`);
+  z
+    .string({ error: `${name} must be a string` })
+    .min(1, `${name} must not be empty`)
+    .max(1024, `${name} is too long`);
 
 const Profile = {
   clientName: z.string({ error: 'clientName must be a string' }).min(1).max(200, 'clientName is too long').optional(),
@@ -25,7 +28,10 @@ const Profile = {
   phoneNumber: z.string({ error: 'phoneNumber must be a string' }).max(32, 'phoneNumber is too long').optional(),
   state: z.string({ error: 'state must be a string' }).min(1).max(32, 'state is too long').optional(),
   /** `headless-v1`, `headless-v2`, `redirect`, or null for the deployment default. */
-  loginFlow: z.enum(LOGIN_FLOWS, { error: `loginFlow must be one of ${LOGIN_FLOWS.join(', ')}, or null` }).nullable().optional(),
+  loginFlow: z
+    .enum(LOGIN_FLOWS, { error: `loginFlow must be one of ${LOGIN_FLOWS.join(', ')}, or null` })
+    .nullable()
+    .optional(),
 };
 
 /**

@@ -41,7 +41,11 @@ export async function applyOutcomeEvents(
       const ready = part.filter((i) => !heldBack.has(userOf(i)));
       if (ready.length === 0) continue;
       try {
-        const applied = await applyPart(db, ready.map((i) => events[i]!), now);
+        const applied = await applyPart(
+          db,
+          ready.map((i) => events[i]!),
+          now,
+        );
         ready.forEach((index, k) => (results[index] = applied[k]!));
       } catch (failed) {
         for (const index of ready) {
@@ -56,7 +60,9 @@ export async function applyOutcomeEvents(
 
 /** Events of distinct users in one statement; a credential rejection first needs its user's row. */
 async function applyPart(db: Kysely<Database>, events: readonly EventToApply[], now: Date): Promise<AppliedEvent[]> {
-  const rejected = events.flatMap((e) => (e.outcome.kind === 'failed' && isCredentialRejection(e.outcome.event.code) ? [e.outcome.event.userID] : []));
+  const rejected = events.flatMap((e) =>
+    e.outcome.kind === 'failed' && isCredentialRejection(e.outcome.event.code) ? [e.outcome.event.userID] : [],
+  );
   const apply = async (trx: Kysely<Database>, fingerprints = new Map<string, string>()) => {
     const rows = events.map((e) => toEventRow(e.subject, e.outcome, fingerprints.get(e.outcome.event.userID) ?? null));
     return appliedEvents(rows, await runOutcomeStatement(trx, rows, now));
@@ -70,6 +76,11 @@ async function applyPart(db: Kysely<Database>, events: readonly EventToApply[], 
  * the statement has run; none for an integration-managed user, whose credentials are no credentials.
  */
 async function fingerprintsOf(trx: Transaction<Database>, userIDs: readonly string[]): Promise<Map<string, string>> {
-  const rows = await trx.selectFrom('IIFLUser').select(['userID', ...CREDENTIAL_FIELDS]).where('userID', 'in', userIDs).forUpdate().execute();
+  const rows = await trx
+    .selectFrom('IIFLUser')
+    .select(['userID', ...CREDENTIAL_FIELDS])
+    .where('userID', 'in', userIDs)
+    .forUpdate()
+    .execute();
   return new Map(rows.flatMap((row) => (isIntegrationManaged(row) ? [] : [[row.userID, credentialsFingerprint(row)] as const])));
 }

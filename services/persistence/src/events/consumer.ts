@@ -38,7 +38,12 @@ export async function startEventConsumer(deps: ConsumerDeps & { concurrency: num
   await ensurePersistenceConsumer(deps.nc);
   const consumer = await deps.nc.jetstream().consumers.get(Streams.events.name, Consumers.persistence);
   const messages = await consumer.consume({ max_messages: deps.concurrency });
-  const batcher = startBatcher(messages, { batchMax: EVENT_BATCH_MAX, unfinishedMax: deps.concurrency }, (batch) => handleBatch(ctx, batch), ctx.log);
+  const batcher = startBatcher(
+    messages,
+    { batchMax: EVENT_BATCH_MAX, unfinishedMax: deps.concurrency },
+    (batch) => handleBatch(ctx, batch),
+    ctx.log,
+  );
   return {
     stop: async () => {
       // Messages fetched but not started are not acked: JetStream redelivers them.
@@ -58,7 +63,10 @@ async function handleBatch(ctx: ConsumerDeps, batch: JsMsg[]): Promise<void> {
   }
   if (valid.length === 0) return;
   const stored = valid.map((v) => storeToken(ctx.kv, v.outcome));
-  const applied = await applyOrRetryAlone(ctx, valid.map((v) => ({ subject: v.msg.subject, outcome: v.outcome })));
+  const applied = await applyOrRetryAlone(
+    ctx,
+    valid.map((v) => ({ subject: v.msg.subject, outcome: v.outcome })),
+  );
   await Promise.all(
     valid.map(async ({ msg, outcome }, i) => {
       const result = applied[i]!;
@@ -77,7 +85,10 @@ async function applyOrRetryAlone(ctx: ConsumerDeps, events: EventToApply[]): Pro
   if (events.length === 1) return applied;
   const notApplied = events.flatMap((_, i) => ('failed' in applied[i]! ? [i] : []));
   if (notApplied.length === 0) return applied;
-  ctx.log.warn({ err: (applied[notApplied[0]!] as NotApplied).failed, events: notApplied.length }, 'part of a batch not applied; applying its events one by one');
+  ctx.log.warn(
+    { err: (applied[notApplied[0]!] as NotApplied).failed, events: notApplied.length },
+    'part of a batch not applied; applying its events one by one',
+  );
   await Promise.all(notApplied.map(async (i) => (applied[i] = (await applyOutcomeEvents(ctx.db, [events[i]!]))[0]!)));
   return applied;
 }

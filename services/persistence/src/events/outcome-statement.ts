@@ -29,16 +29,45 @@ export function toEventRow(subject: string, outcome: OutcomeEvent, fingerprint: 
       // A pushed token was written by the push endpoint before the event was published.
       const login = e.source === 'login';
       return {
-        ...base, ...NONE, effect: login ? 'login' : 'push', runId: login ? e.runId : null, outcome: login ? 'refreshed' : null,
-        code: null, message: null, attempts: e.attempts, token: e.token, tokenValidity: e.tokenValidity, loginTime: e.loginTime,
+        ...base,
+        ...NONE,
+        effect: login ? 'login' : 'push',
+        runId: login ? e.runId : null,
+        outcome: login ? 'refreshed' : null,
+        code: null,
+        message: null,
+        attempts: e.attempts,
+        token: e.token,
+        tokenValidity: e.tokenValidity,
+        loginTime: e.loginTime,
       };
     }
     case 'failed': {
       const e = outcome.event;
-      return { ...base, ...NONE, effect: 'failed', runId: e.runId, outcome: 'failed', code: e.code, message: e.message, attempts: e.attempts, failedAt: e.failedAt, fingerprint };
+      return {
+        ...base,
+        ...NONE,
+        effect: 'failed',
+        runId: e.runId,
+        outcome: 'failed',
+        code: e.code,
+        message: e.message,
+        attempts: e.attempts,
+        failedAt: e.failedAt,
+        fingerprint,
+      };
     }
     case 'skipped':
-      return { ...base, ...NONE, effect: 'skipped', runId: outcome.event.runId, outcome: 'skipped', code: outcome.event.reason, message: null, attempts: null };
+      return {
+        ...base,
+        ...NONE,
+        effect: 'skipped',
+        runId: outcome.event.runId,
+        outcome: 'skipped',
+        code: outcome.event.reason,
+        message: null,
+        attempts: null,
+      };
   }
 }
 
@@ -50,12 +79,18 @@ export function toEventRow(subject: string, outcome: OutcomeEvent, fingerprint: 
  * and, with a fingerprint and no later login, marks the credentials rejected; every outcome changes
  * its run's row only while pending, and each run's counters move once for all of its users.
  */
-export async function runOutcomeStatement(db: Kysely<Database> | Transaction<Database>, rows: readonly EventRow[], now: Date): Promise<StatementResult> {
+export async function runOutcomeStatement(
+  db: Kysely<Database> | Transaction<Database>,
+  rows: readonly EventRow[],
+  now: Date,
+): Promise<StatementResult> {
   const at = sql`${now.toISOString()}::timestamptz`;
   const column = <T>(pick: (row: EventRow) => T) => rows.map(pick);
   // IIFLUser's time columns are `timestamp` (UTC wall time, as the legacy code wrote them); the
   // other tables use timestamptz. Statements in WITH all run, read or not.
-  const { rows: [result] } = await sql<StatementResult>`
+  const {
+    rows: [result],
+  } = await sql<StatementResult>`
     with v as (
       select * from unnest(
         ${column((r) => r.eventId)}::text[], ${column((r) => r.subject)}::text[], ${column((r) => r.userID)}::text[],

@@ -2,9 +2,7 @@ import { TokenFailed, TokenRefreshed, TokenSkipped } from '@refresher/contracts'
 import { decodeJson, describeZodError } from '@refresher/platform';
 
 export type OutcomeEvent =
-  | { kind: 'refreshed'; event: TokenRefreshed }
-  | { kind: 'failed'; event: TokenFailed }
-  | { kind: 'skipped'; event: TokenSkipped };
+  { kind: 'refreshed'; event: TokenRefreshed } | { kind: 'failed'; event: TokenFailed } | { kind: 'skipped'; event: TokenSkipped };
 
 export type ParseResult = { ok: true; value: OutcomeEvent } | { ok: false; reason: string };
 

@@ -1,5 +1,12 @@
 import type { Kysely } from 'kysely';
-import { isIntegrationManaged, SkipReason, type RunUser, type SkippedUser, type StartRunRequest, type StartRunResponse } from '@refresher/contracts';
+import {
+  isIntegrationManaged,
+  SkipReason,
+  type RunUser,
+  type SkippedUser,
+  type StartRunRequest,
+  type StartRunResponse,
+} from '@refresher/contracts';
 import { matchesFingerprint } from '@refresher/credential-crypto';
 import type { Database, IIFLUserRow, RefreshRunRow } from '@refresher/db';
 import { UserNotFoundError } from '../errors.ts';

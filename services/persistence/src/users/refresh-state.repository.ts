@@ -19,10 +19,6 @@ export async function clearCredentialsRejected(trx: Db, input: { userID: string;
 
 /** Users whose credentials stand rejected, by userID. */
 export async function listRejectedUsers(db: Db): Promise<Map<string, UserRefreshStateRow>> {
-  const rows = await db
-    .selectFrom('user_refresh_state')
-    .selectAll()
-    .where('credentials_rejected_at', 'is not', null)
-    .execute();
+  const rows = await db.selectFrom('user_refresh_state').selectAll().where('credentials_rejected_at', 'is not', null).execute();
   return new Map(rows.map((r) => [r.user_id, r]));
 }

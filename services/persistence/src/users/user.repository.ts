@@ -39,10 +39,7 @@ export async function writePushedToken(
 }
 
 /** A user whose token is managed by a partner: never logged in, credentials are the marker literal. */
-export async function createIntegrationManagedUser(
-  trx: Db,
-  input: { userID: string; clientName: string; now: Date },
-): Promise<boolean> {
+export async function createIntegrationManagedUser(trx: Db, input: { userID: string; clientName: string; now: Date }): Promise<boolean> {
   const inserted = await trx
     .insertInto('IIFLUser')
     .values({
@@ -84,10 +81,7 @@ export type SeedUser = z.input<typeof SeedUser>;
  * Inserts or updates users by userID. Credentials, names and state are replaced; the token columns
  * are left alone. Returns how many rows were created and how many updated.
  */
-export async function upsertUsers(
-  db: Kysely<Database>,
-  users: readonly SeedUser[],
-): Promise<{ inserted: number; updated: number }> {
+export async function upsertUsers(db: Kysely<Database>, users: readonly SeedUser[]): Promise<{ inserted: number; updated: number }> {
   // The last record of a userID wins (one statement cannot touch a row twice).
   const byId = new Map(users.map((u) => SeedUser.parse(u)).map((u) => [(u.userID ?? u.clientId)!, u]));
   const parsed = [...byId.values()];
