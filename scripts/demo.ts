@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'nats';
+import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { INTEGRATION_MANAGED } from '@refresher/contracts';
 import { demoAccounts, startSimulator } from '@refresher/iifl-sim';
@@ -52,22 +52,26 @@ function runToEnd(args: string[], env: NodeJS.ProcessEnv, echo: boolean): Promis
   });
 }
 
-async function main() {
-  await ensureDatabase();
-  const accounts = demoAccounts();
-  const sim = await startSimulator({ port: 0, accounts, knobs: { latencyMs: 20, jitterMs: 10 } });
-  say(`IIFL simulator: ${sim.baseUrl} (${accounts.length} demo accounts)`);
+type DemoAccount = ReturnType<typeof demoAccounts>[number];
+type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 
-  const dir = mkdtempSync(join(tmpdir(), 'refresher-demo-'));
-  const usersFile = join(dir, 'users.json');
-  const names = ['Asha Rao', 'Vikram Shah', 'Meera Iyer', 'Kabir Sen', 'Nisha Das'];
-  // DEMO003 logs in through IIFL's browser login (the redirect flow): the run sends it a link.
-  const REDIRECT_USER = 'DEMO003';
-  const users = [
+/** DEMO003 logs in through IIFL's browser login (the redirect flow): the run sends it a link. */
+const REDIRECT_USER = 'DEMO003';
+const DEMO_NAMES = ['Asha Rao', 'Vikram Shah', 'Meera Iyer', 'Kabir Sen', 'Nisha Das'];
+
+/** The users the demo imports: each simulator account with a name, and one partner-managed user. */
+function demoUsers(accounts: readonly DemoAccount[]): object[] {
+  return [
     ...accounts.map((a, i) =>
       a.clientId === REDIRECT_USER
-        ? { clientId: a.clientId, clientName: names[i % names.length]!, appKey: a.appKey, appSecret: a.appSecret, loginFlow: 'redirect' }
-        : { ...a, clientName: names[i % names.length]!, email: '', phoneNumber: '' },
+        ? {
+            clientId: a.clientId,
+            clientName: DEMO_NAMES[i % DEMO_NAMES.length]!,
+            appKey: a.appKey,
+            appSecret: a.appSecret,
+            loginFlow: 'redirect',
+          }
+        : { ...a, clientName: DEMO_NAMES[i % DEMO_NAMES.length]!, email: '', phoneNumber: '' },
     ),
     {
       clientId: 'demo-integration-managed',
@@ -78,9 +82,19 @@ async function main() {
       totpSecret: INTEGRATION_MANAGED,
     },
   ];
-  writeFileSync(usersFile, JSON.stringify(users), { mode: 0o600 });
+}
 
-  const env: NodeJS.ProcessEnv = {
+/** Writes the users to a private temporary file (the users tool's import format); returns its path. */
+function writeUsersFile(users: readonly object[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'refresher-demo-'));
+  const usersFile = join(dir, 'users.json');
+  writeFileSync(usersFile, JSON.stringify(users), { mode: 0o600 });
+  return usersFile;
+}
+
+/** The environment the services and the tools run with, pointed at the simulator. */
+function demoEnv(sim: Simulator): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     NATS_URL,
     DATABASE_URL,
@@ -94,16 +108,10 @@ async function main() {
     LOGIN_LINK_SECRET: process.env.LOGIN_LINK_SECRET ?? randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
+}
 
-  const running: Running[] = [];
-  const shutdown = async (code: number) => {
-    await stopAll(running);
-    await sim.close();
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
-
+/** Starts the four services in order (into `running`), importing the users as soon as persistence is healthy. */
+async function startServicesAndImport(env: NodeJS.ProcessEnv, running: Running[], usersFile: string, userCount: number): Promise<void> {
   for (const name of SERVICES) {
     // Persistence and the scheduler never get the credentials key: only ciphertext passes them.
     const own = name === 'iifl-auth' || name === 'gateway' ? env : { ...env, CREDENTIALS_KEY: undefined };
@@ -113,34 +121,47 @@ async function main() {
       // The users tool encrypts the credentials (CREDENTIALS_KEY); persistence stores ciphertext only.
       const seeded = await runToEnd(['services/cli/src/users-main.ts', 'import', usersFile], env, false);
       if (seeded !== 0) throw new Error('importing the demo users failed');
-      say(`Imported ${users.length} demo users (credentials encrypted) into ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
+      say(`Imported ${userCount} demo users (credentials encrypted) into ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
     }
   }
   for (const name of SERVICES) await waitForHealth(healthUrl(name, env));
-  say(`Services up: persistence, iifl-auth, scheduler, gateway (http://127.0.0.1:${PORT})`);
+}
 
-  // A trading engine's view: every token event as it is published.
-  const nc = await connect({ servers: NATS_URL });
+/** The lines a trading engine would print for one token event (`tokens.<kind>.<userID>`). */
+function describeTokenEvent(subject: string, event: Record<string, unknown>, accounts: readonly DemoAccount[]): string[] {
+  const [, kind, userID] = subject.split('.');
+  if (kind === 'refreshed') {
+    return [`  engine got token for ${userID}: ${String(event.token).slice(0, 12)}... valid until ${event.tokenValidity}`];
+  }
+  if (kind === 'failed') {
+    return [`  engine saw failure for ${userID}: ${event.code} (${event.message})`];
+  }
+  if (kind === 'skipped') {
+    return [`  skipped ${userID}: ${event.reason}`];
+  }
+  if (kind === 'login-required') {
+    const account = accounts.find((x) => x.clientId === userID);
+    const lines = [`  ${userID} logs in on IIFL's page, the simulator's here: ${event.loginUrl}`];
+    // Demo values, safe to print: any RFC 6238 app gives the code from the seed.
+    if (account) lines.push(`    (demo password ${account.password}, TOTP seed ${account.totpSecret})`);
+    return lines;
+  }
+  return [];
+}
+
+/** A trading engine's view: prints every token event as it is published, until the connection drains. */
+function printTokenEvents(nc: NatsConnection, accounts: readonly DemoAccount[]): void {
   const feed = nc.subscribe('tokens.*.*');
   void (async () => {
     for await (const msg of feed) {
       const event = JSON.parse(new TextDecoder().decode(msg.data));
-      const [, kind, userID] = msg.subject.split('.');
-      if (kind === 'refreshed') {
-        say(`  engine got token for ${userID}: ${String(event.token).slice(0, 12)}... valid until ${event.tokenValidity}`);
-      } else if (kind === 'failed') {
-        say(`  engine saw failure for ${userID}: ${event.code} (${event.message})`);
-      } else if (kind === 'skipped') {
-        say(`  skipped ${userID}: ${event.reason}`);
-      } else if (kind === 'login-required') {
-        const account = accounts.find((x) => x.clientId === userID);
-        say(`  ${userID} logs in on IIFL's page, the simulator's here: ${event.loginUrl}`);
-        // Demo values, safe to print: any RFC 6238 app gives the code from the seed.
-        if (account) say(`    (demo password ${account.password}, TOTP seed ${account.totpSecret})`);
-      }
+      for (const line of describeTokenEvent(msg.subject, event, accounts)) say(line);
     }
   })();
+}
 
+/** `POST /tokens/refresh-all` (synchronous answer), printed with each user's result. */
+async function refreshEveryone(): Promise<void> {
   say('\nPOST /api/integration/tokens/refresh-all');
   const res = await fetch(`${GATEWAY}/tokens/refresh-all`, {
     method: 'POST',
@@ -151,13 +172,46 @@ async function main() {
   for (const r of (body.results as Array<Record<string, unknown>>) ?? []) {
     say(`    ${r.success ? 'ok  ' : 'FAIL'} ${r.userID} ${r.clientName}${r.error ? ` - ${r.error}` : ''}`);
   }
+}
 
+async function showTokenStatus(userID: string): Promise<void> {
+  const status = await fetch(`${GATEWAY}/users/${userID}/token`, { headers: { authorization: `Bearer ${API_KEY}` } });
+  say(`\nGET /api/integration/users/${userID}/token\n  ${JSON.stringify(await status.json())}`);
+}
+
+async function refreshThroughCli(userID: string, env: NodeJS.ProcessEnv): Promise<void> {
+  say(`\npnpm refresh-tokens --user ${userID}   (it waits for the next 30-second TOTP step: this user logged in moments ago)`);
+  await runToEnd(['services/cli/src/main.ts', '--user', userID], env, true);
+}
+
+async function main() {
+  await ensureDatabase();
+  const accounts = demoAccounts();
+  const sim = await startSimulator({ port: 0, accounts, knobs: { latencyMs: 20, jitterMs: 10 } });
+  say(`IIFL simulator: ${sim.baseUrl} (${accounts.length} demo accounts)`);
+
+  const users = demoUsers(accounts);
+  const usersFile = writeUsersFile(users);
+  const env = demoEnv(sim);
+
+  const running: Running[] = [];
+  const shutdown = async (code: number) => {
+    await stopAll(running);
+    await sim.close();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  await startServicesAndImport(env, running, usersFile, users.length);
+  say(`Services up: persistence, iifl-auth, scheduler, gateway (http://127.0.0.1:${PORT})`);
+
+  const nc = await connect({ servers: NATS_URL });
+  printTokenEvents(nc, accounts);
+  await refreshEveryone();
   const first = accounts[0]!.clientId;
-  const status = await fetch(`${GATEWAY}/users/${first}/token`, { headers: { authorization: `Bearer ${API_KEY}` } });
-  say(`\nGET /api/integration/users/${first}/token\n  ${JSON.stringify(await status.json())}`);
-
-  say(`\npnpm refresh-tokens --user ${first}   (it waits for the next 30-second TOTP step: this user logged in moments ago)`);
-  await runToEnd(['services/cli/src/main.ts', '--user', first], env, true);
+  await showTokenStatus(first);
+  await refreshThroughCli(first, env);
   await nc.drain();
 
   if (once) {

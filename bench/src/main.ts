@@ -5,142 +5,59 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { generateAccounts } from '@refresher/iifl-sim';
+import { allotAccounts, type BenchAccounts } from './accounts.ts';
+import { probeIdleLatency, type IdleProbeResult } from './idle-probe.ts';
 import { runLegacyBaseline, type BaselineResult } from './legacy-baseline.ts';
 import { machineInfo } from './machine.ts';
+import { keyPairsMadeBy, measureRefresh } from './measure.ts';
 import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.ts';
-import { cpuOf, watchProcesses } from './proc-stats.ts';
-import { probeIdleLatency, runRefresh } from './refresh-run.ts';
-import { formatReport, type BenchReport } from './report.ts';
-import { round } from './stats.ts';
-import { startBenchSystem, UserState } from './system.ts';
+import { buildReport, formatReport, type BenchReport } from './report.ts';
+import { startBenchSystem, type BenchSystem } from './system.ts';
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** The legacy algorithm on its own accounts, one after another; null when it has none. */
+async function timeLegacyBaseline(system: BenchSystem, accounts: BenchAccounts): Promise<BaselineResult | null> {
+  if (accounts.baseline.length === 0) return null;
+  log(`legacy algorithm: ${accounts.baseline.length} users one after another`);
+  return runLegacyBaseline(system.sql, `${system.simUrl}/v1`, accounts.baseline);
+}
+
+/** The idle probes, when the options ask for any. */
+async function probeIdleSystem(system: BenchSystem, options: BenchOptions, accounts: BenchAccounts): Promise<IdleProbeResult | null> {
+  return options.idleProbes > 0
+    ? probeIdleLatency(
+        system.sql,
+        system.gatewayUrl,
+        system.simUrl,
+        accounts.probe.map((a) => a.clientId),
+        accounts.bare,
+        options.latencyMs,
+        options.jitterMs,
+      )
+    : null;
+}
 
 async function main(options: BenchOptions): Promise<BenchReport> {
   const machine = machineInfo();
   const seed = `bench-${Date.now()}`;
-  // Idle probes: one account per gateway probe, and one more each (plus one) for the bare logins.
-  const bareCount = options.idleProbes > 0 ? options.idleProbes + 1 : 0;
-  const accounts = generateAccounts(options.users + options.baselineUsers + options.idleProbes + bareCount, seed);
-  const live = accounts.slice(0, options.users);
-  const baselineAccounts = accounts.slice(options.users, options.users + options.baselineUsers);
-  const probeAccounts = accounts.slice(options.users + options.baselineUsers, options.users + options.baselineUsers + options.idleProbes);
-  const bareAccounts = accounts.slice(options.users + options.baselineUsers + options.idleProbes);
-  const users = [
-    ...live.map((account) => ({ account, state: UserState.live })),
-    ...baselineAccounts.map((account) => ({ account, state: UserState.baseline })),
-    ...probeAccounts.map((account) => ({ account, state: UserState.probe })),
-  ];
+  const accounts = allotAccounts(options, seed);
 
   log(
     `starting: ${options.users} users, ${options.authReplicas} iifl-auth, simulator ${options.latencyMs}+0..${options.jitterMs} ms per call`,
   );
-  const system = await startBenchSystem(options, { seed, count: accounts.length }, users, log);
+  const system = await startBenchSystem(options, { seed, count: accounts.total }, accounts.users, log);
   try {
-    let baseline: BaselineResult | null = null;
-    if (baselineAccounts.length > 0) {
-      log(`legacy algorithm: ${baselineAccounts.length} users one after another`);
-      baseline = await runLegacyBaseline(system.sql, `${system.simUrl}/v1`, baselineAccounts);
-    }
-
-    const watcher = watchProcesses(system.processes);
-    const backendPids = async () =>
-      (
-        await system.sql.query<{ pid: number }>(
-          `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
-        )
-      ).rows.map((r) => r.pid);
-    const natsCounters = async () => {
-      if (!system.natsMonitorUrl) return null;
-      const varz = (await (await fetch(`${system.natsMonitorUrl}/varz`)).json()) as { in_msgs: number; out_msgs: number };
-      return { in: varz.in_msgs, out: varz.out_msgs };
-    };
-    const pgBefore = cpuOf(await backendPids());
-    const natsBefore = await natsCounters();
-    watcher.mark();
-    log(`refreshing ${options.users} users`);
-    const run = await runRefresh(system.natsUrl, system.sql, system.gatewayUrl, options.users, options.timeoutSeconds);
-    const pgAfter = cpuOf(await backendPids());
-    const usage = watcher.stop();
-    const natsAfter = await natsCounters();
-    let postgresCpu = 0;
-    for (const [pid, cpu] of pgAfter) postgresCpu += cpu - (pgBefore.get(pid) ?? 0);
-    log(`run ${run.runId}: ${run.refreshed}/${run.users} refreshed in ${run.wallSeconds} s`);
+    const baseline = await timeLegacyBaseline(system, accounts);
+    const measured = await measureRefresh(system, options, log);
     const keyPairsMade = await keyPairsMadeBy(system.authHealthUrls);
 
     await new Promise((r) => setTimeout(r, 1_000));
-    const idle =
-      options.idleProbes > 0
-        ? await probeIdleLatency(
-            system.sql,
-            system.gatewayUrl,
-            system.simUrl,
-            probeAccounts.map((a) => a.clientId),
-            bareAccounts,
-            options.latencyMs,
-            options.jitterMs,
-          )
-        : null;
-
-    const cpuSeconds: Record<string, number> = {};
-    const peakRssMb: Record<string, number> = {};
-    for (const u of usage) {
-      cpuSeconds[u.name] = round(u.cpuSeconds, 2)!;
-      peakRssMb[u.name] = round(u.peakRssMb, 0)!;
-    }
-    cpuSeconds['postgres (bench database backends)'] = round(postgresCpu, 2)!;
-    const totalCpu = Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
-    const serviceRss = usage.filter((u) => u.name !== 'iifl-sim' && u.name !== 'nats-server').map((u) => u.peakRssMb);
-
-    return {
-      machine,
-      settings: {
-        users: options.users,
-        authReplicas: options.authReplicas,
-        authConcurrency: options.authConcurrency,
-        latencyMs: options.latencyMs,
-        jitterMs: options.jitterMs,
-        keyAssociationMs: options.keyAssociationMs,
-        keyPairPolicy: options.keyPairPolicy ?? 'the service default (shared)',
-        logLevel: options.logLevel,
-      },
-      ...run,
-      keyPairsMade,
-      cpuSeconds,
-      cpuMsPerUser: round((totalCpu * 1000) / Math.max(1, run.users), 2)!,
-      peakRssMb,
-      maxServiceRssMb: round(Math.max(0, ...serviceRss), 0)!,
-      natsMessagesPerUser:
-        natsBefore && natsAfter
-          ? { in: round((natsAfter.in - natsBefore.in) / run.users, 1)!, out: round((natsAfter.out - natsBefore.out) / run.users, 1)! }
-          : null,
-      baseline: baseline
-        ? {
-            users: baseline.users,
-            failed: baseline.failed,
-            wallSeconds: round(baseline.wallSeconds, 2)!,
-            usersPerSecond: round(baseline.usersPerSecond, 2)!,
-            cpuMsPerUser: round(baseline.cpuMsPerUser, 1)!,
-          }
-        : null,
-      ratio: baseline && baseline.usersPerSecond > 0 ? round(run.usersPerSecond / baseline.usersPerSecond, 1) : null,
-      idle,
-    };
+    const idle = await probeIdleSystem(system, options, accounts);
+    return buildReport({ machine, options, measured, keyPairsMade, baseline, idle });
   } finally {
     await system.stop();
   }
-}
-
-/** Key pairs the iifl-auth replicas made so far (their health answers say); null when one does not say. */
-async function keyPairsMadeBy(healthUrls: readonly string[]): Promise<number | null> {
-  let total = 0;
-  for (const url of healthUrls) {
-    const health = (await (await fetch(url)).json()) as { keyPairsGenerated?: unknown };
-    if (typeof health.keyPairsGenerated !== 'number') return null;
-    total += health.keyPairsGenerated;
-  }
-  return total;
 }
 
 let options: BenchOptions;

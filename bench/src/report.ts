@@ -1,6 +1,11 @@
+import type { IdleProbeResult } from './idle-probe.ts';
+import type { BaselineResult } from './legacy-baseline.ts';
 import type { MachineInfo } from './machine.ts';
+import type { NatsCounters, RefreshMeasurement } from './measure.ts';
 import type { BenchOptions } from './options.ts';
-import type { IdleProbeResult, RunResult } from './refresh-run.ts';
+import type { ProcessUsage } from './proc-stats.ts';
+import type { RunResult } from './refresh-run.ts';
+import { round } from './stats.ts';
 
 /** The run's own figures (RunResult) with the machine, the settings and what the bench measured around it. */
 export interface BenchReport extends RunResult {
@@ -26,6 +31,84 @@ export interface BenchReport extends RunResult {
   /** This system's users per second over the legacy algorithm's. */
   ratio: number | null;
   idle: IdleProbeResult | null;
+}
+
+/** Everything a report is made from. */
+export interface ReportInputs {
+  machine: MachineInfo;
+  options: BenchOptions;
+  measured: RefreshMeasurement;
+  keyPairsMade: number | null;
+  baseline: BaselineResult | null;
+  idle: IdleProbeResult | null;
+}
+
+function settingsOf(options: BenchOptions): BenchReport['settings'] {
+  return {
+    users: options.users,
+    authReplicas: options.authReplicas,
+    authConcurrency: options.authConcurrency,
+    latencyMs: options.latencyMs,
+    jitterMs: options.jitterMs,
+    keyAssociationMs: options.keyAssociationMs,
+    keyPairPolicy: options.keyPairPolicy ?? 'the service default (shared)',
+    logLevel: options.logLevel,
+  };
+}
+
+/** CPU and memory per process (Postgres's backends as one more), and the totals per user. */
+function resourceFigures(
+  usage: readonly ProcessUsage[],
+  postgresCpu: number,
+  users: number,
+): Pick<BenchReport, 'cpuSeconds' | 'cpuMsPerUser' | 'peakRssMb' | 'maxServiceRssMb'> {
+  const cpuSeconds: Record<string, number> = {};
+  const peakRssMb: Record<string, number> = {};
+  for (const u of usage) {
+    cpuSeconds[u.name] = round(u.cpuSeconds, 2)!;
+    peakRssMb[u.name] = round(u.peakRssMb, 0)!;
+  }
+  cpuSeconds['postgres (bench database backends)'] = round(postgresCpu, 2)!;
+  const totalCpu = Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
+  const serviceRss = usage.filter((u) => u.name !== 'iifl-sim' && u.name !== 'nats-server').map((u) => u.peakRssMb);
+  return {
+    cpuSeconds,
+    cpuMsPerUser: round((totalCpu * 1000) / Math.max(1, users), 2)!,
+    peakRssMb,
+    maxServiceRssMb: round(Math.max(0, ...serviceRss), 0)!,
+  };
+}
+
+function natsMessagesPerUser(before: NatsCounters | null, after: NatsCounters | null, users: number): BenchReport['natsMessagesPerUser'] {
+  return before && after ? { in: round((after.in - before.in) / users, 1)!, out: round((after.out - before.out) / users, 1)! } : null;
+}
+
+function baselineFigures(baseline: BaselineResult | null): BenchReport['baseline'] {
+  return baseline
+    ? {
+        users: baseline.users,
+        failed: baseline.failed,
+        wallSeconds: round(baseline.wallSeconds, 2)!,
+        usersPerSecond: round(baseline.usersPerSecond, 2)!,
+        cpuMsPerUser: round(baseline.cpuMsPerUser, 1)!,
+      }
+    : null;
+}
+
+/** The report's figures, rounded, in the order the JSON lists them. */
+export function buildReport({ machine, options, measured, keyPairsMade, baseline, idle }: ReportInputs): BenchReport {
+  const { run } = measured;
+  return {
+    machine,
+    settings: settingsOf(options),
+    ...run,
+    keyPairsMade,
+    ...resourceFigures(measured.usage, measured.postgresCpu, run.users),
+    natsMessagesPerUser: natsMessagesPerUser(measured.natsBefore, measured.natsAfter, run.users),
+    baseline: baselineFigures(baseline),
+    ratio: baseline && baseline.usersPerSecond > 0 ? round(run.usersPerSecond / baseline.usersPerSecond, 1) : null,
+    idle,
+  };
 }
 
 const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);

@@ -1,14 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { encryptField, keyringFromEnv, type Keyring } from '@refresher/credential-crypto';
 import type { SimAccount } from '@refresher/iifl-sim';
-import { createTestDatabase, freePort, startNats, waitFor, type TestDatabase } from '@refresher/testkit';
+import { createTestDatabase, freePort, waitFor, type TestDatabase } from '@refresher/testkit';
+import { startOwnNats } from './nats-server.ts';
 import type { BenchOptions } from './options.ts';
-import { spawnProcess, spawnService, waitForLine, waitUntilHealthy, type BenchProcess } from './processes.ts';
+import { spawnService, waitForLine, waitUntilHealthy, type BenchProcess } from './processes.ts';
 
 export const API_KEY = 'bench-integration-key-0123456789abcdef';
 /**
@@ -36,35 +34,6 @@ export interface BenchSystem {
 /** The roles a seeded user has in a run. */
 export const UserState = { live: 'live', baseline: 'bench-baseline', probe: 'bench-probe' } as const;
 
-function hasBinary(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-}
-
-async function startOwnNats(): Promise<{ url: string; monitorUrl: string | null; proc: BenchProcess | null; dispose(): Promise<void> }> {
-  if (!hasBinary('nats-server')) {
-    const nats = await startNats();
-    return { url: nats.url, monitorUrl: null, proc: null, dispose: () => nats.dispose() };
-  }
-  const [port, monitorPort] = await Promise.all([freePort(), freePort()]);
-  const store = mkdtempSync(join(tmpdir(), 'bench-nats-'));
-  const proc = spawnProcess(
-    'nats-server',
-    'nats-server',
-    ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', store],
-    {},
-  );
-  await waitForLine(proc, /Server is ready/, 20_000);
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    monitorUrl: `http://127.0.0.1:${monitorPort}`,
-    proc,
-    dispose: async () => {
-      await proc.stop();
-      rmSync(store, { recursive: true, force: true });
-    },
-  };
-}
-
 /**
  * Inserts users with one statement per 1,000 (the bench may write its own database directly), their
  * credentials encrypted as the users tool stores them, so iifl-auth opens them as in production.
@@ -91,114 +60,159 @@ async function seedUsers(sql: pg.Client, keyring: Keyring, users: ReadonlyArray<
   }
 }
 
-export async function startBenchSystem(
-  options: BenchOptions,
-  sim: { seed: string; count: number },
-  users: ReadonlyArray<{ account: SimAccount; state: string }>,
-  log: (line: string) => void,
-): Promise<BenchSystem> {
+/** What a run started so far, and how to stop it all: the processes last started first (NATS by its cleanup), then the cleanups in reverse. */
+interface Teardown {
+  started: BenchProcess[];
+  cleanups: Array<() => Promise<unknown>>;
+  stop(): Promise<void>;
+}
+
+function createTeardown(): Teardown {
   const started: BenchProcess[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const proc of [...started].reverse()) if (proc.name !== 'nats-server') await proc.stop().catch(() => {});
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
+  return { started, cleanups, stop };
+}
+
+/** Node flags for a process: with `--cpu-prof`, one directory per process (its loader thread writes a profile of its own). */
+function profileArgs(cpuProfDir: string | null): (name: string) => string[] {
+  return (name) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, name)] : []);
+}
+
+/** The simulator's command line: the seeded accounts and the latencies the options ask for. */
+function simulatorArgs(options: BenchOptions, sim: { seed: string; count: number }): string[] {
+  return [
+    '--port',
+    '0',
+    '--generate',
+    String(sim.count),
+    '--seed',
+    sim.seed,
+    '--latency-ms',
+    String(options.latencyMs),
+    '--jitter-ms',
+    String(options.jitterMs),
+    '--key-association-ms',
+    String(options.keyAssociationMs),
+  ];
+}
+
+/** The environment every service shares. */
+function servicesEnv(options: BenchOptions, natsUrl: string, databaseUrl: string, iiflBaseUrl: string): Record<string, string> {
+  return {
+    NATS_URL: natsUrl,
+    DATABASE_URL: databaseUrl,
+    IIFL_BASE_URL: iiflBaseUrl,
+    // Client settings only where a flag asks for them: by default the services' own defaults run.
+    ...(options.keyAssociationMs > 0 ? { IIFL_KEY_ASSOCIATION_DELAY_MS: String(options.keyAssociationMs) } : {}),
+    ...(options.keyPairPolicy === null ? {} : { IIFL_KEYPAIR_POLICY: options.keyPairPolicy }),
+    INTEGRATION_API_KEY: API_KEY,
+    LOG_LEVEL: options.logLevel,
+    // Never fires during a bench.
+    REFRESH_SCHEDULE: '0 0 1 1 *',
+    ...(options.authConcurrency === null ? {} : { AUTH_CONCURRENCY: String(options.authConcurrency) }),
+  };
+}
+
+/** The ports a run's services listen on: the gateway's, and each other service's health port. */
+interface ServicePorts {
+  gateway: number;
+  persistenceHealth: number;
+  schedulerHealth: number;
+  authHealth: number[];
+}
+
+async function allocateServicePorts(authReplicas: number): Promise<ServicePorts> {
+  const [gateway, persistenceHealth, schedulerHealth, ...authHealth] = await Promise.all(
+    Array.from({ length: 3 + authReplicas }, () => freePort()),
+  );
+  return { gateway: gateway!, persistenceHealth: persistenceHealth!, schedulerHealth: schedulerHealth!, authHealth };
+}
+
+const healthzUrl = (port: number) => `http://127.0.0.1:${port}/healthz`;
+
+/** Starts one service as a process and waits until its health endpoint answers. */
+type LaunchService = (name: string, dir: string, own: Record<string, string>, healthUrl: string) => Promise<void>;
+
+function serviceLauncher(
+  env: Record<string, string>,
+  credentialsKey: string,
+  profArgs: (name: string) => string[],
+  started: BenchProcess[],
+): LaunchService {
+  return async (name, dir, own, healthUrl) => {
+    // Only the services that handle credentials in the clear get the key, as in production.
+    const key = dir === 'iifl-auth' || dir === 'gateway' ? { CREDENTIALS_KEY: credentialsKey } : {};
+    const proc = spawnService(name, `services/${dir}/src/main.ts`, { ...env, ...key, ...own }, profArgs(name));
+    started.push(proc);
+    await waitUntilHealthy(proc, healthUrl);
+  };
+}
+
+/** The iifl-auth replicas, the scheduler and the gateway, side by side (persistence is up and the users seeded). */
+async function startServicesAfterSeeding(launch: LaunchService, authReplicas: number, ports: ServicePorts): Promise<void> {
+  await Promise.all([
+    ...ports.authHealth.map((port, i) =>
+      launch(authReplicas > 1 ? `iifl-auth-${i + 1}` : 'iifl-auth', 'iifl-auth', { HEALTH_PORT: String(port) }, healthzUrl(port)),
+    ),
+    launch('scheduler', 'scheduler', { HEALTH_PORT: String(ports.schedulerHealth) }, healthzUrl(ports.schedulerHealth)),
+    launch('gateway', 'gateway', { PORT: String(ports.gateway), HOST: '127.0.0.1', ...BENCH_GATEWAY_LIMITS }, healthzUrl(ports.gateway)),
+  ]);
+}
+
+/**
+ * NATS, a fresh database, the simulator and the four services as processes, with the users seeded
+ * once persistence is up. Whatever started is stopped again when a step fails.
+ */
+export async function startBenchSystem(
+  options: BenchOptions,
+  sim: { seed: string; count: number },
+  users: ReadonlyArray<{ account: SimAccount; state: string }>,
+  log: (line: string) => void,
+): Promise<BenchSystem> {
+  const teardown = createTeardown();
   try {
     const [nats, db] = await Promise.all([startOwnNats(), createTestDatabase()]);
-    cleanups.push(
+    teardown.cleanups.push(
       () => db.dispose(),
       () => nats.dispose(),
     );
-    if (nats.proc) started.push(nats.proc);
+    if (nats.proc) teardown.started.push(nats.proc);
     log(`nats ${nats.url}, database ${new URL(db.url).pathname.slice(1)}`);
 
-    // One directory per process: its loader thread writes a profile of its own.
-    const profArgs = (name: string) => (options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, name)] : []);
-    const simProc = spawnService('iifl-sim', 'libs/iifl-sim/src/main.ts', {}, profArgs('iifl-sim'), [
-      '--port',
-      '0',
-      '--generate',
-      String(sim.count),
-      '--seed',
-      sim.seed,
-      '--latency-ms',
-      String(options.latencyMs),
-      '--jitter-ms',
-      String(options.jitterMs),
-      '--key-association-ms',
-      String(options.keyAssociationMs),
-    ]);
-    started.push(simProc);
+    const profArgs = profileArgs(options.cpuProfDir);
+    const simProc = spawnService('iifl-sim', 'libs/iifl-sim/src/main.ts', {}, profArgs('iifl-sim'), simulatorArgs(options, sim));
+    teardown.started.push(simProc);
     const baseUrl = (await waitForLine(simProc, /IIFL_BASE_URL=(\S+)/))[1]!;
-    const simUrl = baseUrl.replace(/\/v1$/, '');
 
-    const [gatewayPort, persistenceHealth, schedulerHealth, ...authHealth] = await Promise.all(
-      Array.from({ length: 3 + options.authReplicas }, () => freePort()),
-    );
-    const env: Record<string, string> = {
-      NATS_URL: nats.url,
-      DATABASE_URL: db.url,
-      IIFL_BASE_URL: baseUrl,
-      // Client settings only where a flag asks for them: by default the services' own defaults run.
-      ...(options.keyAssociationMs > 0 ? { IIFL_KEY_ASSOCIATION_DELAY_MS: String(options.keyAssociationMs) } : {}),
-      ...(options.keyPairPolicy === null ? {} : { IIFL_KEYPAIR_POLICY: options.keyPairPolicy }),
-      INTEGRATION_API_KEY: API_KEY,
-      LOG_LEVEL: options.logLevel,
-      // Never fires during a bench.
-      REFRESH_SCHEDULE: '0 0 1 1 *',
-      ...(options.authConcurrency === null ? {} : { AUTH_CONCURRENCY: String(options.authConcurrency) }),
-    };
+    const ports = await allocateServicePorts(options.authReplicas);
     const credentialsKey = randomBytes(32).toString('base64');
     const keyring = keyringFromEnv({ CREDENTIALS_KEY: credentialsKey });
-    const service = async (name: string, dir: string, own: Record<string, string>, healthUrl: string) => {
-      // Only the services that handle credentials in the clear get the key, as in production.
-      const key = dir === 'iifl-auth' || dir === 'gateway' ? { CREDENTIALS_KEY: credentialsKey } : {};
-      const proc = spawnService(name, `services/${dir}/src/main.ts`, { ...env, ...key, ...own }, profArgs(name));
-      started.push(proc);
-      await waitUntilHealthy(proc, healthUrl);
-    };
+    const launch = serviceLauncher(servicesEnv(options, nats.url, db.url, baseUrl), credentialsKey, profArgs, teardown.started);
 
-    await service(
-      'persistence',
-      'persistence',
-      { HEALTH_PORT: String(persistenceHealth) },
-      `http://127.0.0.1:${persistenceHealth}/healthz`,
-    );
+    await launch('persistence', 'persistence', { HEALTH_PORT: String(ports.persistenceHealth) }, healthzUrl(ports.persistenceHealth));
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
-    cleanups.splice(1, 0, () => sql.end());
+    teardown.cleanups.splice(1, 0, () => sql.end());
     await seedUsers(sql, keyring, users);
-    await Promise.all([
-      ...authHealth.map((port, i) =>
-        service(
-          options.authReplicas > 1 ? `iifl-auth-${i + 1}` : 'iifl-auth',
-          'iifl-auth',
-          { HEALTH_PORT: String(port) },
-          `http://127.0.0.1:${port}/healthz`,
-        ),
-      ),
-      service('scheduler', 'scheduler', { HEALTH_PORT: String(schedulerHealth) }, `http://127.0.0.1:${schedulerHealth}/healthz`),
-      service(
-        'gateway',
-        'gateway',
-        { PORT: String(gatewayPort), HOST: '127.0.0.1', ...BENCH_GATEWAY_LIMITS },
-        `http://127.0.0.1:${gatewayPort}/healthz`,
-      ),
-    ]);
+    await startServicesAfterSeeding(launch, options.authReplicas, ports);
     await waitFor('the services to settle', () => true);
     return {
       natsUrl: nats.url,
       db,
       sql,
-      simUrl,
-      gatewayUrl: `http://127.0.0.1:${gatewayPort}/api/integration`,
-      processes: started,
-      authHealthUrls: authHealth.map((port) => `http://127.0.0.1:${port}/healthz`),
+      simUrl: baseUrl.replace(/\/v1$/, ''),
+      gatewayUrl: `http://127.0.0.1:${ports.gateway}/api/integration`,
+      processes: teardown.started,
+      authHealthUrls: ports.authHealth.map(healthzUrl),
       natsMonitorUrl: nats.monitorUrl,
-      stop,
+      stop: teardown.stop,
     };
   } catch (err) {
-    await stop();
+    await teardown.stop();
     throw err;
   }
 }
