@@ -15,6 +15,7 @@ import { createIiflClient, parseIiflClientConfig, type IiflClientHandle } from '
 import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
 import { createLogger, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
 import { integrationUser, usePipeline, waitFor } from '@refresher/testkit';
+import { publishRequest } from './publish-request.ts';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth, type IiflAuthEnv } from '../src/index.ts';
 
 const CREDENTIALS_KEY = randomBytes(32).toString('base64');
@@ -79,18 +80,7 @@ async function startReplica(extra: Partial<Record<keyof IiflAuthEnv, string>> = 
   return { auth: await startIiflAuth(config, { log }), lines };
 }
 
-async function request(userID: string): Promise<RefreshRequested> {
-  const event = RefreshRequested.parse({
-    v: 1,
-    eventId: randomUUID(),
-    runId: `run-${randomUUID()}`,
-    userID,
-    trigger: 'api',
-    requestedAt: new Date().toISOString(),
-  });
-  await pipeline.nc.jetstream().publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${event.runId}:${userID}` });
-  return event;
-}
+const request = (userID: string): Promise<RefreshRequested> => publishRequest(pipeline.nc, userID);
 
 function eventsFor(subject: string, runId?: string): unknown[] {
   return received

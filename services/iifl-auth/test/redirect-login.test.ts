@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CREDENTIAL_FIELDS,
@@ -6,7 +6,6 @@ import {
   LoginRequired,
   PersistenceApi,
   RedeemLoginRequest,
-  RefreshRequested,
   Subjects,
   TokenRefreshed,
   TokenSkipped,
@@ -14,9 +13,10 @@ import {
 } from '@refresher/contracts';
 import { encryptField, keyringFromEnv } from '@refresher/credential-crypto';
 import { generateAccounts, startSimulator, totpAt, type SimAccount, type Simulator } from '@refresher/iifl-sim';
-import { callService, createLogger, decodeJson, encodeJson, loadConfig, ServiceCallError } from '@refresher/platform';
+import { callService, createLogger, decodeJson, loadConfig, ServiceCallError } from '@refresher/platform';
 import { submitLoginForm, usePipeline, waitFor } from '@refresher/testkit';
 import { signNonce } from '../src/login-nonce.ts';
+import { publishRequest } from './publish-request.ts';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth } from '../src/index.ts';
 
 // iifl-auth's side of the browser redirect over real NATS and Postgres, with the simulator's login page.
@@ -68,18 +68,7 @@ async function startAuth(extra: Record<string, string> = {}): Promise<void> {
   auth = await startIiflAuth(config, { log: createLogger('iifl-auth', 'silent') });
 }
 
-async function requestRefresh(userID: string): Promise<string> {
-  const event = RefreshRequested.parse({
-    v: 1,
-    eventId: randomUUID(),
-    runId: `run-${randomUUID()}`,
-    userID,
-    trigger: 'api',
-    requestedAt: new Date().toISOString(),
-  });
-  await pipeline.nc.jetstream().publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${event.runId}:${userID}` });
-  return event.runId;
-}
+const requestRefresh = async (userID: string): Promise<string> => (await publishRequest(pipeline.nc, userID)).runId;
 
 const eventOf = <T>(subject: string, runId: string | null, schema: { parse(v: unknown): T }) =>
   waitFor(`an event on ${subject}`, () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ANSWER_SHAPES, generateAccounts, startSimulator, totpAt, type SimAccount, type Simulator } from '@refresher/iifl-sim';
-import { runEntryPoint, type ProcessResult } from '@refresher/testkit';
+import { runEntryPoint, submitLoginForm, type ProcessResult } from '@refresher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** `pnpm iifl-check` as an operator runs it, against the simulator in each answer shape. */
@@ -93,14 +93,8 @@ describe('pnpm iifl-check, other cases', () => {
   it('the redirect flow: an authCode from the login page turned into a session', async () => {
     const a = accounts[next++]!;
     const redirect = 'http://127.0.0.1:9/callback';
-    const form = new URLSearchParams({
-      clientId: a.clientId,
-      password: a.password,
-      totp: totpAt(a.totpSecret, Date.now()),
-      appkey: a.appKey,
-      redirecturl: redirect,
-    });
-    const answer = await fetch(sim.loginPageUrl, { method: 'POST', body: form, redirect: 'manual' });
+    const link = `${sim.loginPageUrl}?v=1&appkey=${encodeURIComponent(a.appKey)}&redirecturl=${encodeURIComponent(redirect)}`;
+    const answer = await submitLoginForm(link, { clientId: a.clientId, password: a.password, totp: totpAt(a.totpSecret, Date.now()) });
     const authCode = new URL(answer.headers.get('location')!).searchParams.get('authCode')!;
     const { code, stdout, output } = await check([
       '--user',
