@@ -32,6 +32,11 @@ export const FailureCode = {
   UnexpectedResponse: 'UNEXPECTED_RESPONSE',
   /** EC044 on a login step: the login token ran out; the login starts again. */
   LoginExpired: 'LOGIN_EXPIRED',
+  /**
+   * The new session token failed its first use (`profile`): a dead session, or one that answers for
+   * another client. Not a rejection of the credentials: the login is tried again like a transient fault.
+   */
+  TokenUnusable: 'TOKEN_UNUSABLE',
   // Raised by the pipeline rather than the broker.
   UserNotFound: 'USER_NOT_FOUND',
   CredentialsUnavailable: 'CREDENTIALS_UNAVAILABLE',
@@ -46,6 +51,7 @@ const RETRYABLE: ReadonlySet<FailureCode> = new Set<FailureCode>([
   FailureCode.Timeout,
   FailureCode.UnexpectedResponse,
   FailureCode.LoginExpired,
+  FailureCode.TokenUnusable,
   FailureCode.CredentialsUnavailable,
   FailureCode.Internal,
 ]);
