@@ -3,6 +3,7 @@ import * as legacyIiflUser from '../migrations/2026113001_legacy_iifl_user.ts';
 import * as refreshRuns from '../migrations/2026113002_refresh_runs.ts';
 import * as userRefreshState from '../migrations/2026113003_user_refresh_state.ts';
 import * as userLoginSettings from '../migrations/2026120101_user_login_settings.ts';
+import * as refreshRunRetries from '../migrations/2026120202_refresh_run_retries.ts';
 
 /** Every migration, by name; the Migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ export const migrations: Record<string, Migration> = {
   '2026113002_refresh_runs': refreshRuns,
   '2026113003_user_refresh_state': userRefreshState,
   '2026120101_user_login_settings': userLoginSettings,
+  '2026120202_refresh_run_retries': refreshRunRetries,
 };
 
 export class MigrationError extends Error {

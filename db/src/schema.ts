@@ -33,6 +33,8 @@ export interface RefreshRunsTable {
   trigger: string;
   /** The one user of an explicit single-user run; null for an all-users run. */
   user_id: string | null;
+  /** The first run of the chain whose failures this run retries (a morning's pass); null otherwise. */
+  retry_of: ColumnType<string | null, string | null | undefined, string | null>;
   requested_at: Generated<Date>;
   completed_at: Date | null;
   /** Every user the run counts: requested plus skipped at start. */

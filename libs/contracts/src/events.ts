@@ -7,7 +7,8 @@ import { Count, RunCounts, Timestamp, valuesOf } from './fields.ts';
 const RunUserEvent = { v: z.literal(1), eventId: EventId, runId: RunId, userID: UserId };
 const Attempts = z.number().int().min(0).max(100);
 
-export const Trigger = z.enum(['schedule', 'api', 'cli']);
+/** What started a run: the schedule (and its passes), the HTTP API, the CLI, or the day watch of tokens. */
+export const Trigger = z.enum(['schedule', 'api', 'cli', 'watch']);
 export type Trigger = z.infer<typeof Trigger>;
 
 /** `tokens.refresh.requested.<userID>`: log this user in, as part of run `runId`. */
@@ -70,6 +71,26 @@ export const LoginRequired = z.strictObject({
   requestedAt: Timestamp,
 });
 export type LoginRequired = z.infer<typeof LoginRequired>;
+
+/** Why a stored token was found dead: IIFL refused the session (HTTP 401, EC044), or it answered for another client. */
+export const InvalidationReason = z.enum(['SESSION_INVALID', 'WRONG_CLIENT']);
+export type InvalidationReason = z.infer<typeof InvalidationReason>;
+
+/**
+ * `tokens.invalidated.<userID>`: the user's stored login token (the one logged in at `loginTime`)
+ * no longer works at IIFL, found by iifl-auth's watch at `invalidatedAt`. Never carries the token.
+ */
+export const TokenInvalidated = z.strictObject({
+  v: z.literal(1),
+  eventId: EventId,
+  userID: UserId,
+  loginTime: Timestamp,
+  invalidatedAt: Timestamp,
+  reason: InvalidationReason,
+  /** IIFL's own code (EC044, HTTP 401) when it gave one. */
+  brokerCode: z.string().max(32).nullable(),
+});
+export type TokenInvalidated = z.infer<typeof TokenInvalidated>;
 
 export const Outcome = z.enum(['refreshed', 'failed', 'skipped']);
 export type Outcome = z.infer<typeof Outcome>;

@@ -28,6 +28,7 @@ function summary(results: RunResult[]): RunSummary {
   return {
     runId: 'run-1',
     trigger: 'cli',
+    retryOf: null,
     requestedAt: '2026-11-29T21:30:00.000Z',
     completedAt: count('pending') === 0 ? '2026-11-29T21:31:00.000Z' : null,
     total: results.length,

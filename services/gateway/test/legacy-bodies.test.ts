@@ -33,6 +33,7 @@ function summary(results: RunResult[], runId = 'run-1'): RunSummary {
   return {
     runId,
     trigger: 'api',
+    retryOf: null,
     requestedAt: at,
     completedAt: count('pending') === 0 ? at : null,
     total: results.length,

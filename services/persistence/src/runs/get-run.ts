@@ -12,6 +12,7 @@ export async function getRun(db: Kysely<Database>, runId: string): Promise<RunSu
   return {
     runId: run.run_id,
     trigger: run.trigger as Trigger,
+    retryOf: run.retry_of,
     requestedAt: run.requested_at.toISOString(),
     completedAt: run.completed_at?.toISOString() ?? null,
     total: run.total,

@@ -15,6 +15,8 @@ export async function insertRun(
     runId: string;
     trigger: Trigger;
     userID: string | null;
+    /** The first run of the chain this run retries, or null. */
+    retryOf: string | null;
     requestedAt: Date;
     requested: readonly RunUser[];
     skipped: readonly SkippedUser[];
@@ -28,9 +30,9 @@ export async function insertRun(
   ];
   const inserted = await sql<{ run_id: string }>`
     with run as (
-      insert into refresh_runs (run_id, trigger, user_id, requested_at, completed_at, total, requested_count, skipped_count)
+      insert into refresh_runs (run_id, trigger, user_id, retry_of, requested_at, completed_at, total, requested_count, skipped_count)
       values (
-        ${input.runId}, ${input.trigger}, ${input.userID}, ${requestedAt}::timestamptz,
+        ${input.runId}, ${input.trigger}, ${input.userID}, ${input.retryOf}, ${requestedAt}::timestamptz,
         ${input.requested.length === 0 ? requestedAt : null}::timestamptz, ${total}, ${input.requested.length}, ${input.skipped.length}
       )
       on conflict (run_id) do nothing

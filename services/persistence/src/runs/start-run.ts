@@ -14,6 +14,7 @@ import { listRejectedUsers } from '../users/refresh-state.repository.ts';
 import { findUser, listLiveUsers } from '../users/user.repository.ts';
 import { generateRunId } from './run-id.ts';
 import { findRun, insertRun, listOutcomes } from './run.repository.ts';
+import { selectRetryCandidates } from './retry-selection.ts';
 
 /**
  * Registers a run and decides who it logs in, before anyone publishes a request: the users are
@@ -28,14 +29,12 @@ export async function startRun(db: Kysely<Database>, request: StartRunRequest, n
     if (existing) return existingRun(db, existing);
   }
 
-  const { requested, skipped } = request.userID
-    ? selectOne(await findUser(db, request.userID), request.userID)
-    : selectAll(...(await Promise.all([listLiveUsers(db), listRejectedUsers(db)])));
-
+  const { requested, skipped, retryOf } = await selectUsers(db, request);
   const created = await insertRun(db, {
     runId,
     trigger: request.trigger,
     userID: request.userID ?? null,
+    retryOf,
     requestedAt: now,
     requested,
     skipped,
@@ -43,6 +42,18 @@ export async function startRun(db: Kysely<Database>, request: StartRunRequest, n
   // A concurrent start with the same id got there first: answer with that run.
   if (!created) return existingRun(db, (await findRun(db, runId))!);
   return { runId, created: true, requestedAt: now.toISOString(), requested, skipped };
+}
+
+async function selectUsers(
+  db: Kysely<Database>,
+  request: StartRunRequest,
+): Promise<{ requested: RunUser[]; skipped: SkippedUser[]; retryOf: string | null }> {
+  if (request.userID) return { ...selectOne(await findUser(db, request.userID), request.userID), retryOf: null };
+  if (request.retry) {
+    const [candidates, rejected] = await Promise.all([selectRetryCandidates(db, request.retry), listRejectedUsers(db)]);
+    return { ...selectAll(candidates.users, rejected), retryOf: candidates.root };
+  }
+  return { ...selectAll(...(await Promise.all([listLiveUsers(db), listRejectedUsers(db)]))), retryOf: null };
 }
 
 /** An explicit one-user request: whatever the user's state or earlier rejections. */
