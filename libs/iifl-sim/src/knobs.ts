@@ -22,6 +22,7 @@ export function defaultKnobs(): SimKnobs {
     answerShape: 'documented',
     passwordForbidden: false,
     sessionExp: 'ist-midnight',
+    profileRefuses: [],
     inject: [],
   };
 }
@@ -57,6 +58,8 @@ export const KnobsPatchSchema = z
     answerShape: z.enum(ANSWER_SHAPES),
     passwordForbidden: z.boolean(),
     sessionExp: z.union([z.literal('ist-midnight'), z.literal('none'), z.number().int().positive()]),
+    // Sessions of these clients fail `profile` (401 EC044): rests on none beyond the spec's dead-session answer.
+    profileRefuses: z.array(z.string().min(1)),
     inject: z.array(InjectedFaultSchema),
   })
   .partial()

@@ -67,7 +67,7 @@ function withSession(
 
 function profile(deps: EndpointDeps): Endpoint {
   return withSession(deps, { name: 'profile', method: 'GET', path: '/v1/profile', body: 'none' }, (_call, session) => {
-    if (!session) return sessionNotValid();
+    if (!session || deps.knobs().profileRefuses.includes(session.clientId)) return sessionNotValid();
     const clientId = session.clientId;
     return okResult({
       clientId,

@@ -88,6 +88,12 @@ export interface SimKnobs {
   passwordForbidden: boolean;
   /** The session JWT's `exp` (default `ist-midnight`). */
   sessionExp: SessionExp;
+  /**
+   * Client ids whose sessions `profile` refuses as dead (HTTP 401, EC044), from the moment they are
+   * issued: a token that fails its first use. 401/EC044 for a dead session [S]; that IIFL would
+   * refuse a token it has just issued rests on none (a fault for tests to produce).
+   */
+  profileRefuses: string[];
   inject: InjectedFault[];
 }
 

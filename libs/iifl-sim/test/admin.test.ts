@@ -72,6 +72,15 @@ describe('admin API', () => {
     expect(fx.sim.knobs()).toMatchObject({ answerShape: 'legacy', sessionExp: 'none' });
   });
 
+  it('POST /admin/knobs takes profileRefuses as a list of client ids, replacing the list', async () => {
+    expect((await admin('POST', '/admin/knobs', { profileRefuses: ['AB1', 'CD2'] })).body['result'].profileRefuses).toEqual(['AB1', 'CD2']);
+    expect((await admin('POST', '/admin/knobs', { profileRefuses: ['EF3'] })).body['result'].profileRefuses).toEqual(['EF3']);
+    const bad = await admin('POST', '/admin/knobs', { profileRefuses: 'AB1' });
+    expect(bad.status).toBe(400);
+    expect((bad.body['issues'] as string[]).some((i) => i.startsWith('profileRefuses'))).toBe(true);
+    expect(fx.sim.knobs().profileRefuses).toEqual(['EF3']);
+  });
+
   it('GET /admin/session-key answers the public key of the session tokens as PEM and JWK', async () => {
     const reply = await admin('GET', '/admin/session-key');
     expect(reply.status).toBe(200);

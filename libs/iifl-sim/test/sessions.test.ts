@@ -43,6 +43,19 @@ describe('sessions', () => {
     expect((await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(second))).status).toBe(200);
   });
 
+  it('of a client in profileRefuses fail profile (401 EC044) from their issue; other clients and logout are unaffected', async () => {
+    const refused = fx.fresh();
+    const other = fx.fresh();
+    fx.sim.setKnobs({ profileRefuses: [refused.clientId] });
+    const session = (await login(fx.sim.baseUrl, refused, fx.clock.t)).userSession!;
+    const otherSession = (await login(fx.sim.baseUrl, other, fx.clock.t)).userSession!;
+    expectCode(await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session)), 'EC044', 401);
+    expect((await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(otherSession))).status).toBe(200);
+    expect(fx.sim.stats().clients[refused.clientId]).toMatchObject({ sessionsIssued: 1, failures: { EC044: 1 } });
+    fx.sim.setKnobs({ profileRefuses: [] });
+    expect((await call(fx.sim.baseUrl, 'GET', '/profile', undefined, bearer(session))).status).toBe(200);
+  });
+
   it('die at midnight in India', async () => {
     const account = fx.fresh();
     const session = (await login(fx.sim.baseUrl, account, fx.clock.t)).userSession!;
