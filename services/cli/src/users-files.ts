@@ -41,9 +41,12 @@ const ImportRecord = z
     totpSecret: Secret.optional(),
   })
   .refine((r) => r.userID ?? r.clientId, { message: 'userID or clientId is required' })
-  .refine((r) => r.loginFlow === 'redirect' || (r.password !== undefined && r.totpSecret !== undefined), {
-    message: 'password and totpSecret are required, except with loginFlow "redirect"',
-  });
+  .refine(
+    (r) => r.loginFlow === 'redirect' || r.password === INTEGRATION_MANAGED || (r.password !== undefined && r.totpSecret !== undefined),
+    {
+      message: 'password and totpSecret are required, except with loginFlow "redirect"',
+    },
+  );
 
 /** Paths and messages only: a zod message never quotes the value, a path may not hold one either. */
 export function describe(error: z.ZodError): string {
@@ -103,8 +106,9 @@ export function readImport(io: UsersIo, path: string, keyring: Keyring): UpsertU
       ...(record.phoneNumber !== undefined ? { phoneNumber: record.phoneNumber } : {}),
       ...(record.state !== undefined ? { state: record.state } : {}),
     };
-    const managed = CREDENTIAL_FIELDS.every((f) => record[f] === INTEGRATION_MANAGED);
-    if (managed) return { userID, mode: 'upsert' as const, ...profile, integrationManaged: true as const };
+    // The password alone decides, as in the existing system: the record's other values are not
+    // stored (an integration-managed user is never logged in).
+    if (record.password === INTEGRATION_MANAGED) return { userID, mode: 'upsert' as const, ...profile, integrationManaged: true as const };
     return {
       userID,
       mode: 'upsert' as const,

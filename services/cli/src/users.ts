@@ -37,8 +37,8 @@ Credentials are never given on the command line (it is visible to other users of
 credentials file (or "-" for standard input) holds JSON {"password", "appKey", "appSecret",
 "totpSecret"} (all four for add, any of them for update). "import" reads a JSON array of
 {userID|clientId, clientName?, email?, phoneNumber?, state?, loginFlow?, password, appKey, appSecret,
-totpSecret}; records whose four credentials are "${INTEGRATION_MANAGED}" become integration-managed
-users. Each user is created or updated.
+totpSecret}; records whose password is "${INTEGRATION_MANAGED}" become integration-managed users
+(their other credentials are not stored). Each user is created or updated.
 
 --login-flow: headless-v1, headless-v2, redirect, or default (the deployment's IIFL_LOGIN_FLOW). A
 redirect user logs in on IIFL's page through a login link and needs only appKey and appSecret.

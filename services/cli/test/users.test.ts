@@ -85,13 +85,17 @@ describe('pnpm users', () => {
         appSecret: INTEGRATION_MANAGED,
         totpSecret: INTEGRATION_MANAGED,
       },
+      // The password alone decides: real values in the other columns do not make a real user.
+      { userID: 'IMP3', ...creds, password: INTEGRATION_MANAGED },
     ];
     const res = await users(['import', 'users.json'], { 'users.json': file });
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/Imported 2 user\(s\): 2 created, 0 updated/);
+    expect(res.stdout).toMatch(/Imported 3 user\(s\): 3 created, 0 updated/);
     expect((await row('IMP1'))!.totpSecret).toMatch(/^enc:v1:/);
     expect((await row('IMP2'))!.totpSecret).toBe(INTEGRATION_MANAGED);
-    expect((await users(['import', 'users.json'], { 'users.json': file })).stdout).toMatch(/0 created, 2 updated/);
+    const imp3 = (await row('IMP3'))!;
+    expect([imp3.password, imp3.appKey, imp3.totpSecret]).toEqual([INTEGRATION_MANAGED, INTEGRATION_MANAGED, INTEGRATION_MANAGED]);
+    expect((await users(['import', 'users.json'], { 'users.json': file })).stdout).toMatch(/0 created, 3 updated/);
   });
 
   it('adds a redirect-flow user with appKey and appSecret alone, and changes the login flow', async () => {

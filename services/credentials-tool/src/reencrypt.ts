@@ -72,10 +72,8 @@ async function reencryptRow(trx: Transaction<Database>, keyring: Keyring, id: nu
     .executeTakeFirst();
   if (!row) return; // removed meanwhile
   report.usersScanned += 1;
-  if (isIntegrationManaged(row)) {
-    report.integrationManaged += 1;
-    return;
-  }
+  // Counted, and planned like any row: its marker columns stay, its other values are encrypted.
+  if (isIntegrationManaged(row)) report.integrationManaged += 1;
   let plan: RowPlan;
   try {
     plan = planRow(keyring, report.mode, row.userID, row);

@@ -1,4 +1,4 @@
-import { CREDENTIAL_FIELDS, type StoredCredentials } from '@refresher/contracts';
+import { CREDENTIAL_FIELDS, INTEGRATION_MANAGED, type StoredCredentials } from '@refresher/contracts';
 import { decryptField, encryptField, isEncrypted, keyIdOf, type Keyring } from '@refresher/credential-crypto';
 
 export const TABLE = 'IIFLUser';
@@ -19,8 +19,11 @@ export interface RowPlan {
 }
 
 /**
- * Decides, column by column, what a row's credentials become. Throws `CredentialDecryptError` when
- * a value cannot be opened (tampered, or its key is missing): the row is then left as it is.
+ * Decides, column by column, what a row's credentials become: a column holding the
+ * INTEGRATION_MANAGED marker stays as it is (the password's marker is what makes a user
+ * integration-managed), every other value is encrypted, so a row with the marker in its password and
+ * real values elsewhere keeps those encrypted. Throws `CredentialDecryptError` when a value cannot
+ * be opened (tampered, or its key is missing): the row is then left as it is.
  */
 export function planRow(keyring: Keyring, mode: ReencryptMode, userID: string, stored: StoredCredentials): RowPlan {
   const next = Object.fromEntries(CREDENTIAL_FIELDS.map((column) => [column, stored[column]])) as StoredCredentials;
@@ -29,6 +32,7 @@ export function planRow(keyring: Keyring, mode: ReencryptMode, userID: string, s
     const value = stored[column];
     const context = { table: TABLE, column, row: userID };
     if (value.length === 0) continue; // an empty value stays visibly broken
+    if (value === INTEGRATION_MANAGED) continue; // a marker, not a secret
     if (!isEncrypted(value)) {
       plan.next[column] = encryptField(keyring, value, context);
       plan.encrypted += 1;

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { CREDENTIAL_FIELDS, isIntegrationManaged } from '@refresher/contracts';
+import { CREDENTIAL_FIELDS, INTEGRATION_MANAGED, isIntegrationManaged } from '@refresher/contracts';
 import { keyIdOf } from '@refresher/credential-crypto';
 import type { Database } from '@refresher/db';
 
@@ -28,12 +28,10 @@ export async function credentialsStatus(db: Kysely<Database>): Promise<StatusRep
     if (rows.length === 0) break;
     for (const row of rows) {
       status.users += 1;
-      if (isIntegrationManaged(row)) {
-        status.integrationManaged += 1;
-        continue;
-      }
+      if (isIntegrationManaged(row)) status.integrationManaged += 1;
       let plain = 0;
       for (const column of CREDENTIAL_FIELDS) {
+        if (row[column] === INTEGRATION_MANAGED) continue; // a marker, not a secret
         const keyId = keyIdOf(row[column]);
         if (keyId === null) plain += 1;
         else status.valuesByKeyId[keyId] = (status.valuesByKeyId[keyId] ?? 0) + 1;

@@ -8,8 +8,9 @@ import { credentialsStatus, type StatusReport } from './status.ts';
 
 export const USAGE = `Usage: pnpm credentials <encrypt|rotate|status> [--json]
 
-  encrypt  encrypts every plain-text broker credential in "IIFLUser" under the current key
-           (integration-managed rows stay as they are); safe to stop and run again
+  encrypt  encrypts every plain-text broker credential in "IIFLUser" under the current key (a
+           column holding INTEGRATION_MANAGED stays as it is, every other value is encrypted, in
+           integration-managed rows too); safe to stop and run again
   rotate   re-encrypts every value under the current key (CREDENTIALS_KEY / CREDENTIALS_KEY_ID),
            opening old values with the keys in CREDENTIALS_OLD_KEYS; plain-text values are encrypted too
   status   counts users, plain-text values and encrypted values per key id (needs no key)
@@ -102,7 +103,7 @@ export function formatReport(r: ReencryptReport): string[] {
     `${r.mode === 'encrypt' ? 'Encrypt' : 'Rotate'} under key "${r.keyId}":`,
     `  users scanned:              ${r.usersScanned}`,
     `  users rewritten:            ${r.usersRewritten}`,
-    `  integration-managed (left): ${r.integrationManaged}`,
+    `  integration-managed:        ${r.integrationManaged}`,
     `  values encrypted:           ${r.valuesEncrypted}`,
     `  values re-encrypted:        ${r.valuesReencrypted}`,
     `  rejection marks carried:    ${r.marksCarried}`,

@@ -74,7 +74,7 @@ describe('pnpm credentials encrypt', () => {
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/users rewritten:\s+2/);
     expect(first.out).toMatch(/values encrypted:\s+8/);
-    expect(first.out).toMatch(/integration-managed \(left\):\s+1/);
+    expect(first.out).toMatch(/integration-managed:\s+1/);
     for (const userID of ['A1', 'B2']) {
       const row = await rowOf(userID);
       for (const column of COLUMNS) {
@@ -92,6 +92,35 @@ describe('pnpm credentials encrypt', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ usersRewritten: 0, valuesEncrypted: 0, usersScanned: 3 });
     expect((await rowOf('A1')).password).toBe(before.password);
+  });
+
+  it('decides per column: the marker stays, every other value of an integration-managed row is encrypted', async () => {
+    // The password alone makes the row integration-managed; its other columns hold real values.
+    const mixed = { ...plain('MX'), password: INTEGRATION_MANAGED };
+    // A column of a real user holding the marker is not a secret either.
+    const markerKey = { ...plain('MK'), appKey: INTEGRATION_MANAGED };
+    await insertUsers([mixed, markerKey]);
+
+    const status = JSON.parse((await run(['status', '--json'], {})).out);
+    expect(status).toMatchObject({ users: 2, integrationManaged: 1, plainTextValues: 6, usersWithPlainText: 2 });
+
+    const first = await run(['encrypt', '--json'], { CREDENTIALS_KEY: K1 });
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out)).toMatchObject({ usersRewritten: 2, integrationManaged: 1, valuesEncrypted: 6 });
+    const mx = await rowOf('MX');
+    expect(mx.password).toBe(INTEGRATION_MANAGED);
+    for (const column of ['appKey', 'appSecret', 'totpSecret'] as const) {
+      expect(decryptField(ring1, mx[column], { table: 'IIFLUser', column, row: 'MX' })).toBe(mixed[column]);
+    }
+    const mk = await rowOf('MK');
+    expect(mk.appKey).toBe(INTEGRATION_MANAGED);
+    expect(decryptField(ring1, mk.password, { table: 'IIFLUser', column: 'password', row: 'MK' })).toBe(markerKey.password);
+
+    // A rotation keeps the marker and moves the values; nothing is left in plain text.
+    const rotated = await run(['rotate', '--json'], { CREDENTIALS_KEY: K2, CREDENTIALS_KEY_ID: 'k2', CREDENTIALS_OLD_KEYS: `k1:${K1}` });
+    expect(JSON.parse(rotated.out)).toMatchObject({ usersRewritten: 2, valuesReencrypted: 6 });
+    expect((await rowOf('MX')).password).toBe(INTEGRATION_MANAGED);
+    expect(JSON.parse((await run(['status', '--json'], {})).out)).toMatchObject({ plainTextValues: 0, valuesByKeyId: { k2: 6 } });
   });
 
   it('resumes: rows done before a stop are skipped, the rest are done', async () => {

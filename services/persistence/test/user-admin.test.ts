@@ -52,6 +52,23 @@ describe('persistence.admin.users.upsert', () => {
     expect((await refusal(upsert({ userID: 'P1', mode: 'update', credentials: { password: fakeCiphertext() } }))).code).toBe(409);
   });
 
+  it('a row with the marker in its password alone is integration-managed; a real password makes it a real user', async () => {
+    const creds = encrypted();
+    await upsert({ userID: 'MX', mode: 'create', credentials: creds });
+    await sql`update "IIFLUser" set password = 'INTEGRATION_MANAGED' where "userID" = 'MX'`.execute(h.persistence.db);
+    expect((await credentials('MX')).credentials).toBeNull();
+    // Its other columns hold real values: a password is all it lacks.
+    const password = fakeCiphertext();
+    await upsert({ userID: 'MX', mode: 'update', credentials: { password } });
+    expect((await credentials('MX')).credentials).toEqual({ ...creds, password });
+    // A marker in a column the flow needs is no value: 409, naming the column and nothing else.
+    await sql`update "IIFLUser" set "appKey" = 'INTEGRATION_MANAGED', "totpSecret" = '' where "userID" = 'MX'`.execute(h.persistence.db);
+    const refused = await refusal(credentials('MX'));
+    expect(refused).toMatchObject({ code: 409 });
+    expect(refused.message).toMatch(/missing appKey, totpSecret$/);
+    expect(refused.message).not.toContain(creds.appSecret);
+  });
+
   it('new credentials lift a "credentials rejected" mark', async () => {
     await upsert({ userID: 'U1', mode: 'create', credentials: encrypted() });
     await h.markRejected('U1', 'BAD_CREDENTIALS');

@@ -3,6 +3,7 @@ import {
   CREDENTIAL_FIELDS,
   INTEGRATION_MANAGED,
   isIntegrationManaged,
+  missingCredentials,
   type CredentialField,
   type LoginFlow,
   type RemoveUserResponse,
@@ -110,7 +111,8 @@ function newUserCredentials(given: CredentialValues, flow: LoginFlow | null): Cr
 /**
  * What an update writes into the credential columns, refused when the row would not serve its login
  * flow: a headless flow (or the default) needs a password and a TOTP seed; an integration-managed
- * user becomes a real one with all it needs at once.
+ * user (the marker in its password column) becomes a real one only when the row then holds all its
+ * flow needs: the values given, and those of its other columns that are not the marker.
  */
 function completedCredentials(
   existing: CredentialColumns,
@@ -122,8 +124,9 @@ function completedCredentials(
   if (isIntegrationManaged(existing)) {
     const touched = Object.keys(given).length > 0 || flow !== null;
     if (!touched) return given;
-    if (flow === 'redirect' && given.appKey !== undefined && given.appSecret !== undefined) return { ...NOT_STORED, ...given };
-    if (flow !== 'redirect' && CREDENTIAL_FIELDS.every((field) => given[field] !== undefined)) return given;
+    const written = flow === 'redirect' ? { ...NOT_STORED, ...given } : given;
+    const needed = flow === 'redirect' ? (['appKey', 'appSecret'] as const) : CREDENTIAL_FIELDS;
+    if (missingCredentials({ ...existing, ...written }, needed).length === 0) return written;
     throw new InconsistentRowError(
       flow === 'redirect'
         ? 'an integration-managed user needs appKey and appSecret to log in through the redirect'
@@ -131,7 +134,7 @@ function completedCredentials(
     );
   }
   const merged = { ...existing, ...given };
-  if (flow !== 'redirect' && (merged.password.length === 0 || merged.totpSecret.length === 0)) {
+  if (flow !== 'redirect' && missingCredentials(merged, ['password', 'totpSecret']).length > 0) {
     throw new BadRequestError(`the ${flow ?? 'default'} login flow needs a password and a TOTP seed: give them with the change`);
   }
   return given;
