@@ -40,6 +40,11 @@ export const FailureCode = {
   // Raised by the pipeline rather than the broker.
   UserNotFound: 'USER_NOT_FOUND',
   CredentialsUnavailable: 'CREDENTIALS_UNAVAILABLE',
+  /**
+   * The stored row lacks a credential its flow needs (persistence's 409): never sent to IIFL, so no
+   * rejection mark; not retried, the next run tries again until the row is fixed.
+   */
+  CredentialsIncomplete: 'CREDENTIALS_INCOMPLETE',
   Internal: 'INTERNAL',
 } as const;
 export type FailureCode = (typeof FailureCode)[keyof typeof FailureCode];
@@ -103,3 +108,10 @@ export const INTEGRATION_MANAGED = 'INTEGRATION_MANAGED';
 export const LOGIN_FLOWS = ['headless-v1', 'headless-v2', 'redirect'] as const;
 export type LoginFlow = (typeof LOGIN_FLOWS)[number];
 export type HeadlessLoginFlow = Exclude<LoginFlow, 'redirect'>;
+
+const FAILURE_CODES: ReadonlySet<string> = new Set(Object.values(FailureCode));
+
+/** {@link isRetryableFailure} for a code read back from storage: an unknown code is not retryable. */
+export function isRetryableCode(code: string | null): boolean {
+  return code !== null && FAILURE_CODES.has(code) && isRetryableFailure(code as FailureCode);
+}

@@ -74,10 +74,16 @@ function failure(request: RefreshRequested, code: FailureCode, message: string):
   return publish(failedEvent(request, f, 0), f.code);
 }
 
-/** Persistence did not give the credentials: a 404 fails the user, anything else is handed back until the last delivery. */
+/**
+ * Persistence did not give the credentials: a 404 fails the user, and so does a 409 (the row lacks
+ * a credential its flow needs: permanent, its message names the columns, never a value); anything
+ * else is handed back until the last delivery.
+ */
 export function unanswered(d: Pick<Delivery, 'request' | 'deliveries' | 'lastDelivery'>, err: unknown, nakDelayMs: number): Decision {
   if (err instanceof ServiceCallError && err.code === ServiceErrorCode.NotFound)
     return failure(d.request, FailureCode.UserNotFound, 'user not found');
+  if (err instanceof ServiceCallError && err.code === ServiceErrorCode.Conflict)
+    return failure(d.request, FailureCode.CredentialsIncomplete, err.message);
   const why = err instanceof ServiceCallError ? `credentials unavailable (${err.code})` : 'credentials unavailable';
   if (!d.lastDelivery) return { kind: 'hand-back', delayMs: handBackDelay(nakDelayMs, d.deliveries), why, attempts: 0 };
   return failure(d.request, FailureCode.CredentialsUnavailable, 'broker credentials could not be read');

@@ -44,8 +44,15 @@ describe('handBackDelay', () => {
 describe('unanswered: persistence did not give the credentials', () => {
   const notFound = new ServiceCallError('persistence.credentials.get', 404, 'not found');
   const unavailable = new ServiceCallError('persistence.credentials.get', 503, 'no answer');
+  const incomplete = new ServiceCallError('persistence.credentials.get', 409, 'stored credentials are incomplete: missing totpSecret');
   it.each<[string, unknown, ReturnType<typeof delivery>, ReturnType<typeof summary>]>([
     ['a 404 fails the user', notFound, delivery(1), { publish: 'tokens.failed.U1', code: 'USER_NOT_FOUND', attempts: 0 }],
+    [
+      'a 409 (incomplete row) fails the user on the first delivery',
+      incomplete,
+      delivery(1),
+      { publish: 'tokens.failed.U1', code: 'CREDENTIALS_INCOMPLETE', attempts: 0 },
+    ],
     ['no answer is handed back, the delay doubling', unavailable, delivery(2), { handBack: 10_000, attempts: 0 }],
     ['any other error is handed back too', new Error('boom'), delivery(1), { handBack: 5_000, attempts: 0 }],
     [

@@ -1,4 +1,10 @@
-import { CREDENTIAL_FIELDS, isIntegrationManaged, type GetCredentialsResponse, type LoginFlow } from '@refresher/contracts';
+import {
+  CREDENTIAL_FIELDS,
+  isIntegrationManaged,
+  missingCredentials,
+  type GetCredentialsResponse,
+  type LoginFlow,
+} from '@refresher/contracts';
 import type { IIFLUserRow } from '@refresher/db';
 import { InconsistentRowError } from '../errors.ts';
 
@@ -11,8 +17,10 @@ export type CredentialColumns = Pick<IIFLUserRow, 'password' | 'appKey' | 'appSe
 
 /**
  * `persistence.credentials.get`'s answer, by the user's flow: no credentials for an
- * integration-managed user; appKey and appSecret for a `redirect` user (whose password and TOTP seed
- * may be empty: they type them at IIFL); all four for a headless flow or the deployment default (null).
+ * integration-managed user (its password column alone decides); appKey and appSecret for a
+ * `redirect` user (whose password and TOTP seed may be empty: they type them at IIFL); all four for
+ * a headless flow or the deployment default (null). A column the flow needs that is empty or holds
+ * the INTEGRATION_MANAGED marker is a 409 naming the missing columns (names only, never values).
  */
 export function readCredentials(
   row: CredentialColumns & Pick<IIFLUserRow, 'userID' | 'clientName'>,
@@ -20,9 +28,11 @@ export function readCredentials(
 ): GetCredentialsResponse {
   const user = { userID: row.userID, clientName: row.clientName };
   if (isIntegrationManaged(row)) return { ...user, loginFlow: null, credentials: null };
-  const needed = flow === 'redirect' ? (['appKey', 'appSecret'] as const) : CREDENTIAL_FIELDS;
-  if (needed.some((column) => row[column].length === 0)) {
-    throw new InconsistentRowError(`stored credentials are incomplete for the ${flow ?? 'default'} login flow`);
+  const missing = missingCredentials(row, flow === 'redirect' ? ['appKey', 'appSecret'] : CREDENTIAL_FIELDS);
+  if (missing.length > 0) {
+    throw new InconsistentRowError(
+      `stored credentials are incomplete for the ${flow ?? 'default'} login flow: missing ${missing.join(', ')}`,
+    );
   }
   if (flow === 'redirect') return { ...user, loginFlow: flow, credentials: { appKey: row.appKey, appSecret: row.appSecret } };
   const { password, appKey, appSecret, totpSecret } = row;
