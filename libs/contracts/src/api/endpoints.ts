@@ -4,7 +4,16 @@
 import type { z } from 'zod';
 import { GetCredentialsResponse, GetCredentialsRequest } from './credentials.ts';
 import { LoginLinkRequest, LoginLinkResponse, RedeemLoginRequest, RedeemLoginResponse } from './login.ts';
-import { GetRunRequest, RunSummary, StartRunRequest, StartRunResponse } from './runs.ts';
+import {
+  ClearRejectionsRequest,
+  ClearRejectionsResponse,
+  GetRunRequest,
+  ListRunsRequest,
+  ListRunsResponse,
+  RunSummary,
+  StartRunRequest,
+  StartRunResponse,
+} from './runs.ts';
 import { PushTokenRequest, PushTokenResponse, TokenStatusRequest, TokenStatusResponse } from './tokens.ts';
 import { RemoveUserRequest, RemoveUserResponse, UpsertUserRequest, UpsertUserResponse } from './users.ts';
 
@@ -32,6 +41,7 @@ export const PersistenceApi = {
   serviceName: 'persistence',
   startRun: { name: 'runs-start', subject: 'persistence.runs.start', request: StartRunRequest, response: StartRunResponse },
   getRun: { name: 'runs-get', subject: 'persistence.runs.get', request: GetRunRequest, response: RunSummary },
+  listRuns: { name: 'runs-list', subject: 'persistence.runs.list', request: ListRunsRequest, response: ListRunsResponse },
   getCredentials: {
     name: 'credentials-get',
     subject: 'persistence.credentials.get',
@@ -57,6 +67,12 @@ export const PersistenceApi = {
     subject: 'persistence.admin.users.remove',
     request: RemoveUserRequest,
     response: RemoveUserResponse,
+  },
+  clearRejections: {
+    name: 'users-clear-rejections',
+    subject: 'persistence.admin.users.clear-rejections',
+    request: ClearRejectionsRequest,
+    response: ClearRejectionsResponse,
   },
 } as const satisfies ServiceApi;
 

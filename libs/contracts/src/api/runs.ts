@@ -79,3 +79,46 @@ export const RunSummary = z.strictObject({
   results: z.array(RunResult),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
+
+/** The largest page of `persistence.runs.list`, and the page without a `limit`. */
+export const RUNS_PAGE_MAX = 100;
+export const RUNS_PAGE_DEFAULT = 20;
+
+/** Where a page of runs ends: opaque, made by persistence (the `next` of a page), given back as `before`. */
+export const RunsCursor = z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'before must be the next cursor of an earlier page');
+export type RunsCursor = z.infer<typeof RunsCursor>;
+
+/**
+ * `persistence.runs.list`: run headers, newest first (`requestedAt`, then `runId`, both descending),
+ * one page at a time. Paged by key, not by offset: the page after cursor `before` starts below the
+ * last row of the page that gave it, so runs registered meanwhile neither repeat a row nor hide one.
+ * `allUsersOnly` leaves out one-user runs (the runs over every due user, and their retries, remain).
+ */
+export const ListRunsRequest = z.strictObject({
+  limit: z.number().int().min(1).max(RUNS_PAGE_MAX).default(RUNS_PAGE_DEFAULT),
+  before: RunsCursor.optional(),
+  allUsersOnly: z.boolean().default(false),
+});
+export type ListRunsRequest = z.infer<typeof ListRunsRequest>;
+
+/** A run without its per-user results; `userID` is the one user of a one-user run, else null. */
+export const RunHeader = RunSummary.omit({ results: true }).extend({ userID: UserId.nullable() });
+export type RunHeader = z.infer<typeof RunHeader>;
+
+export const ListRunsResponse = z.strictObject({
+  runs: z.array(RunHeader),
+  /** `before` for the next page; null on the last page. */
+  next: RunsCursor.nullable(),
+});
+export type ListRunsResponse = z.infer<typeof ListRunsResponse>;
+
+/**
+ * `persistence.admin.users.clear-rejections`: lifts the marks of credentials the broker rejected,
+ * after they were put right outside the system (an account unlocked at IIFL): of one user (404 when
+ * the user does not exist), or of every user without `userID`. Answers the users whose mark was lifted.
+ */
+export const ClearRejectionsRequest = z.strictObject({ userID: UserId.optional() });
+export type ClearRejectionsRequest = z.infer<typeof ClearRejectionsRequest>;
+
+export const ClearRejectionsResponse = z.strictObject({ cleared: z.array(UserId) });
+export type ClearRejectionsResponse = z.infer<typeof ClearRejectionsResponse>;

@@ -6,7 +6,9 @@ import type { Database } from '@refresher/db';
 import { toServiceFailure } from '../errors.ts';
 import { publishRunCompleted } from '../events/notices.ts';
 import { getRun } from '../runs/get-run.ts';
+import { listRuns } from '../runs/list-runs.ts';
 import { startRun } from '../runs/start-run.ts';
+import { clearRejections } from '../users/clear-rejections.ts';
 import { pushToken } from '../users/push-token.ts';
 import { removeUser, upsertUser } from '../users/user-admin.ts';
 import { getCredentials, getTokenStatus } from '../users/user-queries.ts';
@@ -32,6 +34,7 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
   });
   service.add(PersistenceApi.startRun, (request) => registerRun({ ...deps, log }, request));
   service.add(PersistenceApi.getRun, (request) => getRun(deps.db, request.runId));
+  service.add(PersistenceApi.listRuns, (request) => listRuns(deps.db, request));
   service.add(PersistenceApi.getCredentials, (request) => getCredentials(deps.db, request.userID));
   service.add(PersistenceApi.tokenStatus, (request) => getTokenStatus(deps.db, request.userID));
   service.add(PersistenceApi.pushToken, (request) => pushToken(deps, request));
@@ -44,6 +47,11 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
   service.add(PersistenceApi.removeUser, async (request) => {
     const response = await removeUser(deps.db, request.userID);
     log.info({ userID: response.userID }, 'user removed');
+    return response;
+  });
+  service.add(PersistenceApi.clearRejections, async (request) => {
+    const response = await clearRejections(deps.db, request);
+    log.info({ userID: request.userID ?? '(every user)', lifted: response.cleared.length }, 'credential rejection marks lifted');
     return response;
   });
   return service;

@@ -8,13 +8,18 @@ type Db = Kysely<Database> | Transaction<Database>;
  * in the outcome statement, events/outcome-statement.ts). Returns whether a mark was lifted.
  */
 export async function clearCredentialsRejected(trx: Db, input: { userID: string; now: Date }): Promise<boolean> {
-  const result = await trx
+  return (await liftRejectionMarks(trx, input)).length > 0;
+}
+
+/** Lifts the marks of one user, or of every user without `userID`; returns the users whose mark was lifted, sorted. */
+export async function liftRejectionMarks(trx: Db, input: { userID?: string | undefined; now: Date }): Promise<string[]> {
+  let query = trx
     .updateTable('user_refresh_state')
     .set({ credentials_rejected_at: null, rejected_code: null, rejected_credentials_hash: null, updated_at: input.now })
-    .where('user_id', '=', input.userID)
-    .where('credentials_rejected_at', 'is not', null)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+    .where('credentials_rejected_at', 'is not', null);
+  if (input.userID !== undefined) query = query.where('user_id', '=', input.userID);
+  const lifted = await query.returning('user_id').execute();
+  return lifted.map((row) => row.user_id).sort();
 }
 
 /** Users whose credentials stand rejected, by userID. */
