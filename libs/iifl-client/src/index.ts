@@ -29,6 +29,7 @@ export { tokenValidity, jwtExpiry, nextTimeOfDay, type ValidityRule } from './to
 export { createKeyPairSource, generateClientKeyPair, type ClientKeyPair, type KeyPairSource, type KeyPairLease } from './key-pairs.ts';
 export { deviceIdFor } from './headless-v2.ts';
 export { iiflLoginUrl } from './login-url.ts';
+export { sameClientId } from './session-check.ts';
 export type { LoginFlow, LoginFlowContext } from './login-flow.ts';
 export type { ObservedAnswer } from './iifl-caller.ts';
 export type { Sleep } from './sleep.ts';

@@ -8,6 +8,7 @@ import { IiflError, type IiflEndpoint } from './errors.ts';
 import type { IiflCaller } from './iifl-caller.ts';
 import type { KeyAssociation } from './key-association.ts';
 import type { KeyPairSource } from './key-pairs.ts';
+import { checkNewSession } from './session-check.ts';
 import type { Sleep } from './sleep.ts';
 import { totpCode } from './totp.ts';
 import type { TotpStepGuard } from './totp-step-guard.ts';
@@ -96,7 +97,11 @@ export async function totpStep<T>(
   }
 }
 
-/** The last step of every flow: `getusersession` with `sha256_hex(userID + authCode + appSecret)`. */
+/**
+ * The last step of every flow (the headless ones and the redirect's authCode): `getusersession`
+ * with `sha256_hex(userID + authCode + appSecret)`, then the new token used once (`profile`, see
+ * session-check.ts): only a token that answers for this client is a login.
+ */
 export async function sessionStep(
   context: LoginFlowContext,
   input: { userID: string; authCode: string; appSecret: string },
@@ -117,6 +122,7 @@ export async function sessionStep(
     'userSession',
   );
   context.secrets.push(session);
+  await checkNewSession(context, { userID: input.userID, session }, privateKey, signal);
   return session;
 }
 

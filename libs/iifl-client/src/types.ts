@@ -29,9 +29,12 @@ export interface LoginResult {
 }
 
 export interface IiflClient {
-  /** One headless login attempt (no retries: the caller owns the retry policy). Throws IiflError. */
+  /**
+   * One headless login attempt (no retries: the caller owns the retry policy), its new token used
+   * once with `profile` before it is returned (TOKEN_UNUSABLE when that fails). Throws IiflError.
+   */
   login(credentials: LoginCredentials, signal?: AbortSignal): Promise<LoginResult>;
-  /** The session step alone, for an authCode from the browser login. Throws IiflError. */
+  /** The session step alone, for an authCode from the browser login, checked as `login`'s. Throws IiflError. */
   sessionFromAuthCode(input: AuthCodeExchange, signal?: AbortSignal): Promise<LoginResult>;
   /** `GET /profile` with the token: the client id it belongs to; IiflError when the session is dead. */
   checkToken(token: string, signal?: AbortSignal): Promise<{ clientId: string }>;

@@ -163,13 +163,30 @@ describe.each(ANSWER_SHAPES)('answers shaped %s', (shape: AnswerShape) => {
     const a = account();
     const redirect = 'http://127.0.0.1:9/callback?nonce=n1';
     const authCode = await loginOnPage(a, redirect);
+    const profileBefore = sim.stats().requests['profile'] ?? 0;
     const result = await client('headless-v1').sessionFromAuthCode({ userID: a.clientId, authCode, appSecret: a.appSecret });
     expect(result.tokenValidity).toEqual(jwtExpiry(result.token));
     expect(clientStats(a.clientId)).toMatchObject({ passwordAttempts: 1, sessionsIssued: 1 });
+    // The new token was used once before it was handed back.
+    expect((sim.stats().requests['profile'] ?? 0) - profileBefore).toBe(1);
     // An authCode is good once.
     const again = await rejection(client('headless-v1').sessionFromAuthCode({ userID: a.clientId, authCode, appSecret: a.appSecret }));
     expect(again).toMatchObject({ retryable: false });
     expect(again.message).not.toContain(authCode);
+  });
+
+  it('the redirect flow: a session that profile refuses is TOKEN_UNUSABLE, retryable, not a credential rejection', async () => {
+    const a = account();
+    const authCode = await loginOnPage(a, 'http://127.0.0.1:9/callback?nonce=n1');
+    sim.setKnobs({ profileRefuses: [a.clientId] });
+    try {
+      const error = await rejection(client('headless-v1').sessionFromAuthCode({ userID: a.clientId, authCode, appSecret: a.appSecret }));
+      expect(error).toMatchObject({ code: FailureCode.TokenUnusable, retryable: true, endpoint: 'profile', brokerCode: 'EC044' });
+      expect(error.message).not.toContain(authCode);
+      expect(clientStats(a.clientId)).toMatchObject({ passwordAttempts: 1, sessionsIssued: 1 });
+    } finally {
+      sim.setKnobs({ profileRefuses: [] });
+    }
   });
 });
 

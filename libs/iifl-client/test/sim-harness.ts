@@ -1,5 +1,11 @@
 import { startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
-import { createIiflClient, parseIiflClientConfig, type IiflClientHandle, type LoginCredentials } from '../src/index.ts';
+import {
+  createIiflClient,
+  parseIiflClientConfig,
+  type IiflClientDeps,
+  type IiflClientHandle,
+  type LoginCredentials,
+} from '../src/index.ts';
 
 /**
  * A clock shared by the simulator and the client: it moves only when the client sleeps or a test
@@ -27,7 +33,12 @@ export async function startSim(accounts: SimAccount[], clock: VirtualClock): Pro
   return startSimulator({ port: 0, accounts, now: clock.ms });
 }
 
-export function clientFor(sim: Simulator, clock: VirtualClock, env: Record<string, string> = {}): IiflClientHandle {
+export function clientFor(
+  sim: Simulator,
+  clock: VirtualClock,
+  env: Record<string, string> = {},
+  deps: Pick<IiflClientDeps, 'transport' | 'observe'> = {},
+): IiflClientHandle {
   const config = parseIiflClientConfig({
     IIFL_BASE_URL: sim.baseUrl,
     IIFL_IDAAS_URL: sim.idaasUrl,
@@ -35,7 +46,7 @@ export function clientFor(sim: Simulator, clock: VirtualClock, env: Record<strin
     IIFL_TIMEOUT_MS: '5000',
     ...env,
   });
-  return createIiflClient(config, { now: clock.now, sleep: clock.sleep });
+  return createIiflClient(config, { now: clock.now, sleep: clock.sleep, ...deps });
 }
 
 export function credentialsOf(account: SimAccount): LoginCredentials {
