@@ -47,7 +47,14 @@ export async function startPersistence(config: PersistenceConfig, options: { log
     await ensureTopology(nc);
     const kv = await nc.jetstream().views.kv(Buckets.tokens);
     running.api = await startApi({ nc, db, kv, log });
-    running.consumer = await startEventConsumer({ nc, db, kv, log, concurrency: config.EVENT_CONCURRENCY });
+    running.consumer = await startEventConsumer({
+      nc,
+      db,
+      kv,
+      log,
+      concurrency: config.EVENT_CONCURRENCY,
+      outcomeOptions: { failedLoginTradingStatus: config.FAILED_LOGIN_TRADING_STATUS },
+    });
 
     const health = await startHealthServer(config.HEALTH_PORT, () => {
       const details = { nats: natsUp(), database: databaseUp() };

@@ -8,5 +8,7 @@ export const persistenceConfigSchema = natsEnvSchema.extend({
   DB_POOL_MAX: env.positiveInt(10),
   /** Outcome events taken but not yet acknowledged, at most; they are written in batches of up to 128. */
   EVENT_CONCURRENCY: env.positiveInt(256),
+  /** What a failed login writes to the legacy `tradingStatus`: 'inactive' (as the existing system did) or nothing. */
+  FAILED_LOGIN_TRADING_STATUS: z.enum(['inactive', 'unchanged']).default('inactive'),
 });
 export type PersistenceConfig = z.infer<typeof persistenceConfigSchema>;

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { CREDENTIAL_FIELDS, isCredentialRejection, isIntegrationManaged } from '@refresher/contracts';
 import { credentialsFingerprint } from '@refresher/credential-crypto';
 import type { Database } from '@refresher/db';
-import { runOutcomeStatement, toEventRow } from './outcome-statement.ts';
+import { DEFAULT_OUTCOME_OPTIONS, runOutcomeStatement, toEventRow, type OutcomeOptions } from './outcome-statement.ts';
 import type { OutcomeEvent } from './parse-event.ts';
 import { appliedEvents, type AppliedEvent } from './recorded.ts';
 import { splitIntoRounds } from './rounds.ts';
@@ -30,6 +30,7 @@ export async function applyOutcomeEvents(
   db: Kysely<Database>,
   events: readonly EventToApply[],
   now = new Date(),
+  options: OutcomeOptions = DEFAULT_OUTCOME_OPTIONS,
 ): Promise<Array<AppliedEvent | NotApplied>> {
   const results = new Array<AppliedEvent | NotApplied>(events.length);
   const heldBack = new Map<string, unknown>();
@@ -45,6 +46,7 @@ export async function applyOutcomeEvents(
           db,
           ready.map((i) => events[i]!),
           now,
+          options,
         );
         ready.forEach((index, k) => (results[index] = applied[k]!));
       } catch (failed) {
@@ -59,13 +61,18 @@ export async function applyOutcomeEvents(
 }
 
 /** Events of distinct users in one statement; a credential rejection first needs its user's row. */
-async function applyPart(db: Kysely<Database>, events: readonly EventToApply[], now: Date): Promise<AppliedEvent[]> {
+async function applyPart(
+  db: Kysely<Database>,
+  events: readonly EventToApply[],
+  now: Date,
+  options: OutcomeOptions,
+): Promise<AppliedEvent[]> {
   const rejected = events.flatMap((e) =>
     e.outcome.kind === 'failed' && isCredentialRejection(e.outcome.event.code) ? [e.outcome.event.userID] : [],
   );
   const apply = async (trx: Kysely<Database>, fingerprints = new Map<string, string>()) => {
     const rows = events.map((e) => toEventRow(e.subject, e.outcome, fingerprints.get(e.outcome.event.userID) ?? null));
-    return appliedEvents(rows, await runOutcomeStatement(trx, rows, now));
+    return appliedEvents(rows, await runOutcomeStatement(trx, rows, now, options));
   };
   if (rejected.length === 0) return apply(db);
   return db.transaction().execute(async (trx) => apply(trx, await fingerprintsOf(trx, rejected)));

@@ -8,6 +8,7 @@ import { applyOutcomeEvents, type EventToApply, type NotApplied } from './apply-
 import { startBatcher } from './batcher.ts';
 import { ensurePersistenceConsumer } from './consumer-config.ts';
 import { publishOutcomeNotices } from './notices.ts';
+import type { OutcomeOptions } from './outcome-statement.ts';
 import { parseOutcomeEvent, type OutcomeEvent } from './parse-event.ts';
 import type { AppliedEvent } from './recorded.ts';
 import { afterFailure, settle, type Settlement } from './settle.ts';
@@ -24,6 +25,8 @@ interface ConsumerDeps {
   db: Kysely<Database>;
   kv: KV;
   log: Logger;
+  /** FAILED_LOGIN_TRADING_STATUS; the statement's defaults without it. */
+  outcomeOptions?: OutcomeOptions;
 }
 
 /**
@@ -81,7 +84,7 @@ async function handleBatch(ctx: ConsumerDeps, batch: JsMsg[]): Promise<void> {
 
 /** Applies the batch; an event that was not applied is tried once more alone. */
 async function applyOrRetryAlone(ctx: ConsumerDeps, events: EventToApply[]): Promise<Array<AppliedEvent | NotApplied>> {
-  const applied = await applyOutcomeEvents(ctx.db, events);
+  const applied = await applyOutcomeEvents(ctx.db, events, new Date(), ctx.outcomeOptions);
   if (events.length === 1) return applied;
   const notApplied = events.flatMap((_, i) => ('failed' in applied[i]! ? [i] : []));
   if (notApplied.length === 0) return applied;
@@ -89,7 +92,9 @@ async function applyOrRetryAlone(ctx: ConsumerDeps, events: EventToApply[]): Pro
     { err: (applied[notApplied[0]!] as NotApplied).failed, events: notApplied.length },
     'part of a batch not applied; applying its events one by one',
   );
-  await Promise.all(notApplied.map(async (i) => (applied[i] = (await applyOutcomeEvents(ctx.db, [events[i]!]))[0]!)));
+  await Promise.all(
+    notApplied.map(async (i) => (applied[i] = (await applyOutcomeEvents(ctx.db, [events[i]!], new Date(), ctx.outcomeOptions))[0]!)),
+  );
   return applied;
 }
 

@@ -3,6 +3,19 @@ import type { Database } from '@refresher/db';
 import type { OutcomeEvent } from './parse-event.ts';
 import type { RecordedFields, StatementResult } from './recorded.ts';
 
+/**
+ * What a failed login does to the legacy `tradingStatus` (FAILED_LOGIN_TRADING_STATUS): `inactive`,
+ * as the existing system's cron did, or `unchanged`.
+ */
+export type FailedLoginTradingStatus = 'inactive' | 'unchanged';
+
+/** Deployment choices the statement follows. */
+export interface OutcomeOptions {
+  failedLoginTradingStatus: FailedLoginTradingStatus;
+}
+
+export const DEFAULT_OUTCOME_OPTIONS: OutcomeOptions = { failedLoginTradingStatus: 'inactive' };
+
 /** What an event does besides recording its id and its run outcome. */
 type Effect = 'login' | 'push' | 'failed' | 'skipped';
 
@@ -74,8 +87,10 @@ export function toEventRow(subject: string, outcome: OutcomeEvent, fingerprint: 
 /**
  * THE statement that applies outcome events (each user and event id at most once in `rows`), atomic
  * on its own and one round trip: an event id processed before changes nothing; a login's token is
- * written only over an older login's and lifts a credentials-rejected mark older than the login; a
- * failure marks the legacy status (unless a later login succeeded), keeps the user's latest failure
+ * written only over an older login's, sets the legacy `tradingStatus = 'active'` and lifts a
+ * credentials-rejected mark older than the login; a failure marks the legacy `loginStatus = 'failed'`
+ * and (unless `options` say `unchanged`) `tradingStatus = 'inactive'`, both unless a later login
+ * succeeded, keeps the user's latest failure
  * and, with a fingerprint and no later login, marks the credentials rejected; every outcome changes
  * its run's row only while pending, and each run's counters move once for all of its users.
  */
@@ -83,6 +98,7 @@ export async function runOutcomeStatement(
   db: Kysely<Database> | Transaction<Database>,
   rows: readonly EventRow[],
   now: Date,
+  options: OutcomeOptions = DEFAULT_OUTCOME_OPTIONS,
 ): Promise<StatementResult> {
   const at = sql`${now.toISOString()}::timestamptz`;
   const column = <T>(pick: (row: EventRow) => T) => rows.map(pick);
@@ -106,7 +122,7 @@ export async function runOutcomeStatement(
       returning event_id
     ), e as (
       select v.* from v join fresh using (event_id)
-    ), ${sql.join(effectsOf(rows, at))}
+    ), ${sql.join(effectsOf(rows, at, options))}
     select
       (select coalesce(json_agg(event_id), '[]') from fresh) as fresh,
       (select coalesce(json_agg(json_build_object('run_id', run_id, 'user_id', user_id)), '[]') from outcomes) as outcomes,
@@ -115,9 +131,9 @@ export async function runOutcomeStatement(
 }
 
 /** The CTEs the rows need (a statement of logins only is planned without the failures' CTEs). */
-function effectsOf(rows: readonly EventRow[], at: RawBuilder<unknown>): Array<RawBuilder<unknown>> {
+function effectsOf(rows: readonly EventRow[], at: RawBuilder<unknown>, options: OutcomeOptions): Array<RawBuilder<unknown>> {
   const has = (effect: Effect) => rows.some((row) => row.effect === effect);
-  return [...(has('login') ? [loginEffects(at)] : []), ...(has('failed') ? [failureEffects(at)] : []), runEffects(at)];
+  return [...(has('login') ? [loginEffects(at)] : []), ...(has('failed') ? [failureEffects(at, options)] : []), runEffects(at)];
 }
 
 function loginEffects(at: RawBuilder<unknown>): RawBuilder<unknown> {
@@ -138,15 +154,16 @@ function loginEffects(at: RawBuilder<unknown>): RawBuilder<unknown> {
 }
 
 /** A failure of a known user; the token is left as it is (it may still be valid). */
-function failureEffects(at: RawBuilder<unknown>): RawBuilder<unknown> {
+function failureEffects(at: RawBuilder<unknown>, options: OutcomeOptions): RawBuilder<unknown> {
   const newer = sql`(s.last_failure_at is null or s.last_failure_at <= excluded.last_failure_at)`;
   const rejects = sql`excluded.rejected_credentials_hash is not null`;
+  const trading = options.failedLoginTradingStatus === 'inactive' ? sql`"tradingStatus" = 'inactive', ` : sql``;
   return sql`failed as (
       select e.*, u."lastLoginTime" is not null and u."lastLoginTime" >= e.failed_at at time zone 'UTC' as later_login
       from e join "IIFLUser" u on u."userID" = e.user_id
       where e.effect = 'failed'
     ), statuses as (
-      update "IIFLUser" u set "loginStatus" = 'failed', "updatedAt" = ${at} at time zone 'UTC'
+      update "IIFLUser" u set "loginStatus" = 'failed', ${trading}"updatedAt" = ${at} at time zone 'UTC'
       from failed f
       where u."userID" = f.user_id and not f.later_login
     ), failures as (
