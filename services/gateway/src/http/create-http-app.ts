@@ -8,6 +8,7 @@ import { userAdminRoutes } from '../routes/user-admin.ts';
 import { API_PREFIX } from '../legacy-bodies.ts';
 import { iiflCallback, iiflLoginRoutes } from '../routes/iifl-login.ts';
 import { refreshRoutes } from '../routes/refresh.ts';
+import { rejectionRoutes } from '../routes/rejections.ts';
 import { runRoutes } from '../routes/runs.ts';
 import { tokenPushRoutes } from '../routes/token-push.ts';
 import { userRoutes } from '../routes/users.ts';
@@ -83,6 +84,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     userRoutes(routeDeps),
     tokenPushRoutes(routeDeps),
     iiflLoginRoutes(routeDeps),
+    rejectionRoutes(routeDeps),
     ...(deps.keyring ? [userAdminRoutes({ ...routeDeps, keyring: deps.keyring })] : []),
   );
 
