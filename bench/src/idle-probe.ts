@@ -7,7 +7,7 @@ import { API_KEY } from './system.ts';
 export interface IdleProbeResult {
   probes: number;
   failed: number;
-  /** The simulator's own delay for one login (four calls, jitter switched off for the probes). */
+  /** The simulator's own delay for one login (four calls and the new token's profile check, jitter switched off for the probes). */
   simulatorMs: number;
   totalMs: number[];
   overheadMs: { p50: number | null; max: number | null };
@@ -158,7 +158,7 @@ function summarizeProbes(probes: number, simulatorMs: number, samples: ProbeSamp
 
 /**
  * One user at a time through `POST /tokens/refresh/:userID` (synchronous answer) on the idle system:
- * the time beyond the simulator's own latency of the four login calls.
+ * the time beyond the simulator's own latency of the login's five calls (the four steps and profile).
  */
 export async function probeIdleLatency(
   sql: pg.Client,
@@ -170,7 +170,7 @@ export async function probeIdleLatency(
   jitterMs: number,
 ): Promise<IdleProbeResult> {
   await setSimulatorKnobs(simUrl, { jitterMs: 0 });
-  const simulatorMs = 4 * latencyMs;
+  const simulatorMs = 5 * latencyMs;
   let samples: ProbeSamples;
   try {
     samples = await collectProbeSamples(sql, gatewayUrl, simUrl, userIDs, bareAccounts, simulatorMs);

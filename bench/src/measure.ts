@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { BenchOptions } from './options.ts';
 import { cpuOf, watchProcesses, type ProcessUsage } from './proc-stats.ts';
 import { runRefresh, type RunResult } from './refresh-run.ts';
+import { callsBetween, simulatorCounters, type SimCalls } from './sim-calls.ts';
 import type { BenchSystem } from './system.ts';
 
 /** nats-server's counts of messages received from and sent to clients. */
@@ -17,6 +18,8 @@ export interface RefreshMeasurement {
   /** nats-server's counters before and after the run (null when this run did not start it). */
   natsBefore: NatsCounters | null;
   natsAfter: NatsCounters | null;
+  /** The calls the simulator answered during the run. */
+  simCalls: SimCalls;
 }
 
 /** The Postgres backends serving the bench database (other than this query's own). */
@@ -45,15 +48,17 @@ export async function measureRefresh(system: BenchSystem, options: BenchOptions,
   const watcher = watchProcesses(system.processes);
   const pgBefore = cpuOf(await postgresBackendPids(system.sql));
   const natsBefore = await natsMessageCounters(system.natsMonitorUrl);
+  const simBefore = await simulatorCounters(system.simUrl);
   watcher.mark();
   log(`refreshing ${options.users} users`);
   const run = await runRefresh(system.natsUrl, system.sql, system.gatewayUrl, options.users, options.timeoutSeconds);
   const pgAfter = cpuOf(await postgresBackendPids(system.sql));
   const usage = watcher.stop();
   const natsAfter = await natsMessageCounters(system.natsMonitorUrl);
+  const simCalls = callsBetween(simBefore, await simulatorCounters(system.simUrl));
   const postgresCpu = cpuSpentBetween(pgBefore, pgAfter);
   log(`run ${run.runId}: ${run.refreshed}/${run.users} refreshed in ${run.wallSeconds} s`);
-  return { run, usage, postgresCpu, natsBefore, natsAfter };
+  return { run, usage, postgresCpu, natsBefore, natsAfter, simCalls };
 }
 
 /** Key pairs the iifl-auth replicas made so far (their health answers say); null when one does not say. */

@@ -5,6 +5,7 @@ import type { NatsCounters, RefreshMeasurement } from './measure.ts';
 import type { BenchOptions } from './options.ts';
 import type { ProcessUsage } from './proc-stats.ts';
 import type { RunResult } from './refresh-run.ts';
+import type { SimCalls } from './sim-calls.ts';
 import { round } from './stats.ts';
 
 /** The run's own figures (RunResult) with the machine, the settings and what the bench measured around it. */
@@ -27,6 +28,8 @@ export interface BenchReport extends RunResult {
   maxServiceRssMb: number;
   /** Messages nats-server received from and sent to clients during the run, per user. */
   natsMessagesPerUser: { in: number; out: number } | null;
+  /** The calls the simulator answered during the run, by endpoint; `profileCalls`: the new tokens' checks. */
+  simulator: SimCalls;
   baseline: { users: number; failed: number; wallSeconds: number; usersPerSecond: number; cpuMsPerUser: number } | null;
   /** This system's users per second over the legacy algorithm's. */
   ratio: number | null;
@@ -105,6 +108,7 @@ export function buildReport({ machine, options, measured, keyPairsMade, baseline
     keyPairsMade,
     ...resourceFigures(measured.usage, measured.postgresCpu, run.users),
     natsMessagesPerUser: natsMessagesPerUser(measured.natsBefore, measured.natsAfter, run.users),
+    simulator: measured.simCalls,
     baseline: baselineFigures(baseline),
     ratio: baseline && baseline.usersPerSecond > 0 ? round(run.usersPerSecond / baseline.usersPerSecond, 1) : null,
     idle,
@@ -135,6 +139,13 @@ export function formatReport(r: BenchReport): string {
     ['subscriber vs stored', `p50 ${ms(r.deliveryAfterStoreMs.p50)}, p99 ${ms(r.deliveryAfterStoreMs.p99)} (negative: before the store)`],
     ['CPU per user (all processes)', `${r.cpuMsPerUser} ms`],
     ['NATS messages per user', r.natsMessagesPerUser ? `${r.natsMessagesPerUser.in} in, ${r.natsMessagesPerUser.out} out` : 'n/a'],
+    [
+      'IIFL calls (simulator)',
+      Object.entries(r.simulator.requests)
+        .map(([endpoint, n]) => `${endpoint} ${n}`)
+        .join(', ') || 'none',
+    ],
+    ['tokens used once (profile)', `${r.simulator.profileCalls} profile calls for ${r.simulator.sessionsIssued} sessions issued`],
   ];
   for (const [name, cpu] of Object.entries(r.cpuSeconds)) {
     const rss = r.peakRssMb[name];

@@ -34,6 +34,11 @@ describe('pnpm bench (smoke run)', () => {
     for (const p of ['p50', 'p95', 'p99']) expect(report.latencyMs[p], p).toBeGreaterThan(0);
     for (const p of ['p50', 'p99']) expect(typeof report.deliveryMs[p], p).toBe('number');
     expect(report.delivered).toBe(200);
+    // Every new token was used once (profile) before it was stored: one check per session issued.
+    expect(report.simulator.sessionsIssued).toBeGreaterThanOrEqual(200);
+    expect(report.simulator.profileCalls).toBe(report.simulator.sessionsIssued);
+    expect(report.simulator.requests.getusersession).toBe(report.simulator.sessionsIssued);
+    expect(output).toMatch(/tokens used once \(profile\)\s+\d+ profile calls for \d+ sessions issued/);
     expect(Object.keys(report.peakRssMb)).toEqual(expect.arrayContaining(['iifl-sim', 'persistence', 'iifl-auth', 'scheduler', 'gateway']));
     for (const [name, mb] of Object.entries(report.peakRssMb)) expect(mb, name).toBeGreaterThan(0);
     // The defaults share one key pair: a handful at most, not one per login.
@@ -42,8 +47,8 @@ describe('pnpm bench (smoke run)', () => {
     expect(report.baseline).toMatchObject({ users: 3, failed: 0 });
     expect(report.baseline.usersPerSecond).toBeGreaterThan(0);
     expect(report.idle).toMatchObject({ probes: 1, failed: 0 });
-    // The bare login takes at least the simulator's four calls.
-    expect(report.idle.bareLoginMs).toBeGreaterThanOrEqual(4 * report.settings.latencyMs);
+    // The bare login takes at least the simulator's five calls (the four steps and profile).
+    expect(report.idle.bareLoginMs).toBeGreaterThanOrEqual(5 * report.settings.latencyMs);
     expect(report.machine).toMatchObject({ cores: expect.any(Number), memoryGb: expect.any(Number), node: process.version });
   }, 240_000);
 });
