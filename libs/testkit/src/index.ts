@@ -6,3 +6,4 @@ export * from './postgres-cluster.ts';
 export * from './persistence.ts';
 export * from './pipeline.ts';
 export * from './login-page.ts';
+export * from './tcp-proxy.ts';
