@@ -1,4 +1,4 @@
-import type { KV, NatsConnection, Subscription } from 'nats';
+import { Events, type KV, type NatsConnection, type Status, type Subscription } from 'nats';
 import { Buckets, Subjects, TokenRefreshed, isValidUserId } from '@refresher/contracts';
 import { AsyncQueue } from './async-queue.ts';
 
@@ -19,6 +19,8 @@ export interface TokenWatch extends AsyncIterable<TokenRefreshed> {
   stop(): void;
   /** How many messages (KV values or publications) did not parse as a `TokenRefreshed` and were skipped. */
   readonly invalid: number;
+  /** How many reads of the bucket after a reconnect failed; each is tried again at the next reconnect. */
+  readonly failedRereads: number;
 }
 
 const decoder = new TextDecoder();
@@ -26,15 +28,17 @@ const decoder = new TextDecoder();
 /**
  * Yields the current token(s) from the `tokens` KV bucket, then every token published on
  * `tokens.refreshed.<userID>` (or `tokens.refreshed.>`). The subscription is made before the bucket
- * is read, so a token published in between is not missed. Per user, a token is yielded only when
- * its `loginTime` is later than the last one yielded (so neither a duplicate nor an older token
- * ever comes out).
+ * is read, so a token published in between is not missed. After every reconnect of `nc` the bucket
+ * is read again, so a token published while the connection was down is not missed either. Per
+ * user, a token is yielded only when its `loginTime` is later than the last one yielded (so neither
+ * a duplicate nor an older token ever comes out).
  */
 export function watchTokens(nc: NatsConnection, options: WatchTokensOptions = {}): TokenWatch {
   const { userID } = options;
   if (userID !== undefined && !isValidUserId(userID)) throw new InvalidUserIdError();
   const filter = new NewerTokens(userID);
   const queue = new AsyncQueue<TokenRefreshed>(() => {
+    reconnects.stop();
     if (!subscription.isClosed()) subscription.unsubscribe();
   });
   const accept = (data: Uint8Array) => {
@@ -53,13 +57,21 @@ export function watchTokens(nc: NatsConnection, options: WatchTokensOptions = {}
     },
   });
   void subscription.closed.then(() => queue.end());
+  // Taken before the first read, so that a reconnect during it is seen (and read again after it).
+  const reconnects = new Reconnects(nc);
 
+  const readAgain = async () => {
+    const values = await readCurrent(nc, userID);
+    if (!queue.isEnded) for (const value of values) accept(value);
+  };
+  let failedRereads = 0;
   void (async () => {
     await nc.flush();
     const values = await readCurrent(nc, userID);
     if (queue.isEnded) return;
     for (const value of [...values, ...(held ?? [])]) accept(value);
     held = undefined;
+    await reconnects.each(readAgain, () => (failedRereads += 1));
   })().catch((err: unknown) => queue.end(err));
 
   return {
@@ -68,7 +80,43 @@ export function watchTokens(nc: NatsConnection, options: WatchTokensOptions = {}
     get invalid() {
       return filter.invalid;
     },
+    get failedRereads() {
+      return failedRereads;
+    },
   };
+}
+
+/**
+ * The connection's reconnects, one after another. nats.js sends the subscription again before it
+ * reports a reconnect, so a token published from then on reaches the subscription; one published
+ * while the connection was down is recovered by the read from the bucket, which holds the latest
+ * token per user (the one that matters) once persistence has stored it.
+ * Live tokens are not held back during such a read: what it returns goes through the same
+ * `NewerTokens` filter, so a value older than (or equal to) a live token already yielded is
+ * dropped, and a live token is never kept waiting on a read that may be slow or fail.
+ */
+class Reconnects {
+  private readonly status: AsyncIterable<Status>;
+
+  constructor(nc: NatsConnection) {
+    this.status = nc.status();
+  }
+
+  /** Runs `read` after each reconnect until `stop()` or the connection closes; a failed read is counted, not fatal. */
+  async each(read: () => Promise<void>, onFailure: () => void): Promise<void> {
+    for await (const status of this.status) {
+      if (status.type !== Events.Reconnect) continue;
+      // The connection may drop again during the read: the next reconnect brings the next read.
+      await read().catch(onFailure);
+    }
+  }
+
+  /** Ends the loop of `each` (a read under way finishes, and what it returns is discarded). */
+  stop(): void {
+    // nats.js 2.x returns a QueuedIterator from status(), typed only as AsyncIterable; stop() ends it.
+    const status = this.status;
+    if ('stop' in status && typeof status.stop === 'function') status.stop();
+  }
 }
 
 /** Per user, only tokens later than the last one let through; what does not parse (or is another user's) is counted. */
