@@ -13,6 +13,9 @@ export const Subjects = {
   /** A redirect-flow user must log in in a browser: the link, for whoever notifies users. */
   loginRequired: (userID: string) => `tokens.login-required.${safe(userID)}`,
   loginRequiredAll: 'tokens.login-required.>',
+  /** iifl-auth's watch found a stored login token that IIFL no longer accepts. */
+  invalidated: (userID: string) => `tokens.invalidated.${safe(userID)}`,
+  invalidatedAll: 'tokens.invalidated.>',
   /** Core NATS (not stored): persistence announces each outcome it recorded, per run. */
   runOutcome: (runId: string) => `runs.${safeRun(runId)}.outcome`,
   runCompleted: (runId: string) => `runs.${safeRun(runId)}.completed`,
@@ -31,8 +34,11 @@ export const LoginLinkStream = { name: 'TOKEN_LOGIN_LINKS', subjects: ['tokens.l
 export const Streams = {
   /** Work queue of per-user refresh requests, consumed by iifl-auth. */
   requests: { name: 'TOKEN_REQUESTS', subjects: ['tokens.refresh.requested.>'] },
-  /** Outcomes of refreshes, kept for a while so persistence and late subscribers can catch up. */
-  events: { name: 'TOKEN_EVENTS', subjects: ['tokens.refreshed.>', 'tokens.failed.>', 'tokens.skipped.>'] },
+  /**
+   * Outcomes of refreshes and tokens found dead, kept for a while so persistence and late
+   * subscribers can catch up. A stream created with fewer subjects gains the others (ensureStream).
+   */
+  events: { name: 'TOKEN_EVENTS', subjects: ['tokens.refreshed.>', 'tokens.failed.>', 'tokens.skipped.>', 'tokens.invalidated.>'] },
   /** Messages that could not be processed, with the reason. */
   deadLetters: { name: 'TOKEN_DLQ', subjects: ['tokens.dlq.>'] },
 } as const;
@@ -51,6 +57,8 @@ export const Buckets = {
   totpSteps: 'iifl-auth-totp',
   /** iifl-auth: the ids of login-link nonces redeemed (a link logs in once). */
   loginNonces: 'iifl-auth-login-nonces',
+  /** iifl-auth: per user, the last check of the stored token (one check per interval across replicas). */
+  tokenChecks: 'iifl-auth-token-checks',
 } as const;
 
 function safe(userID: string): string {

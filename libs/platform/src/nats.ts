@@ -100,7 +100,7 @@ export const STREAM_CONFIGS: Record<keyof typeof Streams, Partial<StreamConfig>>
   deadLetters: fileStream(Streams.deadLetters, { retention: RetentionPolicy.Limits, max_age: nanos(30 * DAY_MS) }),
 };
 
-/** Creates the streams and the tokens KV bucket if they are missing. Safe to run from every service. */
+/** Creates the streams and the tokens KV bucket if they are missing (a stream gains subjects it lacks). Safe to run from every service. */
 export async function ensureTopology(nc: NatsConnection): Promise<void> {
   const jsm = await nc.jetstreamManager();
   for (const config of Object.values(STREAM_CONFIGS)) {
@@ -109,18 +109,30 @@ export async function ensureTopology(nc: NatsConnection): Promise<void> {
   await nc.jetstream().views.kv(Buckets.tokens, { history: 1, storage: StorageType.File });
 }
 
-/** Creates a stream unless it exists; never changes one that does. Safe to run from every replica. */
+/**
+ * Creates a stream unless it exists. A stream that exists keeps its messages and settings and only
+ * gains the subjects it lacks (a subject added in a later version); nothing is ever removed. Safe to
+ * run from every replica.
+ */
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
+  const existing = await jsm.streams.info(config.name!).then(
+    (info) => info.config,
+    () => null,
+  );
+  if (existing) return addMissingSubjects(jsm, existing, config.subjects ?? []);
   try {
-    await jsm.streams.info(config.name!);
-  } catch {
-    try {
-      await jsm.streams.add(config);
-    } catch (err) {
-      // Another replica may have created it in between.
-      await jsm.streams.info(config.name!).catch(() => {
-        throw err;
-      });
-    }
+    await jsm.streams.add(config);
+  } catch (err) {
+    // Another replica may have created it in between.
+    const created = await jsm.streams.info(config.name!).catch(() => {
+      throw err;
+    });
+    await addMissingSubjects(jsm, created.config, config.subjects ?? []);
   }
+}
+
+async function addMissingSubjects(jsm: JetStreamManager, existing: StreamConfig, wanted: readonly string[]): Promise<void> {
+  const missing = wanted.filter((subject) => !existing.subjects?.includes(subject));
+  if (missing.length === 0) return;
+  await jsm.streams.update(existing.name, { subjects: [...(existing.subjects ?? []), ...missing] });
 }
