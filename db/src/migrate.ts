@@ -4,6 +4,7 @@ import * as refreshRuns from '../migrations/2026113002_refresh_runs.ts';
 import * as userRefreshState from '../migrations/2026113003_user_refresh_state.ts';
 import * as userLoginSettings from '../migrations/2026120101_user_login_settings.ts';
 import * as refreshRunRetries from '../migrations/2026120202_refresh_run_retries.ts';
+import * as tokenInvalidations from '../migrations/2026120203_token_invalidations.ts';
 
 /** Every migration, by name; the Migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ export const migrations: Record<string, Migration> = {
   '2026113003_user_refresh_state': userRefreshState,
   '2026120101_user_login_settings': userLoginSettings,
   '2026120202_refresh_run_retries': refreshRunRetries,
+  '2026120203_token_invalidations': tokenInvalidations,
 };
 
 export class MigrationError extends Error {

@@ -74,6 +74,12 @@ export interface UserRefreshStateTable {
   rejected_code: string | null;
   /** Salted hash of the credentials that were rejected: other credentials lift the mark. */
   rejected_credentials_hash: string | null;
+  /** The last time the stored login token was found dead at IIFL (iifl-auth's watch) while the row held it. */
+  token_invalidated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** `SESSION_INVALID` or `WRONG_CLIENT` (TokenInvalidated's reason). */
+  token_invalidated_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** IIFL's own code (`EC044`, `HTTP 401`), when it gave one. */
+  token_invalidated_broker_code: ColumnType<string | null, string | null | undefined, string | null>;
   updated_at: Generated<Date>;
 }
 
