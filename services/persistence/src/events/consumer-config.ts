@@ -8,7 +8,8 @@ const MAX_ACK_PENDING = 2_000;
 
 /**
  * The durable consumer of the events stream. It has no filter: the stream holds exactly the three
- * outcome subjects (and nats-server 2.9 knows no multi-subject filters).
+ * outcome subjects and `tokens.invalidated.>`, all of them for persistence (and nats-server 2.9
+ * knows no multi-subject filters).
  */
 export const PERSISTENCE_CONSUMER: Partial<ConsumerConfig> = {
   durable_name: Consumers.persistence,

@@ -7,6 +7,7 @@ import { putTokenIfNewer } from '../tokens-kv.ts';
 import { applyOutcomeEvents, type EventToApply, type NotApplied } from './apply-events.ts';
 import { startBatcher } from './batcher.ts';
 import { ensurePersistenceConsumer } from './consumer-config.ts';
+import { takeInvalidations } from './invalidation.ts';
 import { publishOutcomeNotices } from './notices.ts';
 import type { OutcomeOptions } from './outcome-statement.ts';
 import { parseOutcomeEvent, type OutcomeEvent } from './parse-event.ts';
@@ -57,7 +58,9 @@ export async function startEventConsumer(deps: ConsumerDeps & { concurrency: num
   };
 }
 
-async function handleBatch(ctx: ConsumerDeps, batch: JsMsg[]): Promise<void> {
+async function handleBatch(ctx: ConsumerDeps, received: JsMsg[]): Promise<void> {
+  // Tokens found dead (tokens.invalidated.<userID>) are recorded on their own; the rest are outcomes.
+  const batch = await takeInvalidations(ctx, received);
   const valid: Array<{ msg: JsMsg; outcome: OutcomeEvent }> = [];
   for (const msg of batch) {
     const parsed = parseOutcomeEvent(msg.subject, msg.data);
