@@ -2,6 +2,8 @@ import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnectio
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, natsEnvSchema, type NatsEnv } from '@refresher/platform';
 import { parseCliArgs, USAGE } from './args.ts';
+import { clearRejectionMarks } from './clear-rejections.ts';
+import { refreshFailed } from './failed-run.ts';
 import { ExitCode, runRefresh, type Output, type RunRefreshTuning } from './run-refresh.ts';
 
 export const cliConfigSchema = natsEnvSchema;
@@ -44,7 +46,10 @@ export async function runCli(
     return ExitCode.Usage;
   }
   try {
-    return await runRefresh(nc, parsed.options, output, tuning);
+    const { options } = parsed;
+    if (options.mode === 'clear-rejections') return await clearRejectionMarks(nc, options, output);
+    if (options.mode === 'failed') return await refreshFailed(nc, options, output, tuning);
+    return await runRefresh(nc, options, output, tuning);
   } finally {
     await nc.close();
   }

@@ -1,17 +1,19 @@
 import type { NatsConnection } from 'nats';
-import { PersistenceApi, ServiceErrorCode, type RunOutcomeRecorded } from '@refresher/contracts';
+import { ServiceErrorCode, type RunOutcomeRecorded, type StartRunRequest, type StartRunResponse } from '@refresher/contracts';
 import { ServiceCallError } from '@refresher/platform';
 import { startRefreshRun, type RefreshRun } from '@refresher/refresh-runs';
 import type { CliOptions } from './args.ts';
 import {
-  formatFound,
+  formatClosing,
   formatIncomplete,
   formatOutcome,
   formatProgress,
   formatRefreshedDetails,
-  formatSkipped,
+  formatRejectedHint,
+  formatStart,
   formatSummary,
   toCliSummary,
+  type CliSummary,
 } from './summary-format.ts';
 
 export interface Output {
@@ -35,34 +37,37 @@ export interface RunRefreshTuning {
   progressEvery?: number;
 }
 
+/** Where the human lines go: stdout, except with --json, where stdout carries the JSON summary alone. */
+export function infoOf(options: CliOptions, output: Output): (line: string) => void {
+  return options.json ? output.err : output.out;
+}
+
 /**
- * Starts a run (trigger `cli`), reports its progress on stderr, and prints the summary on stdout.
- * Returns the exit code.
+ * Starts a run (trigger `cli`) of every due user or of `--user`, reports its progress on stderr, and
+ * prints the summary on stdout. Returns the exit code.
  */
-export async function runRefresh(
+export function runRefresh(nc: NatsConnection, options: CliOptions, output: Output, tuning: RunRefreshTuning = {}): Promise<ExitCode> {
+  return followRun(nc, { trigger: 'cli', ...(options.userID ? { userID: options.userID } : {}) }, options, output, tuning);
+}
+
+/** Starts the run asked for and follows it to its summary (or to the end of `--timeout`). */
+export async function followRun(
   nc: NatsConnection,
+  request: StartRunRequest,
   options: CliOptions,
   output: Output,
   tuning: RunRefreshTuning = {},
 ): Promise<ExitCode> {
-  // With --json, stdout carries the JSON summary alone; the human lines go to stderr.
-  const info = options.json ? output.err : output.out;
-
   let run: RefreshRun;
   try {
-    run = await startRefreshRun(nc, { trigger: 'cli', ...(options.userID ? { userID: options.userID } : {}) });
+    run = await startRefreshRun(nc, request);
   } catch (err) {
-    return reportStartError(err, options, output);
+    // Not a service error: the run was registered but its requests could not be published (JetStream not answering).
+    if (!(err instanceof ServiceCallError)) return reportPublishError(err, output);
+    return reportServiceError(err, options, output, 'start the run');
   }
-
   try {
-    const { start } = run;
-    info(formatFound(start.requested.length + start.skipped.length));
-    for (const user of start.skipped) info(formatSkipped(user));
-    if (start.requested.length > 0) {
-      output.err(`Run ${start.runId}: waiting for ${start.requested.length} login(s), up to ${options.timeoutSeconds} s`);
-    }
-
+    printStart(run.start, request, options, output);
     const progress = createProgress(options.verbose, output, tuning);
     let result;
     try {
@@ -70,17 +75,7 @@ export async function runRefresh(
     } finally {
       progress.stop();
     }
-
-    const summary = toCliSummary(result.summary, result.completed);
-    if (options.json) {
-      output.out(JSON.stringify(summary, null, 2));
-    } else {
-      if (options.verbose) for (const line of formatRefreshedDetails(summary.results)) output.out(line);
-      output.out('');
-      for (const line of formatSummary(summary)) output.out(line);
-    }
-    if (!summary.completed) output.err(formatIncomplete(summary, options.timeoutSeconds));
-    return summary.completed && summary.failed === 0 ? ExitCode.Ok : ExitCode.Failed;
+    return printResult(toCliSummary(result.summary, result.completed), options, output);
   } catch (err) {
     if (err instanceof ServiceCallError) {
       output.err(`Error: lost contact with persistence while following run ${run.start.runId}: ${err.message}`);
@@ -92,20 +87,47 @@ export async function runRefresh(
   }
 }
 
-function reportStartError(err: unknown, options: CliOptions, output: Output): ExitCode {
-  if (err instanceof ServiceCallError) {
-    if (err.code === ServiceErrorCode.NotFound && options.userID) {
-      output.err(`User not found: ${options.userID}`);
-      return ExitCode.Failed;
-    }
-    if (err.code === ServiceErrorCode.Unavailable && err.subject === PersistenceApi.startRun.subject) {
-      output.err(`Error: persistence is not answering on NATS (${PersistenceApi.startRun.subject}). Is the persistence service running?`);
-      return ExitCode.Usage;
-    }
-    output.err(`Error: persistence refused to start the run (${err.code}): ${err.message}`);
+function printStart(start: StartRunResponse, request: StartRunRequest, options: CliOptions, output: Output): void {
+  const info = infoOf(options, output);
+  const lines = formatStart(start.requested.length + start.skipped.length, start.skipped, options.style, request.userID);
+  for (const line of [...lines, ...formatRejectedHint(start.skipped)]) info(line);
+  if (request.retry && start.requested.length + start.skipped.length === 0) {
+    info(`Nobody failed: every user that failed in run ${request.retry.of} (and its retries) has been logged in since.`);
+  }
+  if (start.requested.length > 0) {
+    output.err(`Run ${start.runId}: waiting for ${start.requested.length} login(s), up to ${options.timeoutSeconds} s`);
+  }
+}
+
+/** The summary (JSON, or the block with its failed users), and the exit code it means. */
+export function printResult(summary: CliSummary, options: CliOptions, output: Output): ExitCode {
+  if (options.json) {
+    output.out(JSON.stringify(summary, null, 2));
+  } else {
+    if (options.verbose) for (const line of formatRefreshedDetails(summary.results)) output.out(line);
+    output.out('');
+    for (const line of formatSummary(summary, options.style)) output.out(line);
+    if (summary.completed) for (const line of formatClosing(options.style)) output.out(line);
+  }
+  if (!summary.completed) output.err(formatIncomplete(summary, options.timeoutSeconds));
+  return summary.completed && summary.failed === 0 ? ExitCode.Ok : ExitCode.Failed;
+}
+
+/** A persistence call that failed: an unknown user is the caller's mistake (1); anything else is the system's (2). */
+export function reportServiceError(err: ServiceCallError, options: CliOptions, output: Output, what: string): ExitCode {
+  if (err.code === ServiceErrorCode.NotFound && options.userID) {
+    output.err(`User not found: ${options.userID}`);
+    return ExitCode.Failed;
+  }
+  if (err.code === ServiceErrorCode.Unavailable) {
+    output.err(`Error: persistence is not answering on NATS (${err.subject}). Is the persistence service running?`);
     return ExitCode.Usage;
   }
-  // The run was registered but its requests could not be published (JetStream not answering).
+  output.err(`Error: persistence refused to ${what} (${err.code}): ${err.message}`);
+  return ExitCode.Usage;
+}
+
+function reportPublishError(err: unknown, output: Output): ExitCode {
   output.err(`Error: could not publish the refresh requests: ${err instanceof Error ? err.message : String(err)}`);
   return ExitCode.Usage;
 }

@@ -1,8 +1,10 @@
 import type { RunOutcomeRecorded, RunResult, RunSummary, SkippedUser, SkipReason } from '@refresher/contracts';
+import type { OutputStyle } from './args.ts';
 
 /** The summary as `--json` prints it. */
 export interface CliSummary {
-  runId: string;
+  /** Null when no run was needed (`--failed` with nobody failed). */
+  runId: string | null;
   completed: boolean;
   successful: number;
   failed: number;
@@ -39,12 +41,55 @@ export function describeSkipReason(reason: string): string {
   return SKIP_REASONS[reason as SkipReason] ?? reason;
 }
 
-export function formatFound(count: number): string {
-  return `Found ${count} user(s) to process`;
+/**
+ * What each kind of line starts with: nothing in this command's own output; in the existing script's,
+ * the emoji its output shows (seed, "Script Execution", where they appear as mojibake of UTF-8).
+ */
+const MARKS: Record<OutputStyle, Record<'fetching' | 'found' | 'skip' | 'summary' | 'successful' | 'failed' | 'total' | 'done', string>> = {
+  plain: { fetching: '', found: '', skip: '', summary: '', successful: '', failed: '', total: '', done: '' },
+  legacy: { fetching: '🔍 ', found: '📊 ', skip: '⏭️  ', summary: '📊 ', successful: '✅ ', failed: '❌ ', total: '📈 ', done: '✅ ' },
+};
+
+/**
+ * The lines before the users: how many there are, then the skipped ones. The existing script said
+ * first what it fetched and left a blank line after the count.
+ */
+export function formatStart(count: number, skipped: readonly SkippedUser[], style: OutputStyle = 'plain', userID?: string): string[] {
+  const lines: string[] = [];
+  if (style === 'legacy') lines.push(`${MARKS.legacy.fetching}Fetching ${userID ? `IIFL user ${userID}` : 'all IIFL users'}...`);
+  lines.push(formatFound(count, style));
+  if (style === 'legacy') lines.push('');
+  for (const user of skipped) lines.push(formatSkipped(user, style));
+  return lines;
 }
 
-export function formatSkipped(user: SkippedUser): string {
-  return `Skipping ${user.clientName} (${user.userID}) - ${describeSkipReason(user.reason)}`;
+export function formatFound(count: number, style: OutputStyle = 'plain'): string {
+  return `${MARKS[style].found}Found ${count} user(s) to process`;
+}
+
+export function formatSkipped(user: SkippedUser, style: OutputStyle = 'plain'): string {
+  return `${MARKS[style].skip}Skipping ${user.clientName} (${user.userID}) - ${describeSkipReason(user.reason)}`;
+}
+
+/**
+ * After users skipped because the broker rejected their credentials before: how to let them be
+ * logged in again once the credentials were put right outside the system.
+ */
+export function formatRejectedHint(skipped: readonly SkippedUser[]): string[] {
+  const rejected = skipped.filter((u) => u.reason === 'CREDENTIALS_REJECTED').map((u) => u.userID);
+  if (rejected.length === 0) return [];
+  const user = rejected.length === 1 ? rejected[0]! : '<userID>';
+  return [
+    `${rejected.length} user(s) skipped: the broker rejected their credentials before, and they have not changed since.`,
+    'Once put right outside the system (an account unlocked at IIFL, say), lift the mark:',
+    `  pnpm refresh-tokens --clear-rejections --user ${user}${rejected.length > 1 ? '    (without --user: every user)' : ''}`,
+    `and refresh: pnpm refresh-tokens --failed (or --user ${user}). New credentials (pnpm users update) lift the mark themselves.`,
+  ];
+}
+
+/** The existing script's last line, once the run is over; this command's own output has none. */
+export function formatClosing(style: OutputStyle): string[] {
+  return style === 'legacy' ? ['', `${MARKS.legacy.done}Token refresh completed!`] : [];
 }
 
 /** `CODE message`, or whichever of the two there is. */
@@ -53,13 +98,14 @@ export function formatError(code: string | null, message: string | null): string
 }
 
 /** The legacy script's block, then the failed users. */
-export function formatSummary(summary: CliSummary): string[] {
+export function formatSummary(summary: CliSummary, style: OutputStyle = 'plain'): string[] {
+  const mark = MARKS[style];
   const lines = [
-    'REFRESH SUMMARY:',
-    `Successful: ${summary.successful}`,
-    `Failed: ${summary.failed}`,
-    `Skipped: ${summary.skipped}`,
-    `Total: ${summary.total}`,
+    `${mark.summary}REFRESH SUMMARY:`,
+    `${mark.successful}Successful: ${summary.successful}`,
+    `${mark.failed}Failed: ${summary.failed}`,
+    `${mark.skip}Skipped: ${summary.skipped}`,
+    `${mark.total}Total: ${summary.total}`,
   ];
   if (summary.failedUsers.length > 0) {
     lines.push('', 'Failed Users:');

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { RunResult, RunSummary } from '@refresher/contracts';
 import {
+  formatClosing,
   formatFound,
+  formatRejectedHint,
+  formatStart,
   formatOutcome,
   formatProgress,
   formatRefreshedDetails,
@@ -72,6 +75,52 @@ describe('formatSummary', () => {
       '  U1: BAD_CREDENTIALS Invalid password',
       '  U3: TIMEOUT',
     ]);
+  });
+
+  it('prints the lines of the existing script in the legacy style: its emoji, blank line and closing line', () => {
+    const s = toCliSummary(
+      summary([
+        result('U1', 'refreshed'),
+        result('U2', 'failed', { code: 'ACCOUNT_BLOCKED', message: 'User blocked' }),
+        result('P1', 'skipped', { code: 'INTEGRATION_MANAGED' }),
+      ]),
+      true,
+    );
+    const skipped = [{ userID: 'P1', clientName: 'Partner One', reason: 'INTEGRATION_MANAGED' as const }];
+    expect([...formatStart(3, skipped, 'legacy'), '', ...formatSummary(s, 'legacy'), ...formatClosing('legacy')]).toEqual([
+      '🔍 Fetching all IIFL users...',
+      '📊 Found 3 user(s) to process',
+      '',
+      '⏭️  Skipping Partner One (P1) - Integration-managed user',
+      '',
+      '📊 REFRESH SUMMARY:',
+      '✅ Successful: 1',
+      '❌ Failed: 1',
+      '⏭️  Skipped: 1',
+      '📈 Total: 3',
+      '',
+      'Failed Users:',
+      '  U2: ACCOUNT_BLOCKED User blocked',
+      '',
+      '✅ Token refresh completed!',
+    ]);
+    expect(formatStart(1, [], 'legacy', 'U1')[0]).toBe('🔍 Fetching IIFL user U1...');
+    // The plain style is this command's own: no emoji, no closing line.
+    expect(formatStart(3, skipped)).toEqual(['Found 3 user(s) to process', 'Skipping Partner One (P1) - Integration-managed user']);
+    expect(formatClosing('plain')).toEqual([]);
+  });
+});
+
+describe('formatRejectedHint', () => {
+  it('says how to lift a rejection mark, naming the one user, or any user when there are more', () => {
+    const rejected = (userID: string) => ({ userID, clientName: userID, reason: 'CREDENTIALS_REJECTED' as const });
+    expect(formatRejectedHint([{ userID: 'P1', clientName: 'P', reason: 'INTEGRATION_MANAGED' }])).toEqual([]);
+    const one = formatRejectedHint([rejected('R4')]).join('\n');
+    expect(one).toContain('pnpm refresh-tokens --clear-rejections --user R4\n');
+    expect(one).toContain('pnpm refresh-tokens --failed (or --user R4)');
+    const two = formatRejectedHint([rejected('R4'), rejected('R5')]).join('\n');
+    expect(two).toMatch(/^2 user\(s\) skipped/);
+    expect(two).toContain('--clear-rejections --user <userID>    (without --user: every user)');
   });
 });
 
