@@ -217,6 +217,28 @@ describe('NATS with per-service permissions', () => {
     }
   });
 
+  it('lets the operator list runs and lift rejection marks, and the gateway list runs; not an engine', async () => {
+    const operator = (args: string[]) => runEntryPoint('services/cli/src/main.ts', args, { NATS_URL: nats.url, ...natsEnv('operator') });
+    const failed = await operator(['--failed', '--json']);
+    expect(failed.code, failed.stderr).toBe(0);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ failed: 0 });
+    const cleared = await operator(['--clear-rejections', '--json']);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(JSON.parse(cleared.stdout)).toEqual({ cleared: [] });
+
+    const listed = await fetch(`${gatewayUrl}/tokens/runs?limit=1`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { runs: unknown[] }).runs).toHaveLength(1);
+
+    for (const subject of [PersistenceApi.listRuns.subject, PersistenceApi.clearRejections.subject]) {
+      const refused = await engine.request(subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(
+        () => 'answered',
+        (err: Error) => err.message,
+      );
+      expect(refused, subject).toMatch(/permissions violation/i);
+    }
+  });
+
   it('gave no service a permission error along the way', () => {
     for (const service of services) {
       expect(service.output(), service.name).not.toMatch(/permission|NATS connection trouble/i);
