@@ -6,3 +6,4 @@ export {
   type StartRefreshRunOptions,
   type UserOutcome,
 } from './refresh-run.ts';
+export { getMorningStatus, morningReadiness } from './morning.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { env, natsEnvSchema } from '@refresher/platform';
+import { TIME_OF_DAY } from './deadline.ts';
 
 const optionalBool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -23,6 +24,19 @@ export const schedulerConfigSchema = natsEnvSchema
       .trim()
       .default('Asia/Kolkata')
       .refine(isKnownTimeZone, 'unknown time zone (use an IANA name such as "Asia/Kolkata")'),
+    /**
+     * The time of day (HH:MM or HH:MM:SS, in REFRESH_TIMEZONE) by which a morning must be done: after
+     * a scheduled run, users with transient failures are tried again in passes until it passes.
+     * 09:05 leaves ten minutes before the NSE opens at 09:15.
+     */
+    REFRESH_DEADLINE: z
+      .string()
+      .trim()
+      .default('09:05')
+      .refine((v) => TIME_OF_DAY.test(v), 'not a time of day (HH:MM or HH:MM:SS, e.g. "09:05")'),
+    /** The gap before a morning's second pass; each later gap doubles, up to REFRESH_PASS_MAX_DELAY_MS. */
+    REFRESH_PASS_DELAY_MS: env.positiveInt(60_000),
+    REFRESH_PASS_MAX_DELAY_MS: env.positiveInt(8 * 60_000),
     SCHEDULER_ENABLED: optionalBool,
     /** The legacy switch, honoured when SCHEDULER_ENABLED is not set. */
     ENABLE_LOCAL_IIFL_LOGIN: optionalBool,

@@ -10,6 +10,8 @@ import {
   GetRunRequest,
   ListRunsRequest,
   ListRunsResponse,
+  MorningStatus,
+  MorningStatusRequest,
   RunSummary,
   StartRunRequest,
   StartRunResponse,
@@ -42,6 +44,12 @@ export const PersistenceApi = {
   startRun: { name: 'runs-start', subject: 'persistence.runs.start', request: StartRunRequest, response: StartRunResponse },
   getRun: { name: 'runs-get', subject: 'persistence.runs.get', request: GetRunRequest, response: RunSummary },
   listRuns: { name: 'runs-list', subject: 'persistence.runs.list', request: ListRunsRequest, response: ListRunsResponse },
+  morningStatus: {
+    name: 'runs-morning',
+    subject: 'persistence.runs.morning',
+    request: MorningStatusRequest,
+    response: MorningStatus,
+  },
   getCredentials: {
     name: 'credentials-get',
     subject: 'persistence.credentials.get',

@@ -122,3 +122,28 @@ export type ClearRejectionsRequest = z.infer<typeof ClearRejectionsRequest>;
 
 export const ClearRejectionsResponse = z.strictObject({ cleared: z.array(UserId) });
 export type ClearRejectionsResponse = z.infer<typeof ClearRejectionsResponse>;
+
+/** `persistence.runs.morning`: how the latest scheduled morning stands (readiness, the day's verdict). */
+export const MorningStatusRequest = z.strictObject({});
+export type MorningStatusRequest = z.infer<typeof MorningStatusRequest>;
+
+/**
+ * The latest scheduled run with its passes, by user. `needsAttention` counts the users neither
+ * logged in since the morning began (by a pass, an operator, the day watch or a partner's push) nor
+ * skipped by rule (integration-managed, not live): failed, still pending, credentials rejected, or
+ * waiting for a browser login. `degraded` while it is above zero; `none` before the first morning.
+ */
+export const MorningStatus = z.strictObject({
+  status: z.enum(['ok', 'degraded', 'none']),
+  runId: RunId.nullable(),
+  requestedAt: Timestamp.nullable(),
+  /** Runs that retried the morning's failures. */
+  passes: Count,
+  users: Count,
+  refreshed: Count,
+  skippedByRule: Count,
+  needsAttention: Count,
+  /** Of those needing attention, the ones without an outcome yet. */
+  pending: Count,
+});
+export type MorningStatus = z.infer<typeof MorningStatus>;

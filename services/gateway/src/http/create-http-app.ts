@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import type { Logger } from '@refresher/platform';
+import { answerReadiness, type Logger } from '@refresher/platform';
+import { morningReadiness } from '@refresher/refresh-runs';
 import { requireApiKey, requireScope, Scope } from '../auth.ts';
 import { createFailureSlowdown } from '../failure-slowdown.ts';
 import { rateLimitPerKey } from '../rate-limit.ts';
@@ -40,7 +41,8 @@ const noStore: RequestHandler = (_req, res, next) => {
 
 /**
  * The legacy integration API over events: `/api/integration/*` behind the API key, and an
- * unauthenticated `GET /healthz` that follows the NATS connection.
+ * unauthenticated `GET /healthz` that follows the NATS connection and `GET /readyz` that tells
+ * how the latest morning stands.
  */
 export function createHttpApp(deps: HttpDeps): Express {
   const isHealthy = deps.isHealthy ?? (() => !deps.nc.isClosed());
@@ -68,6 +70,11 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.get('/healthz', (_req, res) => {
     const ok = isHealthy();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', nats: ok ? 'connected' : 'disconnected' });
+  });
+  // The morning's verdict from persistence: 200 ok/degraded/none, 503 when it cannot be told.
+  const readiness = morningReadiness(deps.nc, routeDeps.persistenceTimeoutMs);
+  app.get('/readyz', (_req, res, next) => {
+    answerReadiness(() => ({ ok: isHealthy() }), readiness).then(({ code, body }) => res.status(code).json(body), next);
   });
 
   // IIFL sends the browser here after a login: no API key, the link's signed single-use nonce is the authority.

@@ -7,6 +7,7 @@ import { toServiceFailure } from '../errors.ts';
 import { publishRunCompleted } from '../events/notices.ts';
 import { getRun } from '../runs/get-run.ts';
 import { listRuns } from '../runs/list-runs.ts';
+import { getMorningStatus } from '../runs/morning-status.ts';
 import { startRun } from '../runs/start-run.ts';
 import { clearRejections } from '../users/clear-rejections.ts';
 import { pushToken } from '../users/push-token.ts';
@@ -35,6 +36,7 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
   service.add(PersistenceApi.startRun, (request) => registerRun({ ...deps, log }, request));
   service.add(PersistenceApi.getRun, (request) => getRun(deps.db, request.runId));
   service.add(PersistenceApi.listRuns, (request) => listRuns(deps.db, request));
+  service.add(PersistenceApi.morningStatus, () => getMorningStatus(deps.db));
   service.add(PersistenceApi.getCredentials, (request) => getCredentials(deps.db, request.userID));
   service.add(PersistenceApi.tokenStatus, (request) => getTokenStatus(deps.db, request.userID));
   service.add(PersistenceApi.pushToken, (request) => pushToken(deps, request));

@@ -1,16 +1,9 @@
 import { sql, type Kysely } from 'kysely';
-import { FailureCode, isRetryableFailure, type RetryOf } from '@refresher/contracts';
+import { isRetryableCode, type RetryOf } from '@refresher/contracts';
 import type { Database, IIFLUserRow, RefreshRunRow } from '@refresher/db';
 import { RunNotFoundError } from '../errors.ts';
 import { listLiveUsers } from '../users/user.repository.ts';
 import { findRun } from './run.repository.ts';
-
-const FAILURE_CODES: ReadonlySet<string> = new Set(Object.values(FailureCode));
-
-/** A transient failure is one the code table says may pass on its own; an unknown code is not. */
-function isTransient(code: string | null): boolean {
-  return code !== null && FAILURE_CODES.has(code) && isRetryableFailure(code as FailureCode);
-}
 
 export interface RetryCandidates {
   /** The first run of the chain: the new run is linked to it. */
@@ -30,7 +23,7 @@ export async function selectRetryCandidates(db: Kysely<Database>, retry: RetryOf
   const root = asked.retry_of ? await findRun(db, asked.retry_of) : asked;
   if (!root) throw new RunNotFoundError(asked.retry_of!);
   const failed = await latestFailures(db, root);
-  const wanted = new Set(failed.filter((f) => retry.failures === 'all' || isTransient(f.code)).map((f) => f.user_id));
+  const wanted = new Set(failed.filter((f) => retry.failures === 'all' || isRetryableCode(f.code)).map((f) => f.user_id));
   const since = root.requested_at.getTime();
   const users = (await listLiveUsers(db)).filter((u) => wanted.has(u.userID) && !(u.lastLoginTime && u.lastLoginTime.getTime() > since));
   return { root: root.run_id, users };
