@@ -35,7 +35,7 @@ export async function getMorningStatus(db: Kysely<Database>): Promise<MorningSta
       order by o.user_id, c.requested_at desc, c.run_id desc
     ), judged as (
       select l.outcome, l.code,
-        l.outcome = 'refreshed' or u."lastLoginTime" > (root.requested_at at time zone 'UTC') as refreshed
+        l.outcome = 'refreshed' or coalesce(u."lastLoginTime" > (root.requested_at at time zone 'UTC'), false) as refreshed
       from latest l cross join root left join "IIFLUser" u on u."userID" = l.user_id
     )
     select root.run_id, root.requested_at,
