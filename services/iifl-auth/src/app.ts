@@ -22,6 +22,7 @@ import { createRefreshHandler } from './refresh-handler.ts';
 import { ensureRequestConsumer, startRequestLoop } from './request-consumer.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { createSharedTotpGuard } from './shared-totp-guard.ts';
+import { startDayWatch } from './token-watch-setup.ts';
 
 /** Steps older than this cannot collide with a new code (RFC 6238 verifiers accept one step either side). */
 const TOTP_BUCKET_TTL_MS = 5 * 60_000;
@@ -146,6 +147,7 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
     fetchExpiresMs: config.AUTH_FETCH_EXPIRES_MS,
     log,
   });
+  const watch = await startDayWatch(nc, parts.client, { intervalMs: config.TOKEN_CHECK_INTERVAL_MS }, log);
   const connected = trackConnection(nc);
   const health = await startHealthServer(config.HEALTH_PORT, () => ({
     ok: connected(),
@@ -168,6 +170,7 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
     inFlight: () => loop.inFlight(),
     stop: () =>
       (stopping ??= (async () => {
+        await watch?.stop();
         await loop.stop(config.AUTH_SHUTDOWN_GRACE_MS);
         await parts.loginApi.stop();
         await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));

@@ -52,6 +52,15 @@ export const iiflAuthConfigSchema = natsEnvSchema
     LOGIN_LINK_SECRET: z.string().min(32, 'LOGIN_LINK_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
     /** The gateway's public callback, e.g. https://refresher.example.com/api/integration/iifl/callback. */
     IIFL_REDIRECT_URL: z.url({ protocol: /^https?$/, error: 'IIFL_REDIRECT_URL must be an http(s) URL' }).optional(),
+    /**
+     * How often each stored login token is checked at IIFL (`GET /profile`), spread over the
+     * interval; 0 turns the watch off. At least a second when on.
+     */
+    TOKEN_CHECK_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .refine((ms) => ms === 0 || ms >= 1_000, 'TOKEN_CHECK_INTERVAL_MS must be 0 (off) or at least 1000')
+      .default(15 * 60_000),
     /** How long a login link stays good (1 min to 24 h). */
     LOGIN_LINK_TTL_MS: z.coerce
       .number()
