@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
+import pg from 'pg';
 import { IiflAuthApi, LoginRequired, PersistenceApi, Subjects } from '@refresher/contracts';
 import { generateAccounts, startSimulator, totpAt, type Simulator } from '@refresher/iifl-sim';
 import { getCurrentToken, watchTokens } from '@refresher/token-feed';
@@ -14,6 +15,7 @@ import {
   startNats,
   startServiceProcess,
   submitLoginForm,
+  waitFor,
   type ServiceProcess,
   type TestDatabase,
   type TestNats,
@@ -77,6 +79,8 @@ describe('NATS with per-service permissions', () => {
         IIFL_LOGIN_URL: sim.loginPageUrl,
         LOGIN_LINK_SECRET: randomBytes(32).toString('base64'),
         IIFL_REDIRECT_URL: `http://127.0.0.1:${gatewayPort}/api/integration/iifl/callback`,
+        // The day watch of tokens under this identity too (tokens bucket, its checks, runs it starts).
+        TOKEN_CHECK_INTERVAL_MS: '1500',
       }),
       start('scheduler', { REFRESH_SCHEDULE: '0 0 1 1 *' }),
       start('gateway', { INTEGRATION_API_KEY: apiKey, CREDENTIALS_KEY: credentialsKey }),
@@ -155,6 +159,41 @@ describe('NATS with per-service permissions', () => {
     }
     expect([...seen].sort()).toEqual(accounts.map((a) => a.clientId).sort());
   });
+
+  it(
+    'lets iifl-auth watch the stored tokens: a session ended at IIFL is announced, recorded and refreshed',
+    { timeout: 90_000 },
+    async () => {
+      const userID = accounts[1]!.clientId;
+      const before = (await getCurrentToken(engine, userID))!;
+      const logout = await fetch(`${sim.baseUrl}/profile/logout`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${before.token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(logout.status).toBe(200);
+      const after = await waitFor(
+        'a newer token from the watch run',
+        async () => {
+          const current = await getCurrentToken(engine, userID);
+          return current && current.loginTime > before.loginTime ? current : undefined;
+        },
+        60_000,
+        250,
+      );
+      expect(after.runId).toEqual(expect.any(String));
+      const sql = new pg.Client({ connectionString: db.url });
+      await sql.connect();
+      try {
+        const { rows: runs } = await sql.query('select trigger from refresh_runs where run_id = $1', [after.runId]);
+        expect(runs).toEqual([{ trigger: 'watch' }]);
+        const { rows: states } = await sql.query('select token_invalidated_reason from user_refresh_state where user_id = $1', [userID]);
+        expect(states).toEqual([{ token_invalidated_reason: 'SESSION_INVALID' }]);
+      } finally {
+        await sql.end();
+      }
+    },
+  );
 
   it('refuses a trading engine the credentials endpoint, refresh requests and other subscriptions', async () => {
     const credentials = await engine
