@@ -1,11 +1,20 @@
 import { sql, type Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
 import { Buckets } from '@refresher/contracts';
-import { connectNats, createLogger, ensureTopology, startHealthServer, trackConnection, type Logger } from '@refresher/platform';
+import {
+  cachedReadiness,
+  connectNats,
+  createLogger,
+  ensureTopology,
+  startHealthServer,
+  trackConnection,
+  type Logger,
+} from '@refresher/platform';
 import { createDb, migrateToLatest, type Database } from '@refresher/db';
 import { startApi, type PersistenceApiService } from './api/service.ts';
 import type { PersistenceConfig } from './config.ts';
 import { startEventConsumer, type EventConsumer } from './events/consumer.ts';
+import { getMorningStatus } from './runs/morning-status.ts';
 
 const DB_PING_INTERVAL_MS = 5_000;
 const DB_PING_FRESH_MS = 15_000;
@@ -56,10 +65,14 @@ export async function startPersistence(config: PersistenceConfig, options: { log
       outcomeOptions: { failedLoginTradingStatus: config.FAILED_LOGIN_TRADING_STATUS },
     });
 
-    const health = await startHealthServer(config.HEALTH_PORT, () => {
-      const details = { nats: natsUp(), database: databaseUp() };
-      return { ok: details.nats && details.database, details };
-    });
+    const health = await startHealthServer(
+      config.HEALTH_PORT,
+      () => {
+        const details = { nats: natsUp(), database: databaseUp() };
+        return { ok: details.nats && details.database, details };
+      },
+      { readiness: cachedReadiness(() => getMorningStatus(db), 'morning') },
+    );
     log.info({ healthPort: health.port }, 'persistence started');
     return {
       healthPort: health.port,
