@@ -90,3 +90,18 @@ describe('runs that retry the failures of an earlier run', () => {
     });
   });
 });
+
+describe('a one-user run the day watch starts', () => {
+  const h = useHarness();
+
+  it('follows the rules of any run: a standing rejection or a user no longer live is skipped, not logged in', async () => {
+    await h.seed([realUser('W1'), realUser('W2'), { ...realUser('W3'), state: 'paused' }]);
+    await h.markRejected('W2', 'BAD_CREDENTIALS');
+    const reason = async (userID: string) => (await h.startRun({ trigger: 'watch', userID })).skipped[0]?.reason ?? 'requested';
+    expect(await reason('W1')).toBe('requested');
+    expect(await reason('W2')).toBe('CREDENTIALS_REJECTED');
+    expect(await reason('W3')).toBe('NOT_LIVE');
+    // A person's one-user refresh still logs the rejected user in: they asked for it.
+    expect((await h.startRun({ trigger: 'cli', userID: 'W2' })).requested).toHaveLength(1);
+  });
+});

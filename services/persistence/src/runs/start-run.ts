@@ -48,6 +48,15 @@ async function selectUsers(
   db: Kysely<Database>,
   request: StartRunRequest,
 ): Promise<{ requested: RunUser[]; skipped: SkippedUser[]; retryOf: string | null }> {
+  if (request.userID && request.trigger === 'watch') {
+    // Nobody asked for this login: the day watch found a dead token. Rules apply as in any run.
+    const user = await findUser(db, request.userID);
+    if (!user) throw new UserNotFoundError(request.userID);
+    if (user.state !== 'live') {
+      return { requested: [], skipped: [{ userID: user.userID, clientName: user.clientName, reason: SkipReason.NotLive }], retryOf: null };
+    }
+    return { ...selectAll([user], await listRejectedUsers(db)), retryOf: null };
+  }
   if (request.userID) return { ...selectOne(await findUser(db, request.userID), request.userID), retryOf: null };
   if (request.retry) {
     const [candidates, rejected] = await Promise.all([selectRetryCandidates(db, request.retry), listRejectedUsers(db)]);
@@ -56,7 +65,7 @@ async function selectUsers(
   return { ...selectAll(...(await Promise.all([listLiveUsers(db), listRejectedUsers(db)]))), retryOf: null };
 }
 
-/** An explicit one-user request: whatever the user's state or earlier rejections. */
+/** A person's one-user request: whatever the user's state or earlier rejections. */
 function selectOne(user: IIFLUserRow | undefined, userID: string): { requested: RunUser[]; skipped: SkippedUser[] } {
   if (!user) throw new UserNotFoundError(userID);
   const entry = { userID: user.userID, clientName: user.clientName };
