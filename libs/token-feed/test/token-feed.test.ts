@@ -151,6 +151,24 @@ describe('watchTokens', () => {
     expect(relevant.map((t) => t.eventId)).toEqual([a.eventId, b.eventId, a2.eventId]);
   });
 
+  it('yields a token published before it started but written to the bucket only after its first read', async () => {
+    // iifl-auth published it before the engine started; persistence has not stored it yet.
+    const late = token('ST1', '2026-01-02T21:30:05.000Z');
+    await publish(late, 'ST1');
+    const marker = token('ST-MARK', '2026-01-02T21:30:06.000Z');
+    await putKv(marker);
+    const watch = watchTokens(nc);
+    const { seen, done } = collect(watch);
+    await waitFor("the bucket's current tokens", () => seen.some((t) => t.eventId === marker.eventId));
+    expect(seen.filter((t) => t.userID === 'ST1')).toEqual([]);
+
+    await putKv(late);
+    await waitFor('the token written after the first read', () => seen.some((t) => t.eventId === late.eventId));
+    watch.stop();
+    await done;
+    expect(seen.filter((t) => t.userID === 'ST1').map((t) => t.eventId)).toEqual([late.eventId]);
+  });
+
   it('rejects an unsafe user id', () => {
     expect(() => watchTokens(nc, { userID: 'x.>' })).toThrow(InvalidUserIdError);
     expect(() => watchTokens(nc, { userID: '' })).toThrow(InvalidUserIdError);
