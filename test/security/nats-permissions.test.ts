@@ -151,6 +151,7 @@ describe('NATS with per-service permissions', () => {
   it('lets a trading engine read the current tokens from the KV bucket and the published ones', async () => {
     const token = await getCurrentToken(engine, accounts[0]!.clientId);
     expect(token).toMatchObject({ userID: accounts[0]!.clientId, source: 'login' });
+    // Both feeds open a KV watch (a consumer filtered on every key, then on one): a refusal would reject the loop.
     const watch = watchTokens(engine);
     const seen = new Set<string>();
     for await (const t of watch) {
@@ -158,6 +159,12 @@ describe('NATS with per-service permissions', () => {
       if (seen.size === accounts.length) break;
     }
     expect([...seen].sort()).toEqual(accounts.map((a) => a.clientId).sort());
+    const one = watchTokens(engine, { userID: accounts[0]!.clientId });
+    for await (const t of one) {
+      expect(t.eventId).toBe(token!.eventId);
+      break;
+    }
+    expect([watch.watchFailures, one.watchFailures]).toEqual([0, 0]);
   });
 
   it(
@@ -226,6 +233,23 @@ describe('NATS with per-service permissions', () => {
       (err: Error) => err.message,
     );
     expect(redeem).toMatch(/permissions violation/i);
+
+    // Its consumers are on the tokens bucket only: no other stream or bucket can be read, and no consumer deleted.
+    for (const subject of [
+      '$JS.API.CONSUMER.CREATE.TOKEN_EVENTS',
+      '$JS.API.CONSUMER.CREATE.TOKEN_EVENTS.x.tokens.refreshed.>',
+      '$JS.API.CONSUMER.CREATE.KV_iifl-auth-totp',
+      '$JS.API.STREAM.MSG.GET.TOKEN_EVENTS',
+      '$JS.API.DIRECT.GET.KV_iifl-auth-logins',
+      '$JS.API.STREAM.INFO.TOKEN_REQUESTS',
+      '$JS.API.CONSUMER.DELETE.KV_tokens.x',
+    ]) {
+      const refused = await engine.request(subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(
+        () => 'answered',
+        (err: Error) => err.message,
+      );
+      expect(refused, subject).toMatch(/permissions violation/i);
+    }
 
     // Replies to others (credentials on their way to iifl-auth) are out of reach.
     const other = await connect({ servers: nats.url, user: 'engine', pass: passwords.engine, inboxPrefix: '_INBOX_engine' });
