@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { StorageType } from 'nats';
 import { Buckets } from '@refresher/contracts';
+import { morningReadiness } from '@refresher/refresh-runs';
 import { createIiflClient, iiflClientConfigFromEnv, type IiflClientHandle } from '@refresher/iifl-client';
 import {
   connectNats,
@@ -149,10 +150,11 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
   });
   const watch = await startDayWatch(nc, parts.client, { intervalMs: config.TOKEN_CHECK_INTERVAL_MS }, log);
   const connected = trackConnection(nc);
-  const health = await startHealthServer(config.HEALTH_PORT, () => ({
-    ok: connected(),
-    details: { inFlight: loop.inFlight(), keyPairsGenerated: parts.client.keyPairsGenerated() },
-  }));
+  const health = await startHealthServer(
+    config.HEALTH_PORT,
+    () => ({ ok: connected(), details: { inFlight: loop.inFlight(), keyPairsGenerated: parts.client.keyPairsGenerated() } }),
+    { readiness: morningReadiness(nc) },
+  );
   log.info(
     {
       healthPort: health.port,
