@@ -113,6 +113,8 @@ function servicesEnv(options: BenchOptions, natsUrl: string, databaseUrl: string
     LOG_LEVEL: options.logLevel,
     // Never fires during a bench.
     REFRESH_SCHEDULE: '0 0 1 1 *',
+    // The day watch would check every stored token with IIFL's profile: load that is not the run's.
+    TOKEN_CHECK_INTERVAL_MS: '0',
     ...(options.authConcurrency === null ? {} : { AUTH_CONCURRENCY: String(options.authConcurrency) }),
   };
 }
