@@ -17,7 +17,14 @@ import {
   StartRunResponse,
 } from './runs.ts';
 import { PushTokenRequest, PushTokenResponse, TokenStatusRequest, TokenStatusResponse } from './tokens.ts';
-import { RemoveUserRequest, RemoveUserResponse, UpsertUserRequest, UpsertUserResponse } from './users.ts';
+import {
+  ListAccountsRequest,
+  ListAccountsResponse,
+  RemoveUserRequest,
+  RemoveUserResponse,
+  UpsertUserRequest,
+  UpsertUserResponse,
+} from './users.ts';
 
 export interface Endpoint<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
   /** The endpoint's name on the NATS services API (`$SRV.INFO`, `$SRV.STATS`). */
@@ -61,6 +68,13 @@ export const PersistenceApi = {
     subject: 'persistence.users.token-status',
     request: TokenStatusRequest,
     response: TokenStatusResponse,
+  },
+  /** Every account as the status page shows it: never a token or a credential. */
+  listAccounts: {
+    name: 'users-accounts',
+    subject: 'persistence.users.accounts',
+    request: ListAccountsRequest,
+    response: ListAccountsResponse,
   },
   pushToken: { name: 'tokens-push', subject: 'persistence.tokens.push', request: PushTokenRequest, response: PushTokenResponse },
   /** User management: a separate subject family so NATS permissions can grant it on its own. */

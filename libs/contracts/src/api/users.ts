@@ -1,6 +1,8 @@
 // Request-reply of user management (served by persistence): register, change, remove.
 import { z } from 'zod';
-import { UserId } from '../ids.ts';
+import { Outcome, Trigger } from '../events.ts';
+import { Timestamp } from '../fields.ts';
+import { RunId, UserId } from '../ids.ts';
 import { EncryptedCredentials, LoginFlowSetting } from './credentials.ts';
 
 /**
@@ -50,3 +52,60 @@ export type RemoveUserRequest = z.infer<typeof RemoveUserRequest>;
 
 export const RemoveUserResponse = z.strictObject({ userID: UserId, removed: z.literal(true) });
 export type RemoveUserResponse = z.infer<typeof RemoveUserResponse>;
+
+/** The largest page of `persistence.users.accounts`, and the page without a `limit`. */
+export const ACCOUNTS_PAGE_MAX = 500;
+
+/**
+ * `persistence.users.accounts`: every registered user as an operator sees it (the status page),
+ * ordered by userID, a page at a time: the page after `after` starts past that userID.
+ */
+export const ListAccountsRequest = z.strictObject({
+  limit: z.number().int().min(1).max(ACCOUNTS_PAGE_MAX).default(ACCOUNTS_PAGE_MAX),
+  after: UserId.optional(),
+});
+export type ListAccountsRequest = z.infer<typeof ListAccountsRequest>;
+
+/** The user's outcome in the latest run that counted it. */
+export const AccountAttempt = z.strictObject({
+  runId: RunId,
+  trigger: Trigger,
+  outcome: z.union([Outcome, z.literal('pending')]),
+  /** Failure code or skip reason. */
+  code: z.string().nullable(),
+  /** IIFL's message (or the pipeline's) of a failure. */
+  message: z.string().nullable(),
+  /** When the outcome was recorded; while pending, when the run started. */
+  at: Timestamp,
+});
+export type AccountAttempt = z.infer<typeof AccountAttempt>;
+
+/** One account: never the token or a credential, a token preview only (as `persistence.users.token-status`). */
+export const AccountStatus = z.strictObject({
+  userID: UserId,
+  clientName: z.string(),
+  state: z.string().nullable(),
+  /** A partner pushes this user's token: never logged in here. */
+  integrationManaged: z.boolean(),
+  /** The user's own login flow; null: the deployment default. */
+  loginFlow: LoginFlowSetting.nullable(),
+  loginStatus: z.string(),
+  tradingStatus: z.string(),
+  /** First 16 characters and "..."; null without a token. */
+  tokenPreview: z.string().nullable(),
+  tokenValidity: Timestamp.nullable(),
+  lastLoginTime: Timestamp.nullable(),
+  lastAttempt: AccountAttempt.nullable(),
+  /** The last failed login (user_refresh_state), whatever came after it. */
+  lastFailure: z.strictObject({ code: z.string().nullable(), message: z.string().nullable(), at: Timestamp }).nullable(),
+  /** Set while the broker's rejection of the stored credentials stands: all-users runs skip the user. */
+  credentialsRejected: z.strictObject({ at: Timestamp, code: z.string().nullable() }).nullable(),
+});
+export type AccountStatus = z.infer<typeof AccountStatus>;
+
+export const ListAccountsResponse = z.strictObject({
+  accounts: z.array(AccountStatus),
+  /** `after` for the next page; null on the last page. */
+  next: UserId.nullable(),
+});
+export type ListAccountsResponse = z.infer<typeof ListAccountsResponse>;

@@ -10,6 +10,7 @@ import { listRuns } from '../runs/list-runs.ts';
 import { getMorningStatus } from '../runs/morning-status.ts';
 import { startRun } from '../runs/start-run.ts';
 import { clearRejections } from '../users/clear-rejections.ts';
+import { listAccounts } from '../users/list-accounts.ts';
 import { pushToken } from '../users/push-token.ts';
 import { removeUser, upsertUser } from '../users/user-admin.ts';
 import { getCredentials, getTokenStatus } from '../users/user-queries.ts';
@@ -39,6 +40,7 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
   service.add(PersistenceApi.morningStatus, () => getMorningStatus(deps.db));
   service.add(PersistenceApi.getCredentials, (request) => getCredentials(deps.db, request.userID));
   service.add(PersistenceApi.tokenStatus, (request) => getTokenStatus(deps.db, request.userID));
+  service.add(PersistenceApi.listAccounts, (request) => listAccounts(deps.db, request));
   service.add(PersistenceApi.pushToken, (request) => pushToken(deps, request));
   service.add(PersistenceApi.upsertUser, async (request) => {
     const response = await upsertUser(deps.db, request);
