@@ -2,6 +2,7 @@ export * from './ids.ts';
 export * from './codes.ts';
 export * from './subjects.ts';
 export * from './events.ts';
+export * from './notifications.ts';
 export * from './credentials.ts';
 export * from './api/service-errors.ts';
 export * from './api/runs.ts';

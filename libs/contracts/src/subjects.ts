@@ -20,6 +20,11 @@ export const Subjects = {
   runOutcome: (runId: string) => `runs.${safeRun(runId)}.outcome`,
   runCompleted: (runId: string) => `runs.${safeRun(runId)}.completed`,
   runAll: (runId: string) => `runs.${safeRun(runId)}.>`,
+  /** JetStream `TOKEN_NOTICES`: notices for people, published by persistence, delivered to webhooks by the notifier. */
+  runCompletedNotice: (runId: string) => `tokens.run.completed.${safeRun(runId)}`,
+  userFailedNotice: (userID: string) => `tokens.user.failed.${safe(userID)}`,
+  userRecoveredNotice: (userID: string) => `tokens.user.recovered.${safe(userID)}`,
+  userInvalidatedNotice: (userID: string) => `tokens.user.invalidated.${safe(userID)}`,
   deadLetter: (source: string) => `tokens.dlq.${source}`,
   deadLetterAll: 'tokens.dlq.>',
 } as const;
@@ -41,6 +46,8 @@ export const Streams = {
   events: { name: 'TOKEN_EVENTS', subjects: ['tokens.refreshed.>', 'tokens.failed.>', 'tokens.skipped.>', 'tokens.invalidated.>'] },
   /** Messages that could not be processed, with the reason. */
   deadLetters: { name: 'TOKEN_DLQ', subjects: ['tokens.dlq.>'] },
+  /** Notices for people (run reports, users failed, recovered, tokens found dead), for the notifier. */
+  notices: { name: 'TOKEN_NOTICES', subjects: ['tokens.run.>', 'tokens.user.>'] },
 } as const;
 
 export const Consumers = {

@@ -98,6 +98,14 @@ export const STREAM_CONFIGS: Record<keyof typeof Streams, Partial<StreamConfig>>
     max_age: nanos(7 * DAY_MS),
   }),
   deadLetters: fileStream(Streams.deadLetters, { retention: RetentionPolicy.Limits, max_age: nanos(30 * DAY_MS) }),
+  // Notices for the notifier: delivered within an hour or dead-lettered, so a day is plenty; the
+  // notice id as message id makes a notice published again within the hour a no-op.
+  notices: fileStream(Streams.notices, {
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(60 * MINUTE_MS),
+    max_age: nanos(DAY_MS),
+  }),
 };
 
 /** Creates the streams and the tokens KV bucket if they are missing (a stream gains subjects it lacks). Safe to run from every service. */
