@@ -5,6 +5,7 @@ import { startEndpointService, type EndpointService, type Logger } from '@refres
 import type { Database } from '@refresher/db';
 import { toServiceFailure } from '../errors.ts';
 import { publishRunCompleted } from '../events/notices.ts';
+import { publishRunReport } from '../events/people-notices.ts';
 import { getRun } from '../runs/get-run.ts';
 import { listRuns } from '../runs/list-runs.ts';
 import { getMorningStatus } from '../runs/morning-status.ts';
@@ -69,6 +70,7 @@ async function registerRun(deps: ApiDeps, request: StartRunRequest) {
     deps.log.info({ runId, trigger: request.trigger, requested: requested.length, skipped: skipped.length }, 'run registered');
     if (requested.length === 0) {
       publishRunCompleted(deps.nc, { runId, total: skipped.length, refreshed: 0, failed: 0, skipped: skipped.length });
+      await publishRunReport(deps, runId);
     }
   }
   return response;

@@ -4,8 +4,9 @@ import { credentialsFingerprint } from '@refresher/credential-crypto';
 import type { Database } from '@refresher/db';
 import { DEFAULT_OUTCOME_OPTIONS, runOutcomeStatement, toEventRow, type OutcomeOptions } from './outcome-statement.ts';
 import type { OutcomeEvent } from './parse-event.ts';
-import { appliedEvents, type AppliedEvent } from './recorded.ts';
+import { appliedEvents } from './recorded.ts';
 import { splitIntoRounds } from './rounds.ts';
+import { withPriorStates, type AppliedWithPrior } from './transitions.ts';
 
 /** One event of a batch: its subject and parsed content. */
 export interface EventToApply {
@@ -31,8 +32,8 @@ export async function applyOutcomeEvents(
   events: readonly EventToApply[],
   now = new Date(),
   options: OutcomeOptions = DEFAULT_OUTCOME_OPTIONS,
-): Promise<Array<AppliedEvent | NotApplied>> {
-  const results = new Array<AppliedEvent | NotApplied>(events.length);
+): Promise<Array<AppliedWithPrior | NotApplied>> {
+  const results = new Array<AppliedWithPrior | NotApplied>(events.length);
   const heldBack = new Map<string, unknown>();
   const userOf = (index: number) => events[index]!.outcome.event.userID;
   for (const round of splitIntoRounds(events.map((e) => e.outcome.event))) {
@@ -66,13 +67,14 @@ async function applyPart(
   events: readonly EventToApply[],
   now: Date,
   options: OutcomeOptions,
-): Promise<AppliedEvent[]> {
+): Promise<AppliedWithPrior[]> {
   const rejected = events.flatMap((e) =>
     e.outcome.kind === 'failed' && isCredentialRejection(e.outcome.event.code) ? [e.outcome.event.userID] : [],
   );
   const apply = async (trx: Kysely<Database>, fingerprints = new Map<string, string>()) => {
     const rows = events.map((e) => toEventRow(e.subject, e.outcome, fingerprints.get(e.outcome.event.userID) ?? null));
-    return appliedEvents(rows, await runOutcomeStatement(trx, rows, now, options));
+    const result = await runOutcomeStatement(trx, rows, now, options);
+    return withPriorStates(appliedEvents(rows, result), rows, result.prior);
   };
   if (rejected.length === 0) return apply(db);
   return db.transaction().execute(async (trx) => apply(trx, await fingerprintsOf(trx, rejected)));

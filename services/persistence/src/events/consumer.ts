@@ -11,8 +11,9 @@ import { takeInvalidations } from './invalidation.ts';
 import { publishOutcomeNotices } from './notices.ts';
 import type { OutcomeOptions } from './outcome-statement.ts';
 import { parseOutcomeEvent, type OutcomeEvent } from './parse-event.ts';
-import type { AppliedEvent } from './recorded.ts';
+import { publishNoticesAfterOutcome } from './people-notices.ts';
 import { afterFailure, settle, type Settlement } from './settle.ts';
+import type { AppliedWithPrior } from './transitions.ts';
 
 /** Events applied together at most. */
 export const EVENT_BATCH_MAX = 128;
@@ -80,13 +81,15 @@ async function handleBatch(ctx: ConsumerDeps, received: JsMsg[]): Promise<void> 
       const done = 'failed' in result ? null : result;
       // The run notices follow the stored outcome and precede the ack.
       if (settlement.do === 'ack' && done?.recorded) publishOutcomeNotices(ctx.nc, done.recorded);
+      // The notices for people (TOKEN_NOTICES) too: after the commit, before the ack.
+      if (settlement.do === 'ack' && done) await publishNoticesAfterOutcome(ctx, outcome, done);
       await settle(ctx, msg, settlement, { userID: outcome.event.userID, kind: outcome.kind, duplicate: done?.duplicate });
     }),
   );
 }
 
 /** Applies the batch; an event that was not applied is tried once more alone. */
-async function applyOrRetryAlone(ctx: ConsumerDeps, events: EventToApply[]): Promise<Array<AppliedEvent | NotApplied>> {
+async function applyOrRetryAlone(ctx: ConsumerDeps, events: EventToApply[]): Promise<Array<AppliedWithPrior | NotApplied>> {
   const applied = await applyOutcomeEvents(ctx.db, events, new Date(), ctx.outcomeOptions);
   if (events.length === 1) return applied;
   const notApplied = events.flatMap((_, i) => ('failed' in applied[i]! ? [i] : []));
@@ -102,7 +105,7 @@ async function applyOrRetryAlone(ctx: ConsumerDeps, events: EventToApply[]): Pro
 }
 
 /** Acked once both the database and the KV bucket hold the event; otherwise the failure decides. */
-async function decide(applied: AppliedEvent | NotApplied, stored: Promise<unknown>, deliveries: number): Promise<Settlement> {
+async function decide(applied: AppliedWithPrior | NotApplied, stored: Promise<unknown>, deliveries: number): Promise<Settlement> {
   if ('failed' in applied) return afterFailure(applied.failed, deliveries);
   try {
     await stored;

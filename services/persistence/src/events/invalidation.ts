@@ -3,6 +3,7 @@ import type { JsMsg, NatsConnection } from 'nats';
 import { TokenInvalidated } from '@refresher/contracts';
 import type { Database } from '@refresher/db';
 import { decodeJson, describeZodError, type Logger } from '@refresher/platform';
+import { publishNoticeAfterInvalidation } from './people-notices.ts';
 import { afterFailure, settle, type Settlement } from './settle.ts';
 
 const PREFIX = 'tokens.invalidated.';
@@ -97,6 +98,9 @@ async function recordInvalidation(deps: InvalidationDeps, msg: JsMsg): Promise<v
   } catch (err) {
     settlement = afterFailure(err, msg.info.redeliveryCount);
   }
-  if (applied?.marked) deps.log.info({ userID, reason: parsed.event.reason }, 'stored token found dead: its validity ends now');
+  if (applied?.marked) {
+    deps.log.info({ userID, reason: parsed.event.reason }, 'stored token found dead: its validity ends now');
+    await publishNoticeAfterInvalidation(deps, parsed.event);
+  }
   await settle(deps, msg, settlement, { userID, kind: 'invalidated', duplicate: applied?.duplicate });
 }

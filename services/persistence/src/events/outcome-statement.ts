@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '@refresher/db';
 import type { OutcomeEvent } from './parse-event.ts';
 import type { RecordedFields, StatementResult } from './recorded.ts';
+import { priorStates } from './transitions.ts';
 
 /**
  * What a failed login does to the legacy `tradingStatus` (FAILED_LOGIN_TRADING_STATUS): `inactive`,
@@ -126,14 +127,21 @@ export async function runOutcomeStatement(
     select
       (select coalesce(json_agg(event_id), '[]') from fresh) as fresh,
       (select coalesce(json_agg(json_build_object('run_id', run_id, 'user_id', user_id)), '[]') from outcomes) as outcomes,
-      (select coalesce(json_agg(runs), '[]') from runs) as runs`.execute(db);
+      (select coalesce(json_agg(runs), '[]') from runs) as runs,
+      (select coalesce(json_agg(prior), '[]') from prior) as prior`.execute(db);
   return result!;
 }
 
 /** The CTEs the rows need (a statement of logins only is planned without the failures' CTEs). */
 function effectsOf(rows: readonly EventRow[], at: RawBuilder<unknown>, options: OutcomeOptions): Array<RawBuilder<unknown>> {
   const has = (effect: Effect) => rows.some((row) => row.effect === effect);
-  return [...(has('login') ? [loginEffects(at)] : []), ...(has('failed') ? [failureEffects(at, options)] : []), runEffects(at)];
+  // `prior`: the users' state before this statement, for the notices of failures and recoveries.
+  return [
+    ...(has('login') ? [loginEffects(at)] : []),
+    ...(has('failed') ? [failureEffects(at, options)] : []),
+    runEffects(at),
+    priorStates(),
+  ];
 }
 
 function loginEffects(at: RawBuilder<unknown>): RawBuilder<unknown> {

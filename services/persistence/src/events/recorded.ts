@@ -1,4 +1,5 @@
 import type { Outcome } from '@refresher/contracts';
+import type { PriorState } from './transitions.ts';
 
 /** A user's outcome as the run recorded it, with the run's counts as they stood after it. */
 export interface RecordedOutcome {
@@ -28,6 +29,8 @@ export interface StatementResult {
   fresh: string[];
   outcomes: Array<{ run_id: string; user_id: string }>;
   runs: RunCounts[];
+  /** The users' state before the statement, per fresh login or failure (for the notices of transitions). */
+  prior?: PriorState[];
 }
 
 export interface RunCounts {

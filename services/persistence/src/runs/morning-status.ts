@@ -3,7 +3,7 @@ import { SkipReason, type MorningStatus } from '@refresher/contracts';
 import type { Database } from '@refresher/db';
 
 /** Skips that are the rule working, not a user left without a token. */
-const SKIPPED_BY_RULE: string[] = [SkipReason.IntegrationManaged, SkipReason.NotLive];
+export const SKIPPED_BY_RULE: string[] = [SkipReason.IntegrationManaged, SkipReason.NotLive];
 
 interface MorningCounts {
   run_id: string;
