@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { renderMetrics, type Registry } from './metrics.ts';
 
 export type HealthCheck = () => { ok: boolean; details?: Record<string, unknown> };
 
@@ -17,15 +18,18 @@ export interface HealthServer {
 export interface HealthServerOptions {
   host?: string;
   readiness?: ReadinessCheck;
+  /** Served at `GET /metrics` in Prometheus text format (see metrics.ts). */
+  metrics?: Registry;
 }
 
 /**
  * `GET /healthz` (liveness) answers 200 `{status:"ok"}` while the check passes, 503 otherwise.
- * `GET /readyz`, when a readiness check is given, answers as {@link answerReadiness} says. Services
+ * `GET /readyz`, when a readiness check is given, answers as {@link answerReadiness} says; `GET
+ * /metrics`, when a registry is given, its metrics. Services
  * that have no HTTP server of their own expose this one on `HEALTH_PORT`.
  */
 export async function startHealthServer(port: number, check: HealthCheck, options: HealthServerOptions = {}): Promise<HealthServer> {
-  const { host = '0.0.0.0', readiness } = options;
+  const { host = '0.0.0.0', readiness, metrics } = options;
   const server: Server = createServer((req, res) => {
     const send = (code: number, body: object) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/health')) {
@@ -33,6 +37,11 @@ export async function startHealthServer(port: number, check: HealthCheck, option
       send(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', ...details });
     } else if (req.method === 'GET' && req.url === '/readyz' && readiness) {
       void answerReadiness(check, readiness).then(({ code, body }) => send(code, body));
+    } else if (req.method === 'GET' && req.url === '/metrics' && metrics) {
+      void renderMetrics(metrics).then(
+        ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+        () => send(500, { error: 'metrics unavailable' }),
+      );
     } else {
       send(404, { error: 'not found' });
     }

@@ -4,6 +4,7 @@ export * from './nats.ts';
 export * from './request.ts';
 export * from './endpoint-service.ts';
 export * from './health.ts';
+export * from './metrics.ts';
 export * from './lifecycle.ts';
 export * from './backoff.ts';
 export * from './connection-health.ts';

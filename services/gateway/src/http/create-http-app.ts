@@ -4,6 +4,7 @@ import { answerReadiness, type Logger } from '@refresher/platform';
 import { morningReadiness } from '@refresher/refresh-runs';
 import { requireApiKey, requireScope, Scope } from '../auth.ts';
 import { createFailureSlowdown } from '../failure-slowdown.ts';
+import { createGatewayMetrics } from '../metrics.ts';
 import { rateLimitPerKey } from '../rate-limit.ts';
 import { userAdminRoutes } from '../routes/user-admin.ts';
 import { API_PREFIX } from '../legacy-bodies.ts';
@@ -13,6 +14,9 @@ import { rejectionRoutes } from '../routes/rejections.ts';
 import { runRoutes } from '../routes/runs.ts';
 import { tokenPushRoutes } from '../routes/token-push.ts';
 import { userRoutes } from '../routes/users.ts';
+import { OPENAPI_PATH, serveOpenApi } from '../openapi/document.ts';
+import { refreshFailedRoutes } from '../status/refresh-failed.ts';
+import { statusPageRoutes } from '../status/routes.ts';
 import type { HttpDeps, RouteDeps } from './deps.ts';
 import { errorHandler, notFound } from './errors.ts';
 
@@ -66,19 +70,28 @@ export function createHttpApp(deps: HttpDeps): Express {
   if (deps.trustProxy !== undefined) app.set('trust proxy', /^\d+$/.test(deps.trustProxy) ? Number(deps.trustProxy) : deps.trustProxy);
   app.use(helmet());
   app.use(requestLog(deps.log));
+  const metrics = createGatewayMetrics([API_PREFIX], deps.metrics);
+  app.use(metrics.countRequests);
 
   app.get('/healthz', (_req, res) => {
     const ok = isHealthy();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', nats: ok ? 'connected' : 'disconnected' });
   });
+  // Prometheus text, unauthenticated like the health routes: route patterns and counts, nothing secret.
+  app.get('/metrics', metrics.serve);
   // The morning's verdict from persistence: 200 ok/degraded/none, 503 when it cannot be told.
   const readiness = morningReadiness(deps.nc, routeDeps.persistenceTimeoutMs);
   app.get('/readyz', (_req, res, next) => {
     answerReadiness(() => ({ ok: isHealthy() }), readiness).then(({ code, body }) => res.status(code).json(body), next);
   });
 
+  // The operator's status page (`/`, `/status/*`): its own session cookie, never a key in the browser.
+  app.use(statusPageRoutes({ ...routeDeps, apiKeys: deps.apiKeys, slowdown }));
+
   // IIFL sends the browser here after a login: no API key, the link's signed single-use nonce is the authority.
   app.get(`${API_PREFIX}/iifl/callback`, noStore, iiflCallback(routeDeps));
+  // The API's description: public like any API description, it holds no secret and no data.
+  app.get(OPENAPI_PATH, serveOpenApi());
 
   // The key is checked before the body is read: an unauthenticated caller learns nothing else.
   app.use(
@@ -92,6 +105,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     tokenPushRoutes(routeDeps),
     iiflLoginRoutes(routeDeps),
     rejectionRoutes(routeDeps),
+    refreshFailedRoutes(routeDeps),
     ...(deps.keyring ? [userAdminRoutes({ ...routeDeps, keyring: deps.keyring })] : []),
   );
 

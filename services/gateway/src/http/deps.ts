@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { NatsConnection } from 'nats';
 import type { Keyring } from '@refresher/credential-crypto';
-import type { Logger } from '@refresher/platform';
+import type { Logger, Registry } from '@refresher/platform';
 import type { ApiKey, Scope } from '../auth.ts';
 import type { FailureSlowdownOptions } from '../failure-slowdown.ts';
 import type { RateLimitOptions } from '../rate-limit.ts';
@@ -32,6 +32,8 @@ export interface HttpDeps {
   isHealthy?: () => boolean;
   /** Aborted when the gateway stops: waiting refresh calls answer 202 at once. */
   shutdownSignal?: AbortSignal;
+  /** Where the HTTP metrics go, served at `/metrics` (default: a registry of its own). */
+  metrics?: Registry;
 }
 
 export interface RouteDeps {
