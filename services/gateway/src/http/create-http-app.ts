@@ -14,6 +14,8 @@ import { rejectionRoutes } from '../routes/rejections.ts';
 import { runRoutes } from '../routes/runs.ts';
 import { tokenPushRoutes } from '../routes/token-push.ts';
 import { userRoutes } from '../routes/users.ts';
+import { refreshFailedRoutes } from '../status/refresh-failed.ts';
+import { statusPageRoutes } from '../status/routes.ts';
 import type { HttpDeps, RouteDeps } from './deps.ts';
 import { errorHandler, notFound } from './errors.ts';
 
@@ -82,6 +84,9 @@ export function createHttpApp(deps: HttpDeps): Express {
     answerReadiness(() => ({ ok: isHealthy() }), readiness).then(({ code, body }) => res.status(code).json(body), next);
   });
 
+  // The operator's status page (`/`, `/status/*`): its own session cookie, never a key in the browser.
+  app.use(statusPageRoutes({ ...routeDeps, apiKeys: deps.apiKeys, slowdown }));
+
   // IIFL sends the browser here after a login: no API key, the link's signed single-use nonce is the authority.
   app.get(`${API_PREFIX}/iifl/callback`, noStore, iiflCallback(routeDeps));
 
@@ -97,6 +102,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     tokenPushRoutes(routeDeps),
     iiflLoginRoutes(routeDeps),
     rejectionRoutes(routeDeps),
+    refreshFailedRoutes(routeDeps),
     ...(deps.keyring ? [userAdminRoutes({ ...routeDeps, keyring: deps.keyring })] : []),
   );
 
