@@ -14,6 +14,7 @@ import { rejectionRoutes } from '../routes/rejections.ts';
 import { runRoutes } from '../routes/runs.ts';
 import { tokenPushRoutes } from '../routes/token-push.ts';
 import { userRoutes } from '../routes/users.ts';
+import { OPENAPI_PATH, serveOpenApi } from '../openapi/document.ts';
 import { refreshFailedRoutes } from '../status/refresh-failed.ts';
 import { statusPageRoutes } from '../status/routes.ts';
 import type { HttpDeps, RouteDeps } from './deps.ts';
@@ -89,6 +90,8 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   // IIFL sends the browser here after a login: no API key, the link's signed single-use nonce is the authority.
   app.get(`${API_PREFIX}/iifl/callback`, noStore, iiflCallback(routeDeps));
+  // The API's description: public like any API description, it holds no secret and no data.
+  app.get(OPENAPI_PATH, serveOpenApi());
 
   // The key is checked before the body is read: an unauthenticated caller learns nothing else.
   app.use(

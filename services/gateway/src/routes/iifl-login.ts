@@ -69,7 +69,7 @@ export function iiflCallback(deps: LoginRouteDeps): RequestHandler {
   };
 }
 
-const AuthCodeBody = z.strictObject(
+export const AuthCodeBody = z.strictObject(
   {
     userID: UserId,
     authCode: z.string({ error: 'authCode must be a string' }).min(1, 'authCode must not be empty').max(4096, 'authCode is too long'),

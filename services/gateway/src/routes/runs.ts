@@ -10,7 +10,7 @@ import { send } from '../http/respond.ts';
 import { parseRequest } from '../http/validation.ts';
 
 /** `GET /tokens/runs?limit=&before=`: a page size (default 20) and the `next` cursor of the page before. */
-const ListQuery = z.strictObject(
+export const ListQuery = z.strictObject(
   {
     limit: z
       .string({ error: 'limit must be given once' })

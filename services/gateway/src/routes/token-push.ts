@@ -34,7 +34,7 @@ const Status = (name: string) =>
 const BODY_NOT_OBJECT = 'request body must be a JSON object';
 
 /** `POST /broker/token`: a partner pushes a token for a user that exists. Extra fields are ignored. */
-const BrokerTokenBody = z.object(
+export const BrokerTokenBody = z.object(
   {
     userID: requiredString('userID').pipe(UserId),
     token: TokenValue('token'),
@@ -50,7 +50,7 @@ const BrokerTokenBody = z.object(
  * missing. `encryptedToken` is stored as given, exactly like `accessToken` (the legacy route did not
  * decrypt it either); `accessToken` wins when both are sent.
  */
-const TokenSyncBody = z
+export const TokenSyncBody = z
   .object(
     {
       userId: requiredString('userId').pipe(UserId).optional(),

@@ -38,7 +38,7 @@ const Profile = {
  * `POST /users/:userID`: a new user with all four credentials, or appKey and appSecret alone with
  * `loginFlow: "redirect"` (they type their password and TOTP at IIFL). Unknown fields are refused.
  */
-const CreateBody = z
+export const CreateBody = z
   .strictObject(
     {
       ...Profile,
@@ -54,7 +54,7 @@ const CreateBody = z
   });
 
 /** `PUT /users/:userID`: any of the profile fields and credentials. */
-const UpdateBody = z
+export const UpdateBody = z
   .strictObject(
     {
       ...Profile,
