@@ -18,7 +18,14 @@ export default defineConfig({
       test: {
         name: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name as string,
         root: dir,
-        include: ['test/**/*.test.ts', 'e2e/**/*.test.ts', 'faults/**/*.test.ts', 'security/**/*.test.ts', 'lint/**/*.test.ts'],
+        include: [
+          'test/**/*.test.ts',
+          'e2e/**/*.test.ts',
+          'faults/**/*.test.ts',
+          'security/**/*.test.ts',
+          'lint/**/*.test.ts',
+          'browser/**/*.test.ts',
+        ],
       },
     })),
     testTimeout: 30_000,

@@ -102,7 +102,8 @@ export function verdictOf(morning: MorningStatus): Verdict {
     return { status: 'none', headline: 'No morning run yet', detail: 'The first scheduled run has not started.' };
   }
   const passes = morning.passes > 0 ? `, ${morning.passes} pass${morning.passes === 1 ? '' : 'es'}` : '';
-  const detail = `${morning.refreshed} of ${morning.users} refreshed since run ${morning.runId} (${morning.requestedAt}${passes})`;
+  const started = `${(morning.requestedAt ?? '').slice(0, 16).replace('T', ' ')} UTC`;
+  const detail = `${morning.refreshed} of ${morning.users} refreshed since run ${morning.runId} (${started}${passes})`;
   if (morning.status === 'ok') return { status: 'ok', headline: 'All refreshed', detail };
   const pending = morning.pending > 0 ? `; ${morning.pending} still pending` : '';
   return { status: 'degraded', headline: `${morning.needsAttention} need attention`, detail: `${detail}${pending}` };
