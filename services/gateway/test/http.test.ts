@@ -87,7 +87,8 @@ describe('health and plumbing', () => {
       ['GET', '/api/integration/nope'],
       ['GET', '/api/integration/tokens/refresh-all'],
       ['DELETE', '/api/integration/users/U1/token'],
-      ['GET', '/'],
+      // `/` is the status page (its own tests: status-page.test.ts); other paths outside the API are not found.
+      ['GET', '/nope'],
     ] as const) {
       const res = await gw.call(method, path);
       expect(res.status, `${method} ${path}`).toBe(404);
