@@ -7,3 +7,4 @@ export * from './persistence.ts';
 export * from './pipeline.ts';
 export * from './login-page.ts';
 export * from './tcp-proxy.ts';
+export * from './webhook-receiver.ts';
