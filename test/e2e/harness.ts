@@ -60,6 +60,8 @@ export interface System {
   nc: NatsConnection;
   sql: pg.Client;
   gatewayUrl: string;
+  /** Where the services without an HTTP API of their own answer /healthz, /readyz and /metrics. */
+  healthUrls: { persistence: string; 'iifl-auth': string; scheduler: string };
   /** The gateway's callback for IIFL's login page (iifl-auth's IIFL_REDIRECT_URL). */
   callbackUrl: string;
   apiKey: string;
@@ -115,6 +117,11 @@ export async function startSystem(
     nc: undefined as unknown as NatsConnection,
     sql: new pg.Client({ connectionString: db.url }),
     gatewayUrl: `http://127.0.0.1:${gatewayPort}/api/integration`,
+    healthUrls: {
+      persistence: `http://127.0.0.1:${persistenceHealth}`,
+      'iifl-auth': `http://127.0.0.1:${authHealth}`,
+      scheduler: `http://127.0.0.1:${schedulerHealth}`,
+    },
     callbackUrl: env.IIFL_REDIRECT_URL!,
     apiKey,
     credentialsKey,

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { StorageType } from 'nats';
 import { Buckets } from '@refresher/contracts';
 import { morningReadiness } from '@refresher/refresh-runs';
-import { createIiflClient, iiflClientConfigFromEnv, type IiflClientHandle } from '@refresher/iifl-client';
+import { createIiflClient, createNodeHttpTransport, iiflClientConfigFromEnv, type IiflClientHandle } from '@refresher/iifl-client';
 import {
   connectNats,
   createLogger,
@@ -18,6 +18,7 @@ import { startLoginApi, type LoginApi } from './login-api.ts';
 import { createLoginLinks, NONCE_BUCKET_TTL_MS } from './login-links.ts';
 import { createLoginLock, type LoginLock } from './login-lock.ts';
 import { createLoginRequiredAnnouncer, ensureLoginLinkStream } from './login-required.ts';
+import { createIiflAuthMetrics, type IiflAuthMetrics } from './metrics.ts';
 import { createRedirectLogin } from './redirect-login.ts';
 import { createRefreshHandler } from './refresh-handler.ts';
 import { ensureRequestConsumer, startRequestLoop } from './request-consumer.ts';
@@ -61,6 +62,7 @@ async function openBuckets(nc: NatsConnection, config: IiflAuthConfig) {
 export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Logger } = {}): Promise<IiflAuth> {
   const log = options.log ?? createLogger('iifl-auth', config.LOG_LEVEL);
   const nc = await connectNats(config, 'iifl-auth', log);
+  const metrics = createIiflAuthMetrics();
   let client: IiflClientHandle | undefined;
   let loginApi: LoginApi | undefined;
   try {
@@ -76,7 +78,9 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
     const totpGuard = createSharedTotpGuard({ kv: totpKv });
     // Each login names its headless variant; the client's own default only matters to other callers.
     const headlessDefault = config.IIFL_LOGIN_FLOW === 'redirect' ? 'headless-v1' : config.IIFL_LOGIN_FLOW;
-    client = createIiflClient(iiflClientConfigFromEnv({ ...config, IIFL_LOGIN_FLOW: headlessDefault }), { totpGuard });
+    const clientConfig = iiflClientConfigFromEnv({ ...config, IIFL_LOGIN_FLOW: headlessDefault });
+    const transport = metrics.timed(createNodeHttpTransport({ timeoutMs: clientConfig.timeoutMs }));
+    client = createIiflClient(clientConfig, { totpGuard, transport });
     const lock = createLoginLock({
       kv: lockKv,
       ttlMs: config.AUTH_LOGIN_LOCK_TTL_MS,
@@ -106,6 +110,7 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       announceLoginRequired: createLoginRequiredAnnouncer({ js: nc.jetstream(), links, keyring: config.keyring }),
       loginApi,
       loginLinks: links !== null,
+      metrics,
     });
   } catch (err) {
     await loginApi?.stop().catch(() => {});
@@ -122,6 +127,7 @@ interface Parts {
   announceLoginRequired: ReturnType<typeof createLoginRequiredAnnouncer>;
   loginApi: LoginApi;
   loginLinks: boolean;
+  metrics: IiflAuthMetrics;
 }
 
 /** The request loop, the health endpoint, and the way to stop it all. */
@@ -140,7 +146,9 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
     ackWaitMs: config.AUTH_ACK_WAIT_MS,
     nakDelayMs: config.AUTH_NAK_DELAY_MS,
     credentialsTimeoutMs: config.AUTH_CREDENTIALS_TIMEOUT_MS,
+    onSettled: parts.metrics.settled,
   });
+  parts.metrics.watchQueue(await nc.jetstreamManager(), log);
   const loop = await startRequestLoop({
     js: nc.jetstream(),
     handle,
@@ -153,7 +161,7 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
   const health = await startHealthServer(
     config.HEALTH_PORT,
     () => ({ ok: connected(), details: { inFlight: loop.inFlight(), keyPairsGenerated: parts.client.keyPairsGenerated() } }),
-    { readiness: morningReadiness(nc) },
+    { readiness: morningReadiness(nc), metrics: parts.metrics.registry },
   );
   log.info(
     {

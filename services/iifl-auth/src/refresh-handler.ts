@@ -4,6 +4,7 @@ import type { Keyring } from '@refresher/credential-crypto';
 import { encodeJson, type Logger } from '@refresher/platform';
 import { decideUnderLock, type UnderLockDeps } from './decide-under-lock.ts';
 import type { LoginLease, LoginLock } from './login-lock.ts';
+import type { SettledRequest } from './metrics.ts';
 import type { OutgoingEvent } from './outgoing-events.ts';
 import { parseRequest } from './parse-request.ts';
 import { readCredentials, type Decision, type Delivery, type LoginClient } from './refresh-decision.ts';
@@ -31,6 +32,8 @@ export interface RefreshHandlerDeps {
   /** First redelivery delay when persistence could not be asked; it doubles with each delivery. */
   nakDelayMs: number;
   credentialsTimeoutMs: number;
+  /** Hears how each request was settled (metrics). */
+  onSettled?: (request: SettledRequest) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -43,6 +46,7 @@ interface HandlerContext {
   maxDeliver: number;
   nakDelayMs: number;
   workingEveryMs: number;
+  onSettled: (request: SettledRequest) => void;
 }
 
 /**
@@ -83,6 +87,7 @@ function handlerContext(deps: RefreshHandlerDeps): HandlerContext {
     maxDeliver: deps.maxDeliver,
     nakDelayMs: deps.nakDelayMs,
     workingEveryMs: Math.max(1_000, Math.floor(deps.ackWaitMs / 3)),
+    onSettled: deps.onSettled ?? (() => {}),
   };
 }
 
@@ -129,6 +134,7 @@ async function carryOut(
       { ...context, outcome: settled, why: decision.why, attempts: decision.attempts, durationMs },
       'refresh request handed back',
     );
+    ctx.onSettled({ outcome: 'handed-back', code: null, attempts: decision.attempts, durationMs, joined: false });
     return settled;
   }
   const outcome = outcomeOf(decision.event);
@@ -146,6 +152,7 @@ async function carryOut(
   const line = { ...context, outcome, code: decision.code, attempts: decision.attempts, joined: decision.joined ?? false, durationMs };
   if (outcome === 'failed') ctx.log.warn(line, 'refresh failed');
   else ctx.log.info(line, `refresh ${outcome}`);
+  ctx.onSettled({ outcome, code: decision.code, attempts: decision.attempts, durationMs, joined: line.joined });
   return outcome;
 }
 

@@ -14,6 +14,7 @@ import { createDb, migrateToLatest, type Database } from '@refresher/db';
 import { startApi, type PersistenceApiService } from './api/service.ts';
 import type { PersistenceConfig } from './config.ts';
 import { startEventConsumer, type EventConsumer } from './events/consumer.ts';
+import { createPersistenceMetrics } from './metrics.ts';
 import { getMorningStatus } from './runs/morning-status.ts';
 
 const DB_PING_INTERVAL_MS = 5_000;
@@ -54,6 +55,7 @@ export async function startPersistence(config: PersistenceConfig, options: { log
     const nc = (running.nc = await connectNats(config, 'persistence', log));
     const natsUp = trackConnection(nc);
     await ensureTopology(nc);
+    const metrics = createPersistenceMetrics(nc, db, log);
     const kv = await nc.jetstream().views.kv(Buckets.tokens);
     running.api = await startApi({ nc, db, kv, log });
     running.consumer = await startEventConsumer({
@@ -71,7 +73,7 @@ export async function startPersistence(config: PersistenceConfig, options: { log
         const details = { nats: natsUp(), database: databaseUp() };
         return { ok: details.nats && details.database, details };
       },
-      { readiness: cachedReadiness(() => getMorningStatus(db), 'morning') },
+      { readiness: cachedReadiness(() => getMorningStatus(db), 'morning'), metrics: metrics.registry },
     );
     log.info({ healthPort: health.port }, 'persistence started');
     return {

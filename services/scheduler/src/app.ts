@@ -2,6 +2,7 @@ import type { StartRunResponse } from '@refresher/contracts';
 import {
   connectNats,
   createLogger,
+  createMetricsRegistry,
   ensureTopology,
   startHealthServer,
   trackConnection,
@@ -54,7 +55,10 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
     firings,
     mornings,
   );
-  const health = await startHealthServer(config.HEALTH_PORT, check, { readiness: morningReadiness(nc) }).catch(async (err: unknown) => {
+  const health = await startHealthServer(config.HEALTH_PORT, check, {
+    readiness: morningReadiness(nc),
+    metrics: createMetricsRegistry('scheduler'),
+  }).catch(async (err: unknown) => {
     await nc.close();
     throw err;
   });
