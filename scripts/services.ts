@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The four services, in the order they are started (persistence first: the others ask it). */
-export const SERVICES = ['persistence', 'iifl-auth', 'scheduler', 'gateway'] as const;
+/** The services, in the order they are started (persistence first: the others ask it). */
+export const SERVICES = ['persistence', 'iifl-auth', 'scheduler', 'gateway', 'notifier'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** Health ports when several services share one host; `<NAME>_HEALTH_PORT` overrides each. */
@@ -12,6 +12,7 @@ const HEALTH_PORTS: Record<Exclude<ServiceName, 'gateway'>, string> = {
   persistence: '8082',
   scheduler: '8083',
   'iifl-auth': '8084',
+  notifier: '8085',
 };
 
 function healthPortVar(name: ServiceName): string {
@@ -23,10 +24,12 @@ export function serviceEnv(name: ServiceName, base: NodeJS.ProcessEnv): NodeJS.P
   const env = { ...base };
   if (name !== 'gateway') env.HEALTH_PORT = base[healthPortVar(name)] ?? HEALTH_PORTS[name];
   // Only the services that read or write credentials in the clear get the credentials key.
-  if (name === 'persistence' || name === 'scheduler') {
+  if (name === 'persistence' || name === 'scheduler' || name === 'notifier') {
     delete env.CREDENTIALS_KEY;
     delete env.CREDENTIALS_OLD_KEYS;
   }
+  // The webhook key is the notifier's alone.
+  if (name !== 'notifier') delete env.WEBHOOK_SECRET;
   return env;
 }
 

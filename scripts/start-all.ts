@@ -1,5 +1,5 @@
 /**
- * `pnpm start`: runs the four services, each as its own process, with the configuration in the
+ * `pnpm start`: runs the services (persistence, iifl-auth, scheduler, gateway, notifier), each as its own process, with the configuration in the
  * environment (see README), and keeps them running: a service that dies is started again after a
  * back-off, and the output says so. Ctrl-C (SIGINT) or SIGTERM stops them all gracefully; a second
  * Ctrl-C kills them at once.

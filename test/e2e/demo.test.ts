@@ -6,7 +6,7 @@ describe('the demo', () => {
   const servers = useServers();
 
   it('refreshes the demo users and shows their tokens arriving', async () => {
-    const [port, p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [port, p1, p2, p3, p4] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const env = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
@@ -16,6 +16,7 @@ describe('the demo', () => {
       PERSISTENCE_HEALTH_PORT: String(p1),
       SCHEDULER_HEALTH_PORT: String(p2),
       IIFL_AUTH_HEALTH_PORT: String(p3),
+      NOTIFIER_HEALTH_PORT: String(p4),
     };
     const { code, output } = await runEntryPoint('scripts/demo.ts', ['--once'], env);
     expect(code, output).toBe(0);

@@ -37,7 +37,13 @@ describe('pnpm start', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-    const [gateway, persistence, scheduler, auth] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [gateway, persistence, scheduler, auth, notifier] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     health = {
       persistence: `http://127.0.0.1:${persistence}/healthz`,
       'iifl-auth': `http://127.0.0.1:${auth}/healthz`,
@@ -54,6 +60,7 @@ describe('pnpm start', { timeout: 120_000 }, () => {
         PERSISTENCE_HEALTH_PORT: String(persistence),
         SCHEDULER_HEALTH_PORT: String(scheduler),
         IIFL_AUTH_HEALTH_PORT: String(auth),
+        NOTIFIER_HEALTH_PORT: String(notifier),
         INTEGRATION_API_KEY: 'start-all-integration-key-0123456789',
         CREDENTIALS_KEY: randomBytes(32).toString('base64'),
         LOG_LEVEL: 'warn',

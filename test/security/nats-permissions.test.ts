@@ -20,13 +20,15 @@ import {
   type TestDatabase,
   type TestNats,
   runEntryPoint,
+  startWebhookReceiver,
+  type WebhookReceiver,
 } from '@refresher/testkit';
 
 /**
  * The pipeline against a nats-server running deploy/nats/nats.conf: every service with its own
  * identity works, and a trading engine's identity reads tokens but is refused everything else.
  */
-const IDENTITIES = ['persistence', 'iifl-auth', 'scheduler', 'gateway', 'operator', 'engine'] as const;
+const IDENTITIES = ['persistence', 'iifl-auth', 'scheduler', 'gateway', 'operator', 'engine', 'notifier'] as const;
 type Identity = (typeof IDENTITIES)[number];
 // As deploy/env.example makes them: hex after a letter (nats-server reads an environment value that
 // starts with a digit as a number when it can, "4e1..." for one, and does not start).
@@ -45,6 +47,8 @@ describe('NATS with per-service permissions', () => {
   const apiKey = 'nats-perms-integration-key-0123456789';
   const credentialsKey = randomBytes(32).toString('base64');
   let engine: NatsConnection;
+  const webhookSecret = randomBytes(24).toString('hex');
+  let webhook: WebhookReceiver;
 
   beforeAll(async () => {
     [nats, db] = await Promise.all([
@@ -57,7 +61,8 @@ describe('NATS with per-service permissions', () => {
     sim = await startSimulator({ port: 0, accounts: [...accounts, redirectAccount] });
     const base = { NATS_URL: nats.url, LOG_LEVEL: 'warn' };
     const gatewayPort = String(await freePort());
-    const start = async (name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway', own: Record<string, string>) => {
+    webhook = await startWebhookReceiver(webhookSecret);
+    const start = async (name: 'persistence' | 'iifl-auth' | 'scheduler' | 'gateway' | 'notifier', own: Record<string, string>) => {
       const port = name === 'gateway' ? gatewayPort : String(await freePort());
       const portEnv = name === 'gateway' ? { PORT: port } : { HEALTH_PORT: port };
       services.push(
@@ -84,6 +89,7 @@ describe('NATS with per-service permissions', () => {
       }),
       start('scheduler', { REFRESH_SCHEDULE: '0 0 1 1 *' }),
       start('gateway', { INTEGRATION_API_KEY: apiKey, CREDENTIALS_KEY: credentialsKey }),
+      start('notifier', { WEBHOOK_URLS: webhook.url, WEBHOOK_SECRET: webhookSecret }),
     ]);
     gatewayUrl = `http://127.0.0.1:${gatewayPort}/api/integration`;
 
@@ -112,6 +118,7 @@ describe('NATS with per-service permissions', () => {
     await engine?.close().catch(() => {});
     await Promise.allSettled(services.map((s) => s.stop('SIGTERM')));
     await sim?.close();
+    await webhook?.close();
     await Promise.allSettled([nats?.dispose(), db?.dispose()]);
   });
 
@@ -127,6 +134,12 @@ describe('NATS with per-service permissions', () => {
     } finally {
       await operator.close();
     }
+    // Persistence published the run's report to TOKEN_NOTICES, the notifier delivered it, signed.
+    const report = await waitFor('the run report at the webhook', () =>
+      [...webhook.delivered().values()].find((d) => d.type === 'tokens.run.completed'),
+    );
+    expect(report.verified).toBe(true);
+    expect(JSON.parse(report.body)).toMatchObject({ counts: { total: 3, refreshed: 2 } });
   });
 
   it('walks the browser redirect login: gateway and iifl-auth under their identities', async () => {
@@ -243,6 +256,8 @@ describe('NATS with per-service permissions', () => {
       '$JS.API.DIRECT.GET.KV_iifl-auth-logins',
       '$JS.API.STREAM.INFO.TOKEN_REQUESTS',
       '$JS.API.CONSUMER.DELETE.KV_tokens.x',
+      '$JS.API.CONSUMER.CREATE.TOKEN_NOTICES.x',
+      '$JS.API.STREAM.INFO.TOKEN_NOTICES',
     ]) {
       const refused = await engine.request(subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(
         () => 'answered',
