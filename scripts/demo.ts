@@ -205,6 +205,7 @@ async function main() {
 
   await startServicesAndImport(env, running, usersFile, users.length);
   say(`Services up: persistence, iifl-auth, scheduler, gateway (http://127.0.0.1:${PORT})`);
+  say(`Status page: http://127.0.0.1:${PORT}/ (sign in with the API key ${API_KEY})`);
 
   const nc = await connect({ servers: NATS_URL });
   printTokenEvents(nc, accounts);

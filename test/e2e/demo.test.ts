@@ -23,5 +23,6 @@ describe('the demo', () => {
     expect(output).toMatch(/engine got token for /);
     expect(output).toMatch(/HTTP 200: refreshed \d+/);
     expect(output).toMatch(/REFRESH SUMMARY:/);
+    expect(output).toContain(`Status page: http://127.0.0.1:${port}/ `);
   }, 120_000);
 });
