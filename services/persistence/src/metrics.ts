@@ -94,12 +94,16 @@ async function runRow(db: Kysely<Database>, runId: string): Promise<{ trigger: s
 /** The latest morning (persistence.runs.morning) as gauges, for the alert on a morning not complete by its deadline. */
 function morningGauges(registry: Registry, morning: () => Promise<MorningStatus>, onError: (err: unknown) => void): void {
   const gauge = (name: string, help: string, read: (m: MorningStatus) => number) =>
-    gaugeOnScrape(registry, { name: `${METRIC_PREFIX}morning_${name}`, help }, async () => read(await morning()), onError);
-  gauge('needs_attention', "Users of the latest morning's run (and its passes) without a fresh token", (m) => m.needsAttention);
-  gauge('pending', "Users of the latest morning's run still waiting for an outcome", (m) => m.pending);
-  gauge('users', "Users the latest morning's run counted", (m) => m.users);
-  gauge('refreshed', "Users the latest morning's run refreshed", (m) => m.refreshed);
-  gauge('requested_timestamp_seconds', "When the latest morning's run started (0: none yet)", (m) =>
+    gaugeOnScrape(registry, { name, help }, async () => read(await morning()), onError);
+  gauge(
+    `${METRIC_PREFIX}morning_needs_attention`,
+    "Users of the latest morning's run (and its passes) without a fresh token",
+    (m) => m.needsAttention,
+  );
+  gauge(`${METRIC_PREFIX}morning_pending`, "Users of the latest morning's run still waiting for an outcome", (m) => m.pending);
+  gauge(`${METRIC_PREFIX}morning_users`, "Users the latest morning's run counted", (m) => m.users);
+  gauge(`${METRIC_PREFIX}morning_refreshed`, "Users the latest morning's run refreshed", (m) => m.refreshed);
+  gauge(`${METRIC_PREFIX}morning_requested_timestamp_seconds`, "When the latest morning's run started (0: none yet)", (m) =>
     m.requestedAt ? Date.parse(m.requestedAt) / 1000 : 0,
   );
 }
