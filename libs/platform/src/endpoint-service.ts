@@ -56,6 +56,7 @@ function addEndpoint<E extends Endpoint>(
   inFlight: Set<Promise<void>>,
 ): void {
   const { subject } = endpoint;
+  let countError: ErrorCounter = () => {};
   service.addEndpoint(endpoint.name, {
     subject,
     handler: (err, msg) => {
@@ -63,12 +64,27 @@ function addEndpoint<E extends Endpoint>(
         options.log.error({ err, subject }, 'endpoint stopped');
         return;
       }
-      const task = answer(msg, endpoint, handle, options)
+      const task = answer(msg, endpoint, handle, options, countError)
         .catch((error: unknown) => options.log.warn({ err: error, subject }, 'answer not sent'))
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
     },
   });
+  countError = errorCounter(service, subject);
+}
+
+type ErrorCounter = (description: string) => void;
+
+/**
+ * `$SRV.STATS` counts an error (`num_errors`, `last_error`) only when a handler throws at once in
+ * nats.js 2; these handlers answer later, so a refusal is counted on the endpoint's own stats.
+ * Without them (another nats.js) errors go uncounted, which the service-discovery test would show.
+ */
+function errorCounter(service: Service, subject: string): ErrorCounter {
+  type Stats = { countError(err: Error): void };
+  const handlers = (service as unknown as { handlers?: { subject: string; stats?: Stats }[] }).handlers;
+  const stats = handlers?.find((h) => h.subject === subject)?.stats;
+  return stats ? (description) => stats.countError(new Error(description)) : () => {};
 }
 
 async function answer<E extends Endpoint>(
@@ -76,15 +92,16 @@ async function answer<E extends Endpoint>(
   endpoint: E,
   handle: EndpointHandler<E>,
   options: EndpointServiceOptions,
+  countError: ErrorCounter,
 ): Promise<void> {
   const request = parseRequest(endpoint, msg.data);
-  if (!request.ok) return respondError(msg, request.failure);
+  if (!request.ok) return respondError(msg, request.failure, countError);
   try {
     msg.respond(encodeJson(endpoint.response.parse(await handle(request.value))));
   } catch (err) {
     const failure = options.toFailure?.(err) ?? INTERNAL;
     logFailure(options.log, endpoint.subject, failure, err);
-    respondError(msg, failure);
+    respondError(msg, failure, countError);
   }
 }
 
@@ -112,6 +129,8 @@ function logFailure(log: Logger, subject: string, failure: ServiceFailure, err: 
 }
 
 /** The error headers; their values carry no line breaks and stay short. */
-function respondError(msg: ServiceMsg, failure: ServiceFailure): void {
-  msg.respondError(failure.code, failure.description.replace(/[\r\n]+/g, ' ').slice(0, 500));
+function respondError(msg: ServiceMsg, failure: ServiceFailure, countError: ErrorCounter): void {
+  const description = failure.description.replace(/[\r\n]+/g, ' ').slice(0, 500);
+  countError(`${failure.code} ${description}`);
+  msg.respondError(failure.code, description);
 }
