@@ -295,7 +295,7 @@ describe('NATS with per-service permissions', () => {
     }
   });
 
-  it('lets the operator list runs and lift rejection marks, and the gateway list runs; not an engine', async () => {
+  it('lets the operator list runs and lift rejection marks, and the gateway list runs and accounts; not an engine', async () => {
     const operator = (args: string[]) => runEntryPoint('services/cli/src/main.ts', args, { NATS_URL: nats.url, ...natsEnv('operator') });
     const failed = await operator(['--failed', '--json']);
     expect(failed.code, failed.stderr).toBe(0);
@@ -308,7 +308,20 @@ describe('NATS with per-service permissions', () => {
     expect(listed.status).toBe(200);
     expect(((await listed.json()) as { runs: unknown[] }).runs).toHaveLength(1);
 
-    for (const subject of [PersistenceApi.listRuns.subject, PersistenceApi.clearRejections.subject]) {
+    // The status page reads the accounts, the runs and the morning under the gateway's identity.
+    const signIn = await fetch(`${gatewayUrl.replace('/api/integration', '')}/status/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ key: apiKey }).toString(),
+    });
+    expect(signIn.status).toBe(303);
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const status = await fetch(`${gatewayUrl.replace('/api/integration', '')}/status/data`, { headers: { cookie } });
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { accounts: unknown[] }).accounts).toHaveLength(accounts.length + 1);
+
+    for (const subject of [PersistenceApi.listRuns.subject, PersistenceApi.clearRejections.subject, PersistenceApi.listAccounts.subject]) {
       const refused = await engine.request(subject, new TextEncoder().encode('{}'), { timeout: 3_000 }).then(
         () => 'answered',
         (err: Error) => err.message,
