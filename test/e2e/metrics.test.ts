@@ -1,11 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import { generateAccounts } from '@refresher/iifl-sim';
-import { waitFor } from '@refresher/testkit';
+import {
+  freePort,
+  startServiceProcess,
+  startWebhookReceiver,
+  waitFor,
+  type ServiceProcess,
+  type WebhookReceiver,
+} from '@refresher/testkit';
 import { useSystem, type SeedUser } from './harness.ts';
 
-type Service = 'gateway' | 'persistence' | 'iifl-auth' | 'scheduler';
-const SERVICES: Service[] = ['gateway', 'persistence', 'iifl-auth', 'scheduler'];
+type Service = 'gateway' | 'persistence' | 'iifl-auth' | 'scheduler' | 'notifier';
+const SERVICES: Service[] = ['gateway', 'persistence', 'iifl-auth', 'scheduler', 'notifier'];
 
 /** One scrape: the families by name, after checking the text parses and every series names its service. */
 interface Scrape {
@@ -56,8 +64,30 @@ describe('metrics', () => {
     { ...wrongPassword!, clientName: 'Metrics Wrong', password: 'not-the-password' },
   ];
   const system = useSystem([good1!, good2!, good3!, wrongPassword!], users);
-  const url = (service: Service) =>
-    service === 'gateway' ? system.gatewayUrl.replace(/\/api\/integration$/, '') : system.healthUrls[service];
+  // The notifier, delivering to a receiver on loopback (the system runs the other four).
+  const secret = randomBytes(32).toString('hex');
+  let receiver: WebhookReceiver;
+  let notifier: ServiceProcess;
+  let notifierUrl: string;
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver(secret);
+    const port = await freePort();
+    notifierUrl = `http://127.0.0.1:${port}`;
+    notifier = await startServiceProcess({
+      name: 'notifier',
+      entry: 'services/notifier/src/main.ts',
+      env: { NATS_URL: system.nats.url, HEALTH_PORT: String(port), WEBHOOK_URLS: receiver.url, WEBHOOK_SECRET: secret, LOG_LEVEL: 'info' },
+      healthUrl: `${notifierUrl}/healthz`,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await notifier?.stop('SIGTERM');
+    await receiver?.close();
+  });
+  const url = (service: Service) => {
+    if (service === 'gateway') return system.gatewayUrl.replace(/\/api\/integration$/, '');
+    return service === 'notifier' ? notifierUrl : system.healthUrls[service];
+  };
   const scrape = async (service: Service): Promise<Scrape> => {
     const res = await fetch(`${url(service)}/metrics`);
     expect(res.status).toBe(200);
@@ -104,6 +134,11 @@ describe('metrics', () => {
     );
     expect(persistence.value('refresher_run_duration_seconds', { trigger: 'api' })).toBe(1);
     expect(persistence.value('refresher_tokens_valid')).toBe(3);
+    // The run's report (and the failed user's notice) reached the receiver, each attempt counted.
+    await waitFor('the notices delivered and counted', async () => {
+      const delivered = (await scrape('notifier')).value('refresher_webhook_deliveries_total', { outcome: 'delivered' });
+      return receiver.delivered().size >= 2 && delivered === receiver.requests.length;
+    });
     // No morning ran yet: nothing needs attention, and its start time says none.
     expect(persistence.value('refresher_morning_requested_timestamp_seconds')).toBe(0);
   });
