@@ -9,3 +9,4 @@ export * from './lifecycle.ts';
 export * from './backoff.ts';
 export * from './connection-health.ts';
 export * from './zod-errors.ts';
+export * from './dead-letter.ts';

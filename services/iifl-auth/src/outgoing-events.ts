@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { DeadLetter, SkipReason, Subjects, TokenFailed, TokenRefreshed, TokenSkipped, type RefreshRequested } from '@refresher/contracts';
+import { SkipReason, Subjects, TokenFailed, TokenRefreshed, TokenSkipped, type RefreshRequested } from '@refresher/contracts';
 import { decodeJson } from '@refresher/platform';
 import type { LoginFailure, LoginResult } from './login-with-retries.ts';
 
 export const SOURCE = 'iifl-auth';
-const MAX_DEAD_LETTER_PAYLOAD = 64 * 1024;
 
 export interface OutgoingEvent {
   subject: string;
@@ -101,16 +100,4 @@ export function joinedEvent(request: RefreshRequested, subject: string, data: Ui
     return skippedEvent(request, parsed.data.reason);
   }
   return null;
-}
-
-export function deadLetterEvent(subject: string, data: Uint8Array, reason: string, deliveries: number): DeadLetter {
-  return DeadLetter.parse({
-    v: 1,
-    source: SOURCE,
-    subject: subject.slice(0, 256),
-    reason: reason.slice(0, 1000),
-    deliveries,
-    payload: Buffer.from(data.subarray(0, MAX_DEAD_LETTER_PAYLOAD)).toString('base64'),
-    at: new Date().toISOString(),
-  });
 }

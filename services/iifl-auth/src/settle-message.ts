@@ -1,7 +1,6 @@
 import type { JetStreamClient, JsMsg } from 'nats';
-import { Subjects } from '@refresher/contracts';
-import { encodeJson, type Logger } from '@refresher/platform';
-import { deadLetterEvent, SOURCE } from './outgoing-events.ts';
+import { publishDeadLetter, type Logger } from '@refresher/platform';
+import { SOURCE } from './outgoing-events.ts';
 
 /** What to do with a request message once it is decided. */
 export type Settlement =
@@ -54,8 +53,8 @@ export async function settleMessage(deps: SettleDeps, msg: JsMsg, settlement: Se
       return 'dead-lettered';
     case 'dead-letter':
       try {
-        const letter = deadLetterEvent(msg.subject, msg.data, settlement.reason, msg.info.redeliveryCount);
-        await deps.js.publish(Subjects.deadLetter(SOURCE), encodeJson(letter));
+        const letter = { subject: msg.subject, reason: settlement.reason, deliveries: msg.info.redeliveryCount, data: msg.data };
+        await publishDeadLetter(deps.js, SOURCE, letter);
       } catch (err) {
         deps.log.error({ ...context, err, subject: msg.subject }, 'could not dead-letter the request');
         return settleMessage(deps, msg, settlement.otherwise, context);

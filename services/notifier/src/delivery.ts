@@ -1,8 +1,7 @@
 import type { JsMsg, NatsConnection } from 'nats';
 import { Notice, Streams } from '@refresher/contracts';
-import { decodeJson, describeZodError, type Logger, type WebhookDeliveryOutcome } from '@refresher/platform';
+import { decodeJson, describeZodError, publishDeadLetter, type Logger, type WebhookDeliveryOutcome } from '@refresher/platform';
 import { ensureWebhookConsumer } from './consumer.ts';
-import { publishDeadLetter } from './dead-letter.ts';
 import { renderBody } from './render.ts';
 import { afterFailedAttempt, type RetryPolicy } from './retry.ts';
 import { postDelivery } from './send.ts';
@@ -106,7 +105,7 @@ async function deliver(deps: Context, msg: JsMsg): Promise<void> {
 async function deadLetter(deps: Context, msg: JsMsg, reason: string): Promise<void> {
   const deliveries = msg.info.redeliveryCount;
   try {
-    await publishDeadLetter(deps.nc, { subject: msg.subject, reason, deliveries, data: msg.data });
+    await publishDeadLetter(deps.nc.jetstream(), 'notifier', { subject: msg.subject, reason, deliveries, data: msg.data });
   } catch (err) {
     deps.log.error({ err, subject: msg.subject }, 'could not dead-letter a notice; it will be tried again');
     msg.nak(deps.retry.maxDelayMs);

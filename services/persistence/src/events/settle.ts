@@ -1,7 +1,6 @@
 import type { JsMsg, NatsConnection } from 'nats';
-import { backoffCeiling, type Logger } from '@refresher/platform';
+import { backoffCeiling, publishDeadLetter, type Logger } from '@refresher/platform';
 import { MAX_DELIVER } from './consumer-config.ts';
-import { publishDeadLetter } from './dead-letter.ts';
 
 /** What to do with an event message once it is decided. */
 export type Settlement =
@@ -47,7 +46,12 @@ export async function settle(deps: SettleDeps, msg: JsMsg, settlement: Settlemen
       return;
     case 'dead-letter':
       try {
-        await publishDeadLetter(deps.nc, { subject: msg.subject, reason: settlement.reason, deliveries, data: msg.data });
+        await publishDeadLetter(deps.nc.jetstream(), 'persistence', {
+          subject: msg.subject,
+          reason: settlement.reason,
+          deliveries,
+          data: msg.data,
+        });
       } catch (err) {
         deps.log.error({ err, subject: msg.subject }, 'could not dead-letter an event; it will be redelivered');
         msg.nak(backoffCeiling(NAK_BACKOFF, deliveries));
