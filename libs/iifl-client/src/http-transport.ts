@@ -1,4 +1,5 @@
 import { FailureCode } from '@refresher/contracts';
+import type { Egress } from './egress.ts';
 import { IiflError, type IiflEndpoint } from './errors.ts';
 
 /** What the client needs from HTTP: one call, one answer. Tests pass a fake or a wrapped one. */
@@ -16,6 +17,14 @@ export interface HttpCall {
   json?: unknown;
   bearer?: string;
   signal?: AbortSignal;
+  /** Where the call leaves from; absent: the OS picks the route. */
+  egress?: Egress;
+}
+
+/** The transport with every call leaving from `egress` (one login's calls). */
+export function withEgress(transport: HttpTransport, egress: Egress | undefined): HttpTransport {
+  if (egress === undefined) return transport;
+  return { request: (call) => transport.request({ ...call, egress }), close: () => transport.close() };
 }
 
 export interface HttpAnswer {

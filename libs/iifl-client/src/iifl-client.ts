@@ -3,7 +3,8 @@ import type { IiflClientConfig } from './config.ts';
 import { IiflError, withoutSecrets } from './errors.ts';
 import { headlessV1 } from './headless-v1.ts';
 import { headlessV2 } from './headless-v2.ts';
-import type { HttpTransport } from './http-transport.ts';
+import type { Egress } from './egress.ts';
+import { withEgress, type HttpTransport } from './http-transport.ts';
 import { createNodeHttpTransport } from './node-http-transport.ts';
 import { createIiflCaller, type ObservedAnswer } from './iifl-caller.ts';
 import { createKeyAssociation } from './key-association.ts';
@@ -46,6 +47,7 @@ interface ClientParts {
   config: IiflClientConfig;
   now: () => Date;
   transport: HttpTransport;
+  observe: ((answer: ObservedAnswer) => void) | undefined;
 }
 
 function clientParts(config: IiflClientConfig, deps: IiflClientDeps): ClientParts {
@@ -60,18 +62,19 @@ function clientParts(config: IiflClientConfig, deps: IiflClientDeps): ClientPart
     totpGuard: deps.totpGuard ?? createTotpStepGuard({ now, sleep }),
     sleep,
   };
-  return { shared, config, now, transport };
+  return { shared, config, now, transport, observe: deps.observe };
 }
 
-/** Runs one client call with its own list of secrets, every error scrubbed of them. */
+/** Runs one client call with its own list of secrets (and its egress), every error scrubbed of them. */
 async function guarded<T>(
   parts: ClientParts,
-  secrets: string[],
-  signal: AbortSignal | undefined,
+  call: { secrets: string[]; signal: AbortSignal | undefined; egress?: Egress | undefined },
   run: (context: LoginFlowContext) => Promise<T>,
 ): Promise<T> {
+  const { secrets, signal, egress } = call;
+  const caller = egress === undefined ? parts.shared.caller : createIiflCaller(withEgress(parts.transport, egress), parts.observe);
   try {
-    return await run({ ...parts.shared, secrets });
+    return await run({ ...parts.shared, caller, secrets });
   } catch (error) {
     throw withoutSecrets(asIiflError(error, signal), secrets);
   }
@@ -93,24 +96,26 @@ export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps 
     login(credentials: LoginCredentials, signal?: AbortSignal) {
       const flow = HEADLESS_LOGIN_FLOWS[credentials.flow ?? config.loginFlow];
       const secrets = [credentials.password, credentials.appKey, credentials.appSecret, credentials.totpSecret];
-      return guarded(parts, secrets, signal, async (context) => loginResult(parts, await flow(context, credentials, signal)));
+      return guarded(parts, { secrets, signal, egress: credentials.egress }, async (context) =>
+        loginResult(parts, await flow(context, credentials, signal)),
+      );
     },
 
     sessionFromAuthCode(input: AuthCodeExchange, signal?: AbortSignal) {
-      return guarded(parts, [input.authCode, input.appSecret], signal, async (context) =>
+      return guarded(parts, { secrets: [input.authCode, input.appSecret], signal, egress: input.egress }, async (context) =>
         loginResult(parts, await sessionStep(context, input, undefined, signal)),
       );
     },
 
     checkToken(token, signal) {
-      return guarded(parts, [token], signal, async ({ caller }) => {
+      return guarded(parts, { secrets: [token], signal }, async ({ caller }) => {
         const call = { endpoint: 'profile', method: 'GET', url: url(config.paths.profile), bearer: token, ...opt(signal) } as const;
         return { clientId: await caller.expect(call, 'clientId') };
       });
     },
 
     logout(token, signal) {
-      return guarded(parts, [token], signal, async ({ caller }) => {
+      return guarded(parts, { secrets: [token], signal }, async ({ caller }) => {
         await caller.send({ endpoint: 'logout', method: 'POST', url: url(config.paths.logout), json: {}, bearer: token, ...opt(signal) });
       });
     },

@@ -1,5 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { egressKey, type Egress } from './egress.ts';
 import { httpAnswer, transportFailure, type HttpAnswer, type HttpCall, type HttpTransport } from './http-transport.ts';
 
 export interface NodeHttpTransportOptions {
@@ -23,32 +27,58 @@ class BodyTooLargeError extends Error {
 }
 
 /**
- * `node:http(s)` with a keep-alive agent: IPv4 only (IIFL whitelists static IPv4 addresses and its
- * host also has IPv6 records), no retries (the caller owns the retry policy). The cheapest client
- * measured on the login path (docs/decisions/http-transport.md): about a third of the CPU of ky over fetch.
+ * `node:http(s)` with keep-alive agents: IPv4 only (IIFL whitelists static IPv4 addresses and its
+ * host also has IPv6 records) unless the egress binds an IPv6 address, no retries (the caller owns
+ * the retry policy). One pair of agents per egress (`call.egress`): a socket bound to one address,
+ * or opened through one proxy, is never reused for another. The cheapest client measured on the
+ * login path (docs/decisions/http-transport.md): about a third of the CPU of ky over fetch.
  */
 export function createNodeHttpTransport(options: NodeHttpTransportOptions): HttpTransport {
-  const agentOptions = {
+  const agentOptions: http.AgentOptions = {
     keepAlive: true,
     // Idle sockets are closed after this (the agent applies `timeout` to its free sockets).
     timeout: options.keepAliveMs ?? 4_000,
     maxSockets: options.maxSockets ?? 256,
     maxFreeSockets: options.maxSockets ?? 256,
-    scheduling: 'lifo' as const,
+    scheduling: 'lifo',
   };
-  const agents: Agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const pools = new Map<string, Agents>();
+  const agentsFor = (egress: Egress | undefined): Agents => {
+    const key = egressKey(egress);
+    let agents = pools.get(key);
+    if (!agents) {
+      agents = createAgents(egress, agentOptions);
+      pools.set(key, agents);
+    }
+    return agents;
+  };
   return {
-    request: (call) => send(call, agents, options.timeoutMs),
+    request: (call) => send(call, agentsFor(call.egress), options.timeoutMs),
     async close() {
-      agents.http.destroy();
-      agents.https.destroy();
+      for (const agents of pools.values()) {
+        agents.http.destroy();
+        agents.https.destroy();
+      }
+      pools.clear();
     },
   };
 }
 
 interface Agents {
   http: http.Agent;
-  https: https.Agent;
+  https: http.Agent;
+  /** The address family to resolve IIFL's host in: 6 only for an IPv6 source address. */
+  family: 4 | 6;
+}
+
+/** The agents of one egress: plain ones, ones bound to a source address, or a proxy's (CONNECT for https). */
+function createAgents(egress: Egress | undefined, options: http.AgentOptions): Agents {
+  if (egress === undefined) return { http: new http.Agent(options), https: new https.Agent(options), family: 4 };
+  if ('localAddress' in egress) {
+    const bound = { ...options, localAddress: egress.localAddress };
+    return { http: new http.Agent(bound), https: new https.Agent(bound), family: isIP(egress.localAddress) === 6 ? 6 : 4 };
+  }
+  return { http: new HttpProxyAgent(egress.proxyUrl, options), https: new HttpsProxyAgent(egress.proxyUrl, options), family: 4 };
 }
 
 /** One call: the request under its deadline and the caller's signal, settled once. */
@@ -80,7 +110,7 @@ function send(call: HttpCall, agents: Agents, timeoutMs: number): Promise<HttpAn
   });
 }
 
-/** The request for a call (JSON body, bearer, IPv4, the keep-alive agent of its scheme), not yet sent. */
+/** The request for a call (JSON body, bearer, the keep-alive agent of its egress and scheme), not yet sent. */
 function openRequest(call: HttpCall, agents: Agents): { request: http.ClientRequest; body: string | undefined } {
   const url = new URL(call.url);
   const secure = url.protocol === 'https:';
@@ -98,7 +128,7 @@ function openRequest(call: HttpCall, agents: Agents): { request: http.ClientRequ
     path: `${url.pathname}${url.search}`,
     method: call.method,
     headers,
-    family: 4,
+    family: agents.family,
     agent: secure ? agents.https : agents.http,
   });
   return { request, body };

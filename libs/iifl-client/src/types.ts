@@ -1,4 +1,5 @@
 import type { FailureCode, HeadlessLoginFlow } from '@refresher/contracts';
+import type { Egress } from './egress.ts';
 
 export type HeadlessFlow = HeadlessLoginFlow;
 
@@ -11,6 +12,8 @@ export interface LoginCredentials {
   totpSecret: string;
   /** The headless variant; default the configured IIFL_LOGIN_FLOW. */
   flow?: HeadlessFlow;
+  /** Where this login's calls leave from (a source address or a proxy); absent: the OS picks. */
+  egress?: Egress | undefined;
 }
 
 /** An authCode from IIFL's browser login (or pasted by hand), to be turned into a session. */
@@ -18,6 +21,8 @@ export interface AuthCodeExchange {
   userID: string;
   authCode: string;
   appSecret: string;
+  /** Where the session step's calls leave from; absent: the OS picks. */
+  egress?: Egress | undefined;
 }
 
 export interface LoginResult {

@@ -10,6 +10,16 @@ import { UserId } from '../ids.ts';
 export const LoginFlowSetting = z.enum(LOGIN_FLOWS);
 
 /**
+ * Where a user's logins leave from (IIFL answers only whitelisted static IPs): a source address to
+ * bind (an IPv4 or IPv6 literal) or an HTTP(S) proxy's URL. Null or absent: iifl-auth's app-key map,
+ * then its default (`IIFL_EGRESS_MAP_FILE`, `IIFL_EGRESS_DEFAULT`).
+ */
+export const EgressSetting = z.union([z.ipv4(), z.ipv6(), z.url({ protocol: /^https?$/, hostname: z.regexes.hostname })], {
+  error: 'must be an IPv4 or IPv6 address or an http(s):// proxy URL',
+});
+export type EgressSetting = z.infer<typeof EgressSetting>;
+
+/**
  * `persistence.credentials.get`: what iifl-auth needs to log a user in (404 when unknown): the
  * user's login flow and what that flow needs.
  */
@@ -36,6 +46,8 @@ export const GetCredentialsResponse = z.discriminatedUnion('loginFlow', [
     loginFlow: z.enum(['headless-v1', 'headless-v2']).nullable(),
     /** All four; null for integration-managed users, who are never logged in. */
     credentials: BrokerCredentials.nullable(),
+    /** The user's own egress; null or absent: iifl-auth's app-key map or default. */
+    egress: EgressSetting.nullable().optional(),
   }),
   z.strictObject({
     userID: UserId,
@@ -43,6 +55,7 @@ export const GetCredentialsResponse = z.discriminatedUnion('loginFlow', [
     loginFlow: z.literal('redirect'),
     /** Only what the redirect needs: such a user may have no password or TOTP seed stored. */
     credentials: AppCredentials,
+    egress: EgressSetting.nullable().optional(),
   }),
 ]);
 export type GetCredentialsResponse = z.infer<typeof GetCredentialsResponse>;
