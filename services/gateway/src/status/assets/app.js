@@ -216,6 +216,7 @@ function onAction(event) {
   if (button.dataset.action === 'refresh') {
     const row = button.closest('tr');
     row.className = 'state-pending';
+    row.dataset.state = 'pending';
     row.querySelector('.badge').textContent = 'Refreshing';
     void act('POST', `/status/api/tokens/refresh/${path}`, (b) => `Refresh of ${user} started (run ${b.runId}).`);
   } else if (button.dataset.action === 'lift') {
@@ -239,5 +240,9 @@ if (failedButton) {
       ),
   );
 }
+// Back from another tab (an IIFL login opened from a row, whose token comes in no run): read again.
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) scheduleLoad();
+});
 setInterval(tickCountdowns, 15000);
 listen();
