@@ -23,6 +23,7 @@ export function defaultKnobs(): SimKnobs {
     passwordForbidden: false,
     sessionExp: 'ist-midnight',
     profileRefuses: [],
+    allowedSources: {},
     inject: [],
   };
 }
@@ -60,6 +61,8 @@ export const KnobsPatchSchema = z
     sessionExp: z.union([z.literal('ist-midnight'), z.literal('none'), z.number().int().positive()]),
     // Sessions of these clients fail `profile` (401 EC044): rests on none beyond the spec's dead-session answer.
     profileRefuses: z.array(z.string().min(1)),
+    // Replaced whole by a patch; {} serves every client from anywhere. The whitelist rests on the spec [M]; the bare 403 on none.
+    allowedSources: z.record(z.string().min(1), z.array(z.union([z.ipv4(), z.ipv6()]))),
     inject: z.array(InjectedFaultSchema),
   })
   .partial()

@@ -103,15 +103,31 @@ async function serve(
   if (deps.closed()) return;
   const forbidden = endpoint.passwordStep === true && deps.knobs().passwordForbidden;
   if ('refusal' in read) return answer(deps, res, endpoint, undefined, forbidden ? FORBIDDEN : read.refusal);
-  const remote = req.socket.remoteAddress ?? 'unknown';
+  const remote = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   const call: Call = { body: read.body, query: new URLSearchParams(query), bearer: bearerToken(req), remote };
   const early = endpoint.identify(call);
   // After identify(), so the attempt counts for the client when the envelope opens.
   if (forbidden) return answer(deps, res, endpoint, call, FORBIDDEN);
+  if (notWhitelisted(deps, call)) {
+    call.endLogin?.();
+    return answer(deps, res, endpoint, call, FORBIDDEN);
+  }
   if (early) return answer(deps, res, endpoint, call, early);
   const instead = simulated(deps, res, endpoint, call);
   if (instead === 'held') return;
   answer(deps, res, endpoint, call, instead ?? endpoint.handle(call));
+}
+
+/**
+ * Records the call's source address for its client and says whether `allowedSources` refuses it
+ * (spec, "Limits and lifetime": calls from an address the app does not list are rejected [M]; the
+ * bare 403 they get rests on none).
+ */
+function notWhitelisted(deps: PipelineDeps, call: Call): boolean {
+  if (call.clientId === undefined) return false;
+  deps.stats.source(call.clientId, call.remote);
+  const allowed = deps.knobs().allowedSources[call.clientId];
+  return allowed !== undefined && !allowed.includes(call.remote);
 }
 
 export function createPipeline(deps: PipelineDeps) {

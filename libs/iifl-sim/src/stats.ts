@@ -10,6 +10,8 @@ export interface StatsRecorder {
   /** A TOTP attempt for the client, at this RFC 6238 step of the simulator clock. */
   totpAttempt(clientId: string, step: number): void;
   concurrentLogins(clientId: string, inProgress: number): void;
+  /** A call about the client from this source address. */
+  source(clientId: string, address: string): void;
   counters: Pick<
     SimStats,
     | 'keyExchanges'
@@ -59,7 +61,7 @@ class Stats implements StatsRecorder {
   snapshot(): SimStats {
     const clients: Record<string, ClientStats> = {};
     for (const [id, c] of this.clients) {
-      clients[id] = { ...c, totpAttemptSteps: [...c.totpAttemptSteps], failures: { ...c.failures } };
+      clients[id] = { ...c, totpAttemptSteps: [...c.totpAttemptSteps], failures: { ...c.failures }, sources: { ...c.sources } };
     }
     return {
       since: new Date(this.since).toISOString(),
@@ -100,7 +102,15 @@ class Stats implements StatsRecorder {
   client(clientId: string): ClientStats {
     let c = this.clients.get(clientId);
     if (!c) {
-      c = { passwordAttempts: 0, totpAttempts: 0, totpAttemptSteps: [], sessionsIssued: 0, failures: {}, maxConcurrentLogins: 0 };
+      c = {
+        passwordAttempts: 0,
+        totpAttempts: 0,
+        totpAttemptSteps: [],
+        sessionsIssued: 0,
+        failures: {},
+        maxConcurrentLogins: 0,
+        sources: {},
+      };
       this.clients.set(clientId, c);
     }
     return c;
@@ -111,6 +121,10 @@ class Stats implements StatsRecorder {
     c.totpAttempts++;
     c.totpAttemptSteps.push(step);
     if (c.totpAttemptSteps.length > STEPS_KEPT) c.totpAttemptSteps.shift();
+  }
+
+  source(clientId: string, address: string): void {
+    bump(this.client(clientId).sources, address);
   }
 
   concurrentLogins(clientId: string, inProgress: number): void {

@@ -94,6 +94,12 @@ export interface SimKnobs {
    * refuse a token it has just issued rests on none (a fault for tests to produce).
    */
   profileRefuses: string[];
+  /**
+   * Source addresses whitelisted per client id (spec, "Limits and lifetime": each app lists its
+   * static IPs, calls from elsewhere are rejected). A call about a listed client from any other
+   * address is answered with a bare HTTP 403; clients not listed are served from anywhere.
+   */
+  allowedSources: Record<string, string[]>;
   inject: InjectedFault[];
 }
 
@@ -109,6 +115,8 @@ export interface ClientStats {
   failures: Record<string, number>;
   /** Highest number of this client's logins seen in progress at once. */
   maxConcurrentLogins: number;
+  /** Calls about this client by the source address they came from (IPv4-mapped addresses as IPv4). */
+  sources: Record<string, number>;
 }
 
 export interface SimStats {
