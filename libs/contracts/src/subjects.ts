@@ -19,6 +19,7 @@ export const Subjects = {
   /** Core NATS (not stored): persistence announces each outcome it recorded, per run. */
   runOutcome: (runId: string) => `runs.${safeRun(runId)}.outcome`,
   runCompleted: (runId: string) => `runs.${safeRun(runId)}.completed`,
+  runCompletedAll: 'runs.*.completed',
   runAll: (runId: string) => `runs.${safeRun(runId)}.>`,
   /** JetStream `TOKEN_NOTICES`: notices for people, published by persistence, delivered to webhooks by the notifier. */
   runCompletedNotice: (runId: string) => `tokens.run.completed.${safeRun(runId)}`,

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
-import type { MorningStatus } from '@refresher/contracts';
+import { Subjects, type MorningStatus } from '@refresher/contracts';
 import type { Database } from '@refresher/db';
 import {
   cachedSource,
@@ -25,8 +25,8 @@ export interface PersistenceMetrics {
 
 /**
  * Persistence's metrics: tokens valid now and the latest morning's state (read when scraped, from
- * Postgres), runs completed and their durations. `nc` is the connection the run notices go out on:
- * {@link reportRunCompleted} finds these metrics through it.
+ * Postgres), runs completed and their durations (from the `runs.<runId>.completed` notices this
+ * process announces, heard on its own connection).
  */
 export function createPersistenceMetrics(nc: NatsConnection, db: Kysely<Database>, log: Logger): PersistenceMetrics {
   const registry = createMetricsRegistry('persistence');
@@ -65,16 +65,15 @@ export function createPersistenceMetrics(nc: NatsConnection, db: Kysely<Database
       }, onError);
     },
   };
-  byConnection.set(nc, metrics);
+  // A queue group: each completion is counted by one replica, so the sum over replicas is right.
+  nc.subscribe(Subjects.runCompletedAll, {
+    queue: 'persistence-metrics',
+    callback: (err, msg) => {
+      const runId = msg?.subject.split('.')[1];
+      if (!err && runId) metrics.runCompleted(runId);
+    },
+  });
   return metrics;
-}
-
-/** The metrics of the persistence instance publishing on `nc`, for the code that announces runs. */
-const byConnection = new WeakMap<NatsConnection, PersistenceMetrics>();
-
-/** Called where a run's completion is announced (events/notices.ts). */
-export function reportRunCompleted(nc: NatsConnection, runId: string): void {
-  byConnection.get(nc)?.runCompleted(runId);
 }
 
 async function countValidTokens(db: Kysely<Database>): Promise<number> {

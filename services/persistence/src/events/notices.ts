@@ -1,7 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { RunCompleted, RunOutcomeRecorded, Subjects } from '@refresher/contracts';
 import { encodeJson } from '@refresher/platform';
-import { reportRunCompleted } from '../metrics.ts';
 import type { RecordedOutcome } from './recorded.ts';
 
 /** Announces a recorded outcome (and the run's completion with its last one) on core NATS. */
@@ -43,5 +42,4 @@ export function publishRunCompleted(
       }),
     ),
   );
-  reportRunCompleted(nc, run.runId);
 }
