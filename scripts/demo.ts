@@ -2,7 +2,7 @@
  * `pnpm demo`: the whole system against the IIFL simulator with a few demo users.
  *
  * Uses the local NATS (NATS_URL) and Postgres (a `refresher_demo` database unless DATABASE_URL is
- * set), starts the simulator and the four services as separate processes, seeds the demo users,
+ * set; with neither DATABASE_URL nor a PostgreSQL on 127.0.0.1:5432, an embedded one), starts the simulator and the four services as separate processes, seeds the demo users,
  * asks the gateway to refresh everyone and prints each token as a trading engine receives it, then
  * refreshes one user through the CLI. `--once` stops afterwards; otherwise the system keeps running
  * (Ctrl-C stops it) with the gateway on http://127.0.0.1:3001.
@@ -16,12 +16,13 @@ import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { INTEGRATION_MANAGED } from '@refresher/contracts';
 import { demoAccounts, startSimulator } from '@refresher/iifl-sim';
+import { EMBEDDED_POOL_MAX, embeddedDataDir, natsMissing, needsEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
 import { ROOT, SERVICES, healthUrl, serviceEnv, startService, stopAll, waitForHealth, type Running } from './services.ts';
 
 const once = process.argv.includes('--once');
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const ADMIN_DB_URL = process.env.DEMO_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/refresher_demo';
+const DEMO_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/refresher_demo';
 const API_KEY = process.env.INTEGRATION_API_KEY ?? 'demo-integration-key-0123456789';
 // A fresh key per demo run unless one is given: the demo users are (re)imported under it.
 const CREDENTIALS_KEY = process.env.CREDENTIALS_KEY ?? randomBytes(32).toString('base64');
@@ -32,13 +33,25 @@ function say(line = '') {
   process.stdout.write(`${line}\n`);
 }
 
-async function ensureDatabase(): Promise<void> {
-  if (process.env.DATABASE_URL) return;
+/**
+ * DATABASE_URL; else an embedded database when no PostgreSQL answers on 127.0.0.1:5432 (PGlite has
+ * one database: used as it is); else `refresher_demo` there, created if new. Returns how to stop it.
+ */
+async function prepareDatabase(): Promise<() => Promise<void>> {
+  if (await needsEmbeddedPostgres(process.env)) {
+    const embedded = await startEmbeddedPostgres(embeddedDataDir(process.env, 'demo-postgres'));
+    say(`No PostgreSQL on 127.0.0.1:5432: using an embedded one (PGlite, data in ${embedded.dataDir}) at ${embedded.url}`);
+    process.env.DATABASE_URL = embedded.url;
+    process.env.DB_POOL_MAX ??= EMBEDDED_POOL_MAX;
+    return embedded.stop;
+  }
+  if (process.env.DATABASE_URL) return async () => {};
   const admin = new pg.Client({ connectionString: ADMIN_DB_URL });
   await admin.connect();
   const { rowCount } = await admin.query("select 1 from pg_database where datname = 'refresher_demo'");
   if (!rowCount) await admin.query('create database refresher_demo');
   await admin.end();
+  return async () => {};
 }
 
 function runToEnd(args: string[], env: NodeJS.ProcessEnv, echo: boolean): Promise<number | null> {
@@ -97,7 +110,7 @@ function demoEnv(sim: Simulator): NodeJS.ProcessEnv {
   return {
     ...process.env,
     NATS_URL,
-    DATABASE_URL,
+    DATABASE_URL: process.env.DATABASE_URL ?? DEMO_DATABASE_URL,
     INTEGRATION_API_KEY: API_KEY,
     CREDENTIALS_KEY,
     PORT,
@@ -121,7 +134,7 @@ async function startServicesAndImport(env: NodeJS.ProcessEnv, running: Running[]
       // The users tool encrypts the credentials (CREDENTIALS_KEY); persistence stores ciphertext only.
       const seeded = await runToEnd(['services/cli/src/users-main.ts', 'import', usersFile], env, false);
       if (seeded !== 0) throw new Error('importing the demo users failed');
-      say(`Imported ${userCount} demo users (credentials encrypted) into ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
+      say(`Imported ${userCount} demo users (credentials encrypted) into ${env.DATABASE_URL!.replace(/\/\/[^@]*@/, '//')}`);
     }
   }
   for (const name of SERVICES) await waitForHealth(healthUrl(name, env));
@@ -185,7 +198,12 @@ async function refreshThroughCli(userID: string, env: NodeJS.ProcessEnv): Promis
 }
 
 async function main() {
-  await ensureDatabase();
+  const noNats = await natsMissing(NATS_URL);
+  if (noNats) {
+    console.error(noNats);
+    process.exit(1);
+  }
+  const stopDatabase = await prepareDatabase();
   const accounts = demoAccounts();
   const sim = await startSimulator({ port: 0, accounts, knobs: { latencyMs: 20, jitterMs: 10 } });
   say(`IIFL simulator: ${sim.baseUrl} (${accounts.length} demo accounts)`);
@@ -198,6 +216,7 @@ async function main() {
   const shutdown = async (code: number) => {
     await stopAll(running);
     await sim.close();
+    await stopDatabase();
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));
