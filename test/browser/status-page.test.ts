@@ -92,7 +92,7 @@ describe('the status page in Chromium', () => {
   });
 
   it('turns a fixed account green without a reload: fixed at IIFL, mark lifted, refreshed from its row', { timeout: 60_000 }, async () => {
-    await page.evaluate(() => Object.assign(window, { stayedOnPage: true }));
+    await page.evaluate('window.stayedOnPage = true');
     const before = navigations;
     // The account is unblocked at IIFL; the broker's rejection mark is lifted from the page.
     system.sim.addAccounts([blocked!]);
@@ -113,7 +113,7 @@ describe('the status page in Chromium', () => {
     await expect.poll(() => page.textContent('#verdict-headline'), WAIT).toBe('2 need attention');
     // The same document all along: no navigation, the marker set before is still there.
     expect(navigations).toBe(before);
-    expect(await page.evaluate(() => (window as unknown as { stayedOnPage?: boolean }).stayedOnPage)).toBe(true);
+    expect(await page.evaluate('window.stayedOnPage')).toBe(true);
     await screenshot(page, 'refreshed-from-row');
   });
 
@@ -124,7 +124,7 @@ describe('the status page in Chromium', () => {
     await expect.poll(() => stateOf(flaky!), WAIT).toBe('pending');
     await page.waitForSelector(`#accounts-rows tr[data-user="${flaky!.clientId}"][data-state="ok"]`, { timeout: 45_000 });
     await expect.poll(() => page.textContent('#verdict-headline'), WAIT).toBe('1 need attention');
-    expect(await page.evaluate(() => (window as unknown as { stayedOnPage?: boolean }).stayedOnPage)).toBe(true);
+    expect(await page.evaluate('window.stayedOnPage')).toBe(true);
     // The pass shows among the runs, linked to the morning.
     expect(await page.locator('#runs-rows tr').first().textContent()).toContain('pass of');
     system.sim.setKnobs({ latencyMs: 0 });
@@ -149,11 +149,11 @@ describe('the status page in Chromium', () => {
     // again when its tab is shown. Headless Chromium shows every page at once and never says so;
     // the test sends the event a browser sends when the tab comes back.
     await page.bringToFront();
-    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))");
     await page.waitForSelector(`#accounts-rows tr[data-user="${browserLogin!.clientId}"][data-state="ok"]`, { timeout: 15_000 });
     await expect.poll(() => page.textContent('#verdict-headline'), WAIT).toBe('All refreshed');
     expect(await page.getAttribute('#verdict', 'data-status')).toBe('ok');
-    expect(await page.evaluate(() => (window as unknown as { stayedOnPage?: boolean }).stayedOnPage)).toBe(true);
+    expect(await page.evaluate('window.stayedOnPage')).toBe(true);
     await screenshot(page, 'all-refreshed');
   });
 
@@ -180,10 +180,10 @@ describe('the status page in Chromium', () => {
       const verdict = await phone.locator('#verdict').boundingBox();
       expect(verdict!.y + verdict!.height).toBeLessThanOrEqual(844);
       expect(await phone.locator('#accounts-rows tr').first().isVisible()).toBe(true);
-      const widths = await phone.evaluate(() => ({
-        scroll: document.documentElement.scrollWidth,
-        client: document.documentElement.clientWidth,
-      }));
+      // Expressions run in the page (the test's TypeScript has no DOM types).
+      const widths = (await phone.evaluate(
+        '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+      )) as { scroll: number; client: number };
       expect(widths.scroll).toBeLessThanOrEqual(widths.client);
       await screenshot(phone, 'phone');
     } finally {
