@@ -5,6 +5,7 @@ import * as userRefreshState from '../migrations/2026113003_user_refresh_state.t
 import * as userLoginSettings from '../migrations/2026120101_user_login_settings.ts';
 import * as refreshRunRetries from '../migrations/2026120202_refresh_run_retries.ts';
 import * as tokenInvalidations from '../migrations/2026120203_token_invalidations.ts';
+import * as userEgress from '../migrations/2026120204_user_egress.ts';
 
 /** Every migration, by name; the Migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '2026120101_user_login_settings': userLoginSettings,
   '2026120202_refresh_run_retries': refreshRunRetries,
   '2026120203_token_invalidations': tokenInvalidations,
+  '2026120204_user_egress': userEgress,
 };
 
 export class MigrationError extends Error {

@@ -86,8 +86,10 @@ export interface UserRefreshStateTable {
 /** A user's own login flow; a user without a row logs in with the deployment default. */
 export interface UserLoginSettingsTable {
   user_id: string;
-  /** `headless-v1`, `headless-v2` or `redirect` (check constraint). */
-  login_flow: 'headless-v1' | 'headless-v2' | 'redirect';
+  /** `headless-v1`, `headless-v2` or `redirect` (check constraint); null: the deployment default. */
+  login_flow: 'headless-v1' | 'headless-v2' | 'redirect' | null;
+  /** Where the user's logins leave from: an IP literal or an http(s) proxy URL; null: iifl-auth's map or default. */
+  egress: string | null;
   updated_at: Generated<Date>;
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Outcome, Trigger } from '../events.ts';
 import { Timestamp } from '../fields.ts';
 import { RunId, UserId } from '../ids.ts';
-import { EncryptedCredentials, LoginFlowSetting } from './credentials.ts';
+import { EgressSetting, EncryptedCredentials, LoginFlowSetting } from './credentials.ts';
 
 /**
  * `persistence.admin.users.upsert`: register or change a user. `mode` `create` answers 409 when the user
@@ -25,6 +25,8 @@ export const UpsertUserRequest = z
      * appKey and appSecret; a headless one all four credentials.
      */
     loginFlow: LoginFlowSetting.nullable().optional(),
+    /** Where the user's logins leave from (a source address or an http(s) proxy URL); null goes back to iifl-auth's map or default. */
+    egress: EgressSetting.nullable().optional(),
     /** A user whose token a partner pushes: never logged in, no credentials. */
     integrationManaged: z.literal(true).optional(),
   })

@@ -13,7 +13,7 @@ import {
 import type { Database, IIFLUserUpdate } from '@refresher/db';
 import { BadRequestError, UserExistsError, UserNotFoundError, InconsistentRowError } from '../errors.ts';
 import type { CredentialColumns } from './credentials.ts';
-import { findLoginFlow, writeLoginFlow } from './login-settings.repository.ts';
+import { findLoginSettings, writeLoginSettings } from './login-settings.repository.ts';
 import { clearCredentialsRejected } from './refresh-state.repository.ts';
 import { findUserForUpdate } from './user.repository.ts';
 
@@ -24,7 +24,8 @@ type CredentialValues = Partial<Record<CredentialField, string>>;
  * schema refuses anything else), so this process only ever stores ciphertext it cannot open.
  * Changed credentials lift a "credentials rejected" mark by themselves: the mark holds a
  * fingerprint of the values that were rejected, and new ciphertext never matches it. A change of
- * the login flow lifts it too (a rejection of a headless login says nothing of the redirect).
+ * the login flow lifts it too (a rejection of a headless login says nothing of the redirect), and so
+ * does a change of the egress (IP_NOT_AUTHORISED from one address says nothing of another).
  */
 export async function upsertUser(db: Kysely<Database>, request: UpsertUserRequest, now = new Date()): Promise<UpsertUserResponse> {
   return db.transaction().execute(async (trx) => {
@@ -34,16 +35,24 @@ export async function upsertUser(db: Kysely<Database>, request: UpsertUserReques
 
     const profile = profileOf(request);
     const credentials = credentialsOf(request);
-    const storedFlow = existing ? await findLoginFlow(trx, request.userID) : null;
+    const stored = existing ? await findLoginSettings(trx, request.userID) : { flow: null, egress: null };
+    const storedFlow = stored.flow;
     const flow = request.integrationManaged ? null : request.loginFlow !== undefined ? request.loginFlow : storedFlow;
     const flowChanged = flow !== storedFlow;
+    const egress = request.egress !== undefined ? request.egress : stored.egress;
+    const egressChanged = egress !== stored.egress;
 
     if (existing) {
       Object.assign(credentials, completedCredentials(existing, credentials, flow, request));
     } else {
       Object.assign(credentials, newUserCredentials(credentials, flow));
     }
-    const changed = [...Object.keys(profile), ...Object.keys(credentials), ...(flowChanged ? ['loginFlow'] : [])];
+    const changed = [
+      ...Object.keys(profile),
+      ...Object.keys(credentials),
+      ...(flowChanged ? ['loginFlow'] : []),
+      ...(egressChanged ? ['egress'] : []),
+    ];
     if (!existing) {
       await trx
         .insertInto('IIFLUser')
@@ -65,10 +74,9 @@ export async function upsertUser(db: Kysely<Database>, request: UpsertUserReques
         .where('userID', '=', request.userID)
         .execute();
     }
-    if (flowChanged) {
-      await writeLoginFlow(trx, { userID: request.userID, flow, now });
-      if (existing) await clearCredentialsRejected(trx, { userID: request.userID, now });
-    }
+    if (flowChanged || egressChanged) await writeLoginSettings(trx, { userID: request.userID, flow, egress, now });
+    // A rejection of one flow says nothing of another; one from a refused address says nothing of another address.
+    if (existing && (flowChanged || egressChanged)) await clearCredentialsRejected(trx, { userID: request.userID, now });
     return { userID: request.userID, created: !existing, changed };
   });
 }

@@ -3,13 +3,15 @@ import type { GetCredentialsResponse, TokenStatusResponse } from '@refresher/con
 import type { Database } from '@refresher/db';
 import { UserNotFoundError } from '../errors.ts';
 import { readCredentials } from './credentials.ts';
-import { findLoginFlow } from './login-settings.repository.ts';
+import { findLoginSettings } from './login-settings.repository.ts';
 import { findUser } from './user.repository.ts';
 
 export async function getCredentials(db: Kysely<Database>, userID: string): Promise<GetCredentialsResponse> {
-  const [user, flow] = await Promise.all([findUser(db, userID), findLoginFlow(db, userID)]);
+  const [user, settings] = await Promise.all([findUser(db, userID), findLoginSettings(db, userID)]);
   if (!user) throw new UserNotFoundError(userID);
-  return readCredentials(user, flow);
+  const answer = readCredentials(user, settings.flow);
+  // Only when set: an answer without `egress` reads as before (iifl-auth's map or default).
+  return settings.egress === null ? answer : { ...answer, egress: settings.egress };
 }
 
 const PREVIEW_LENGTH = 16;
