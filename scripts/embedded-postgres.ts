@@ -23,7 +23,7 @@ export const EMBEDDED_POOL_MAX = '4';
 const MAX_CONNECTIONS = 32;
 
 export interface EmbeddedPostgres {
-  /** A DATABASE_URL for it (user postgres, database postgres, no password). */
+  /** A DATABASE_URL for it (user postgres, database postgres, no password, no TLS). */
   url: string;
   dataDir: string;
   stop(): Promise<void>;
@@ -67,7 +67,8 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
   await server.start();
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    // It speaks no TLS: sslmode=disable keeps psql from asking for it (node-postgres never does).
+    url: `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`,
     dataDir,
     stop: async () => {
       await server.stop();
