@@ -14,6 +14,7 @@ import {
   type NatsConnection,
 } from '@refresher/platform';
 import type { IiflAuthConfig } from './config.ts';
+import { loadEgressPolicy, type EgressPolicy } from './egress.ts';
 import { startLoginApi, type LoginApi } from './login-api.ts';
 import { createLoginLinks, NONCE_BUCKET_TTL_MS } from './login-links.ts';
 import { createLoginLock, type LoginLock } from './login-lock.ts';
@@ -111,6 +112,7 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       loginApi,
       loginLinks: links !== null,
       metrics,
+      egress: loadEgressPolicy(config), // a bad map file stops the start
     });
   } catch (err) {
     await loginApi?.stop().catch(() => {});
@@ -128,6 +130,7 @@ interface Parts {
   loginApi: LoginApi;
   loginLinks: boolean;
   metrics: IiflAuthMetrics;
+  egress: EgressPolicy;
 }
 
 /** The request loop, the health endpoint, and the way to stop it all. */
@@ -142,6 +145,7 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
     keyring: config.keyring,
     defaultFlow: config.IIFL_LOGIN_FLOW,
     announceLoginRequired: parts.announceLoginRequired,
+    egressFor: parts.egress.forLogin,
     maxDeliver: config.AUTH_MAX_DELIVER,
     ackWaitMs: config.AUTH_ACK_WAIT_MS,
     nakDelayMs: config.AUTH_NAK_DELAY_MS,
@@ -170,6 +174,9 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
       iiflBaseUrl: config.IIFL_BASE_URL,
       loginFlow: config.IIFL_LOGIN_FLOW,
       loginLinks: parts.loginLinks,
+      // The count only: app keys are never logged.
+      egressAppKeys: parts.egress.mapped,
+      egressDefault: parts.egress.fallback,
     },
     'iifl-auth started',
   );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOGIN_FLOWS } from '@refresher/contracts';
+import { EgressSetting, LOGIN_FLOWS } from '@refresher/contracts';
 import { keyringFromEnv, type Keyring } from '@refresher/credential-crypto';
 import { iiflClientEnvSchema } from '@refresher/iifl-client';
 import { env, natsEnvSchema } from '@refresher/platform';
@@ -48,6 +48,10 @@ export const iiflAuthConfigSchema = natsEnvSchema
      * such user is then sent a login link instead of being logged in).
      */
     IIFL_LOGIN_FLOW: z.enum(LOGIN_FLOWS).default('headless-v1'),
+    /** JSON `{ "<appKey>": "<address or http(s) proxy URL>" }`: the egress of users without their own. */
+    IIFL_EGRESS_MAP_FILE: z.string().min(1).optional(),
+    /** The egress of logins with neither a user setting nor an app-key entry; unset: the OS picks. */
+    IIFL_EGRESS_DEFAULT: EgressSetting.optional(),
     /** Signs login-link nonces (HMAC-SHA256). Without it (and IIFL_REDIRECT_URL) there are no links. */
     LOGIN_LINK_SECRET: z.string().min(32, 'LOGIN_LINK_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
     /** The gateway's public callback, e.g. https://refresher.example.com/api/integration/iifl/callback. */

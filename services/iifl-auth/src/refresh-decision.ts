@@ -12,6 +12,7 @@ import {
   type RefreshRequested,
 } from '@refresher/contracts';
 import type { Keyring } from '@refresher/credential-crypto';
+import type { Egress } from '@refresher/iifl-client';
 import { backoffCeiling, callService, ServiceCallError } from '@refresher/platform';
 import { loginWithRetries, pipelineFailure, type LoginOutcome, type LoginResult, type LoginWithRetriesDeps } from './login-with-retries.ts';
 import { failedEvent, refreshedEvent, skippedEvent, type OutgoingEvent } from './outgoing-events.ts';
@@ -24,7 +25,10 @@ const MAX_NAK_DELAY_MS = 60_000;
 
 /** The part of the IIFL client this service uses. */
 export interface LoginClient {
-  login(credentials: { userID: string; flow?: HeadlessLoginFlow } & BrokerCredentials, signal?: AbortSignal): Promise<LoginResult>;
+  login(
+    credentials: { userID: string; flow?: HeadlessLoginFlow; egress?: Egress | undefined } & BrokerCredentials,
+    signal?: AbortSignal,
+  ): Promise<LoginResult>;
   sessionFromAuthCode(input: { userID: string; authCode: string; appSecret: string }, signal?: AbortSignal): Promise<LoginResult>;
 }
 
@@ -57,6 +61,8 @@ export interface DeciderDeps {
   totpFresh?: ((userID: string, signal: AbortSignal) => Promise<void>) | undefined;
   /** Sends a redirect-flow user their login link (`tokens.login-required.<userID>`). */
   announceLoginRequired(request: RefreshRequested, storedAppKey: string): Promise<unknown>;
+  /** Where a login leaves from (egress.ts); absent: the OS picks. */
+  egressFor?: ((userEgress: string | null | undefined, appKey: string) => Egress | undefined) | undefined;
 }
 
 /** Where one delivery of a request stands. */
@@ -128,8 +134,14 @@ async function loginRequired(deps: DeciderDeps, d: Delivery, credentials: AppCre
   return publish(skippedEvent(d.request, SkipReason.LoginRequired), SkipReason.LoginRequired);
 }
 
-async function headlessLogin(deps: DeciderDeps, d: Delivery, flow: HeadlessLoginFlow, credentials: BrokerCredentials): Promise<Decision> {
-  const creds = { userID: d.request.userID, flow, ...openCredentials(deps.keyring, d.request.userID, credentials) };
+async function headlessLogin(
+  deps: DeciderDeps,
+  d: Delivery,
+  flow: HeadlessLoginFlow,
+  stored: { credentials: BrokerCredentials; egress?: string | null | undefined },
+): Promise<Decision> {
+  const opened = openCredentials(deps.keyring, d.request.userID, stored.credentials);
+  const creds = { userID: d.request.userID, flow, ...opened, egress: deps.egressFor?.(stored.egress, opened.appKey) };
   // Wait for an unused TOTP step before the retry budget starts: a login right after another one
   // of the account (another run's, or one cut short by a crash) would otherwise spend up to a
   // step (30 s) of AUTH_RETRY_DEADLINE_MS waiting.
@@ -159,7 +171,7 @@ export async function decideRefresh(deps: DeciderDeps, d: Delivery, read: Creden
     if (answer.loginFlow === 'redirect') return await loginRequired(deps, d, answer.credentials);
     const flow = answer.loginFlow ?? deps.defaultFlow;
     if (flow === 'redirect') return await loginRequired(deps, d, answer.credentials);
-    return await headlessLogin(deps, d, flow, answer.credentials);
+    return await headlessLogin(deps, d, flow, { credentials: answer.credentials, egress: answer.egress });
   } catch (err) {
     if (!(err instanceof CredentialsUnreadableError)) throw err;
     // A key problem is configuration: redelivering cannot help, a later run (after a fix) can.

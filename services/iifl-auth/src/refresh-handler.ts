@@ -7,7 +7,7 @@ import type { LoginLease, LoginLock } from './login-lock.ts';
 import type { SettledRequest } from './metrics.ts';
 import type { OutgoingEvent } from './outgoing-events.ts';
 import { parseRequest } from './parse-request.ts';
-import { readCredentials, type Decision, type Delivery, type LoginClient } from './refresh-decision.ts';
+import { readCredentials, type DeciderDeps, type Decision, type Delivery, type LoginClient } from './refresh-decision.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { giveUp, rejectInvalid, settleMessage, type HandleResult, type Outcome } from './settle-message.ts';
 
@@ -26,6 +26,8 @@ export interface RefreshHandlerDeps {
   defaultFlow?: LoginFlow;
   /** Sends a redirect-flow user their login link; see login-required.ts. */
   announceLoginRequired: (request: RefreshRequested, storedAppKey: string) => Promise<unknown>;
+  /** Where a login leaves from: the user's egress, the app key's, the default (egress.ts). */
+  egressFor?: DeciderDeps['egressFor'];
   /** The consumer's max_deliver: on that delivery nothing is handed back any more. */
   maxDeliver: number;
   ackWaitMs: number;
@@ -73,6 +75,7 @@ function handlerContext(deps: RefreshHandlerDeps): HandlerContext {
       nakDelayMs: deps.nakDelayMs,
       totpFresh: deps.totpFresh,
       announceLoginRequired: deps.announceLoginRequired,
+      egressFor: deps.egressFor,
     },
     credentialsOf: (userID) => readCredentials(deps.nc, userID, deps.credentialsTimeoutMs),
     storedEvent: async (seq) => {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { PersistenceApi, UpsertUserRequest } from '@refresher/contracts';
-import { encrypted, refusal } from './fixtures.ts';
+import { encrypted } from './fixtures.ts';
 import { useHarness } from './harness.ts';
 
 const h = useHarness();
