@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import {
   CREDENTIAL_FIELDS,
+  EgressSetting,
   INTEGRATION_MANAGED,
   LOGIN_FLOWS,
   UserId,
@@ -26,6 +27,9 @@ export type PlainCredentials = z.infer<typeof CredentialsFile>;
 /** `--login-flow` and an import record's `loginFlow`: a flow, or `default` (null) for the deployment's. */
 export const LoginFlowOption = z.enum([...LOGIN_FLOWS, 'default']).transform((v) => (v === 'default' ? null : v));
 
+/** `--egress`: a source address, an http(s) proxy URL, or `default` (null: iifl-auth's map or default). */
+export const EgressOption = z.union([z.literal('default').transform(() => null), EgressSetting]);
+
 const ImportRecord = z
   .object({
     userID: UserId.optional(),
@@ -35,6 +39,7 @@ const ImportRecord = z
     phoneNumber: z.string().max(32).optional(),
     state: z.string().min(1).max(32).optional(),
     loginFlow: z.enum(LOGIN_FLOWS).nullable().optional(),
+    egress: EgressSetting.nullable().optional(),
     password: Secret.optional(),
     appKey: Secret,
     appSecret: Secret,
@@ -114,6 +119,7 @@ export function readImport(io: UsersIo, path: string, keyring: Keyring): UpsertU
       mode: 'upsert' as const,
       ...profile,
       ...(record.loginFlow !== undefined ? { loginFlow: record.loginFlow } : {}),
+      ...(record.egress !== undefined ? { egress: record.egress } : {}),
       credentials: encryptCredentials(keyring, userID, record),
     };
   });

@@ -16,6 +16,7 @@ import { ExitCode, type Output } from './run-refresh.ts';
 import {
   defaultUsersIo,
   describe,
+  EgressOption,
   encryptCredentials,
   LoginFlowOption,
   readCredentials,
@@ -28,20 +29,24 @@ export { encryptCredentials, type UsersIo } from './users-files.ts';
 
 export const USERS_USAGE = `Usage: pnpm users <command> ...
 
-  add <userID> --credentials-file <file|-> [--login-flow <flow>] [--client-name <name>] [--email <e>] [--phone <p>] [--state <s>]
-  update <userID> [--credentials-file <file|->] [--login-flow <flow>] [--client-name <name>] [--email <e>] [--phone <p>] [--state <s>]
+  add <userID> --credentials-file <file|-> [--login-flow <flow>] [--egress <egress>] [--client-name <name>] [--email <e>] [--phone <p>] [--state <s>]
+  update <userID> [--credentials-file <file|->] [--login-flow <flow>] [--egress <egress>] [--client-name <name>] [--email <e>] [--phone <p>] [--state <s>]
   remove <userID>
   import <users.json>
 
 Credentials are never given on the command line (it is visible to other users of the machine): the
 credentials file (or "-" for standard input) holds JSON {"password", "appKey", "appSecret",
 "totpSecret"} (all four for add, any of them for update). "import" reads a JSON array of
-{userID|clientId, clientName?, email?, phoneNumber?, state?, loginFlow?, password, appKey, appSecret,
+{userID|clientId, clientName?, email?, phoneNumber?, state?, loginFlow?, egress?, password, appKey, appSecret,
 totpSecret}; records whose password is "${INTEGRATION_MANAGED}" become integration-managed users
 (their other credentials are not stored). Each user is created or updated.
 
 --login-flow: headless-v1, headless-v2, redirect, or default (the deployment's IIFL_LOGIN_FLOW). A
 redirect user logs in on IIFL's page through a login link and needs only appKey and appSecret.
+
+--egress: where the user's logins leave from, for IIFL's IP whitelist: a source address to bind
+(IPv4 or IPv6, e.g. 203.0.113.7), an HTTP(S) proxy URL (http://proxy.internal:3128), or default
+(iifl-auth's IIFL_EGRESS_MAP_FILE entry for the user's app key, else IIFL_EGRESS_DEFAULT).
 
 Credentials are encrypted here, with CREDENTIALS_KEY (32 random bytes, base64; CREDENTIALS_KEY_ID,
 default k1), before they are sent to persistence over NATS: persistence stores ciphertext only.
@@ -55,6 +60,7 @@ CREDENTIALS_KEY_ID, CREDENTIALS_OLD_KEYS.`;
 const OPTIONS = {
   'credentials-file': { type: 'string' },
   'login-flow': { type: 'string' },
+  egress: { type: 'string' },
   'client-name': { type: 'string' },
   email: { type: 'string' },
   phone: { type: 'string' },
@@ -68,6 +74,9 @@ function singleRequest(command: 'add' | 'update', target: string, values: Values
   const flowOption = values['login-flow'] === undefined ? undefined : LoginFlowOption.safeParse(values['login-flow']);
   if (flowOption && !flowOption.success) throw new UsageError('--login-flow must be headless-v1, headless-v2, redirect or default');
   const loginFlow = flowOption?.data;
+  const egressOption = values.egress === undefined ? undefined : EgressOption.safeParse(values.egress);
+  if (egressOption && !egressOption.success)
+    throw new UsageError('--egress must be an IPv4 or IPv6 address, an http(s):// proxy URL, or default');
   const file = values['credentials-file'];
   if (command === 'add' && file === undefined) throw new UsageError('add needs --credentials-file <file|->');
   const plain = file === undefined ? {} : readCredentials(io, file);
@@ -88,6 +97,7 @@ function singleRequest(command: 'add' | 'update', target: string, values: Values
     ...(values.phone !== undefined ? { phoneNumber: values.phone } : {}),
     ...(values.state !== undefined ? { state: values.state } : {}),
     ...(loginFlow !== undefined ? { loginFlow } : {}),
+    ...(egressOption !== undefined ? { egress: egressOption.data } : {}),
     ...(Object.keys(credentials).length ? { credentials } : {}),
   });
 }

@@ -136,6 +136,24 @@ describe('pnpm users', () => {
     expect(await flow('IMPR1')).toBe('redirect');
   });
 
+  it("sets, changes and clears a user's egress with --egress, and refuses one that is neither address nor URL", async () => {
+    const egress = async (userID: string) =>
+      (await pipeline.sql.row<{ egress: string | null }>('select egress from user_login_settings where user_id = $1', [userID]))?.egress;
+    expect((await users(['add', 'CLIE1', '--egress', '127.0.0.2', '--credentials-file', 'c.json'], { 'c.json': creds })).code).toBe(0);
+    expect(await egress('CLIE1')).toBe('127.0.0.2');
+    const changed = await users(['update', 'CLIE1', '--egress', 'http://proxy.internal:3128'], {}, {});
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toMatch(/egress/);
+    expect(await egress('CLIE1')).toBe('http://proxy.internal:3128');
+    const bad = await users(['update', 'CLIE1', '--egress', 'eth0'], {}, {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--egress must be an IPv4 or IPv6 address, an http\(s\):\/\/ proxy URL, or default/);
+    expect((await users(['update', 'CLIE1', '--egress', 'default'], {}, {})).code).toBe(0);
+    expect(await egress('CLIE1')).toBeUndefined();
+    expect((await users(['import', 'u.json'], { 'u.json': [{ userID: 'CLIE2', egress: '127.0.0.3', ...creds }] })).code).toBe(0);
+    expect(await egress('CLIE2')).toBe('127.0.0.3');
+  });
+
   it('refuses without a key, with credentials on the wrong shape, or with bad arguments', async () => {
     const noKey = await users(['add', 'X1', '--credentials-file', 'c.json'], { 'c.json': creds }, {});
     expect(noKey.code).toBe(2);
