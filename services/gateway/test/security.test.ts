@@ -226,6 +226,23 @@ describe('user management', () => {
     for (const res of [created, headless, back]) for (const secret of Object.values(secrets)) expect(res.text).not.toContain(secret);
   });
 
+  it("sets and clears a user's egress, and refuses one that is neither an address nor an http(s) URL", async () => {
+    const admin = { auth: bearer(KEYS.admin) };
+    const egress = async () =>
+      (await pipeline.sql.row<{ egress: string | null }>('select egress from user_login_settings where user_id = $1', ['EG1']))?.egress;
+    const created = await gw.call('POST', '/api/integration/users/EG1', { ...admin, body: { ...secrets, egress: '127.0.0.2' } });
+    expect(created).toMatchObject({ status: 201, body: { changed: expect.arrayContaining(['egress']) } });
+    expect(await egress()).toBe('127.0.0.2');
+    const bad = await gw.call('PUT', '/api/integration/users/EG1', { ...admin, body: { egress: 'eth0' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/egress must be an IPv4 or IPv6 address, an http\(s\):\/\/ proxy URL, or null/);
+    const proxy = await gw.call('PUT', '/api/integration/users/EG1', { ...admin, body: { egress: 'http://proxy.internal:3128' } });
+    expect(proxy.body).toEqual({ success: true, userID: 'EG1', created: false, changed: ['egress'] });
+    expect(await egress()).toBe('http://proxy.internal:3128');
+    expect((await gw.call('PUT', '/api/integration/users/EG1', { ...admin, body: { egress: null } })).body.changed).toEqual(['egress']);
+    expect(await egress()).toBeUndefined();
+  });
+
   it('refuses bad bodies with 400 naming fields, never values', async () => {
     const res = await gw.call('POST', '/api/integration/users/NEW2', {
       auth: bearer(KEYS.admin),

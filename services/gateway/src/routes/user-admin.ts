@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import {
   CREDENTIAL_FIELDS,
+  EgressSetting,
   LOGIN_FLOWS,
   PersistenceApi,
   UserId,
@@ -31,6 +32,10 @@ const Profile = {
   loginFlow: z
     .enum(LOGIN_FLOWS, { error: `loginFlow must be one of ${LOGIN_FLOWS.join(', ')}, or null` })
     .nullable()
+    .optional(),
+  /** Where the user's logins leave from (IIFL's IP whitelist): an IP address, an http(s) proxy URL, or null for iifl-auth's map or default. */
+  egress: z
+    .union([EgressSetting, z.null()], { error: 'egress must be an IPv4 or IPv6 address, an http(s):// proxy URL, or null' })
     .optional(),
 };
 
@@ -80,7 +85,7 @@ function encryptGiven(keyring: Keyring, userID: string, body: { [K in (typeof CR
   return credentials;
 }
 
-type ProfileFields = Pick<UpsertUserRequest, 'clientName' | 'email' | 'phoneNumber' | 'state' | 'loginFlow'>;
+type ProfileFields = Pick<UpsertUserRequest, 'clientName' | 'email' | 'phoneNumber' | 'state' | 'loginFlow' | 'egress'>;
 
 function profileOf(body: { [K in keyof ProfileFields]?: ProfileFields[K] | undefined }) {
   const profile: ProfileFields = {};
@@ -89,6 +94,7 @@ function profileOf(body: { [K in keyof ProfileFields]?: ProfileFields[K] | undef
   if (body.phoneNumber !== undefined) profile.phoneNumber = body.phoneNumber;
   if (body.state !== undefined) profile.state = body.state;
   if (body.loginFlow !== undefined) profile.loginFlow = body.loginFlow;
+  if (body.egress !== undefined) profile.egress = body.egress;
   return profile;
 }
 
