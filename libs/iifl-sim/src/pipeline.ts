@@ -108,7 +108,7 @@ async function serve(
   const early = endpoint.identify(call);
   // After identify(), so the attempt counts for the client when the envelope opens.
   if (forbidden) return answer(deps, res, endpoint, call, FORBIDDEN);
-  if (notWhitelisted(deps, call)) {
+  if (!endpoint.page && notWhitelisted(deps, call)) {
     call.endLogin?.();
     return answer(deps, res, endpoint, call, FORBIDDEN);
   }
@@ -121,7 +121,8 @@ async function serve(
 /**
  * Records the call's source address for its client and says whether `allowedSources` refuses it
  * (spec, "Limits and lifetime": calls from an address the app does not list are rejected [M]; the
- * bare 403 they get rests on none).
+ * bare 403 they get rests on none). Not asked for the browser login page: the user's browser is
+ * never on an app's whitelist (rests on none).
  */
 function notWhitelisted(deps: PipelineDeps, call: Call): boolean {
   if (call.clientId === undefined) return false;

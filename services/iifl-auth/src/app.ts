@@ -3,7 +3,13 @@ import { hostname } from 'node:os';
 import { StorageType } from 'nats';
 import { Buckets } from '@refresher/contracts';
 import { morningReadiness } from '@refresher/refresh-runs';
-import { createIiflClient, createNodeHttpTransport, iiflClientConfigFromEnv, type IiflClientHandle } from '@refresher/iifl-client';
+import {
+  createIiflClient,
+  createNodeHttpTransport,
+  iiflClientConfigFromEnv,
+  type IiflClientHandle,
+  type TotpStepGuard,
+} from '@refresher/iifl-client';
 import {
   connectNats,
   createLogger,
@@ -60,6 +66,14 @@ async function openBuckets(nc: NatsConnection, config: IiflAuthConfig) {
   return { lockKv, totpKv, nonceKv };
 }
 
+/** The IIFL client: each login names its headless variant; the client's own default only matters to other callers. */
+function createClient(config: IiflAuthConfig, totpGuard: TotpStepGuard, metrics: IiflAuthMetrics): IiflClientHandle {
+  const headlessDefault = config.IIFL_LOGIN_FLOW === 'redirect' ? 'headless-v1' : config.IIFL_LOGIN_FLOW;
+  const clientConfig = iiflClientConfigFromEnv({ ...config, IIFL_LOGIN_FLOW: headlessDefault });
+  const transport = metrics.timed(createNodeHttpTransport({ timeoutMs: clientConfig.timeoutMs }));
+  return createIiflClient(clientConfig, { totpGuard, transport });
+}
+
 export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Logger } = {}): Promise<IiflAuth> {
   const log = options.log ?? createLogger('iifl-auth', config.LOG_LEVEL);
   const nc = await connectNats(config, 'iifl-auth', log);
@@ -77,11 +91,8 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
     await ensureLoginLinkStream(jsm);
     const { lockKv, totpKv, nonceKv } = await openBuckets(nc, config);
     const totpGuard = createSharedTotpGuard({ kv: totpKv });
-    // Each login names its headless variant; the client's own default only matters to other callers.
-    const headlessDefault = config.IIFL_LOGIN_FLOW === 'redirect' ? 'headless-v1' : config.IIFL_LOGIN_FLOW;
-    const clientConfig = iiflClientConfigFromEnv({ ...config, IIFL_LOGIN_FLOW: headlessDefault });
-    const transport = metrics.timed(createNodeHttpTransport({ timeoutMs: clientConfig.timeoutMs }));
-    client = createIiflClient(clientConfig, { totpGuard, transport });
+    client = createClient(config, totpGuard, metrics);
+    const egress = loadEgressPolicy(config); // a bad map file stops the start
     const lock = createLoginLock({
       kv: lockKv,
       ttlMs: config.AUTH_LOGIN_LOCK_TTL_MS,
@@ -102,6 +113,7 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       lock,
       credentialsTimeoutMs: config.AUTH_CREDENTIALS_TIMEOUT_MS,
       redeemDeadlineMs: REDEEM_DEADLINE_MS,
+      egressFor: egress.forLogin,
     });
     loginApi = await startLoginApi(nc, redirectLogin, log);
     return await startConsuming(nc, config, log, {
@@ -112,7 +124,7 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
       loginApi,
       loginLinks: links !== null,
       metrics,
-      egress: loadEgressPolicy(config), // a bad map file stops the start
+      egress,
     });
   } catch (err) {
     await loginApi?.stop().catch(() => {});

@@ -11,13 +11,14 @@ import {
   type RedeemLoginResponse,
 } from '@refresher/contracts';
 import type { Keyring } from '@refresher/credential-crypto';
+import type { Egress } from '@refresher/iifl-client';
 import { encodeJson, ServiceCallError, type Logger } from '@refresher/platform';
 import type { LoginLinks } from './login-links.ts';
 import { GateAbortedError, type LoginLease, type LoginLock } from './login-lock.ts';
 import { toLoginFailure } from './login-with-retries.ts';
 import { CredentialsUnreadableError, openCredential } from './open-credentials.ts';
 import { redeemedEvent } from './outgoing-events.ts';
-import { readCredentials, type LoginClient } from './refresh-decision.ts';
+import { readCredentials, type DeciderDeps, type LoginClient } from './refresh-decision.ts';
 
 /**
  * A refusal answered to the caller: `reason` (a LoginRefusal or a FailureCode) is the service
@@ -48,6 +49,8 @@ export interface RedirectLoginDeps {
   credentialsTimeoutMs: number;
   /** Bound of one redeem: the wait for the account's lock plus the exchange at IIFL. */
   redeemDeadlineMs: number;
+  /** Where the session step leaves from (egress.ts); absent: the OS picks. */
+  egressFor?: DeciderDeps['egressFor'];
 }
 
 interface RedirectContext extends RedirectLoginDeps {
@@ -64,14 +67,14 @@ export function createRedirectLogin(deps: RedirectLoginDeps) {
 }
 
 /** The user's app key and secret as stored (ciphertext), or a refusal. */
-async function appCredentials(ctx: RedirectContext, userID: string): Promise<AppCredentials> {
+async function appCredentials(ctx: RedirectContext, userID: string): Promise<AppCredentials & { egress?: string | null | undefined }> {
   const read = await readCredentials(ctx.nc, userID, ctx.credentialsTimeoutMs);
   if (!read.ok) {
     if (read.error instanceof ServiceCallError && read.error.code === ServiceErrorCode.NotFound) refuse(LoginRefusal.UserNotFound);
     throw new LoginRefused(FailureCode.CredentialsUnavailable, ServiceErrorCode.Unavailable);
   }
   if (read.answer.credentials === null) return refuse(LoginRefusal.NoAppCredentials);
-  return { appKey: read.answer.credentials.appKey, appSecret: read.answer.credentials.appSecret };
+  return { appKey: read.answer.credentials.appKey, appSecret: read.answer.credentials.appSecret, egress: read.answer.egress };
 }
 
 function open(ctx: RedirectContext, userID: string, column: 'appKey' | 'appSecret', value: string): string {
@@ -119,18 +122,24 @@ async function redeem(ctx: RedirectContext, request: RedeemLoginRequest): Promis
   const { userID, spend } = redeemTarget(ctx.links, request);
   const stored = await appCredentials(ctx, userID);
   const appSecret = open(ctx, userID, 'appSecret', stored.appSecret);
+  const egress = ctx.egressFor?.(stored.egress, open(ctx, userID, 'appKey', stored.appKey));
   if (spend && !(await spend())) refuse(LoginRefusal.LinkUsed);
-  return exchange(ctx, userID, request.authCode, appSecret);
+  return exchange(ctx, userID, request.authCode, { appSecret, egress });
 }
 
 /** The authCode for `userID` becomes a session, published like a headless login's. */
-async function exchange(ctx: RedirectContext, userID: string, authCode: string, appSecret: string): Promise<RedeemLoginResponse> {
+async function exchange(
+  ctx: RedirectContext,
+  userID: string,
+  authCode: string,
+  app: { appSecret: string; egress: Egress | undefined },
+): Promise<RedeemLoginResponse> {
   const signal = AbortSignal.timeout(ctx.redeemDeadlineMs);
   const lease = await holdAccount(ctx.lock, userID, signal);
   try {
     let result;
     try {
-      result = await ctx.client.sessionFromAuthCode({ userID, authCode, appSecret }, signal);
+      result = await ctx.client.sessionFromAuthCode({ userID, authCode, ...app }, signal);
     } catch (err) {
       const failure = toLoginFailure(err, signal.aborted);
       ctx.log.warn({ userID, code: failure.code, brokerCode: failure.brokerCode }, 'authCode exchange failed');

@@ -29,7 +29,10 @@ export interface LoginClient {
     credentials: { userID: string; flow?: HeadlessLoginFlow; egress?: Egress | undefined } & BrokerCredentials,
     signal?: AbortSignal,
   ): Promise<LoginResult>;
-  sessionFromAuthCode(input: { userID: string; authCode: string; appSecret: string }, signal?: AbortSignal): Promise<LoginResult>;
+  sessionFromAuthCode(
+    input: { userID: string; authCode: string; appSecret: string; egress?: Egress | undefined },
+    signal?: AbortSignal,
+  ): Promise<LoginResult>;
 }
 
 export type CredentialsRead = { ok: true; answer: GetCredentialsResponse } | { ok: false; error: unknown };
