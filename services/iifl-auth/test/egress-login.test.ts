@@ -1,23 +1,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PersistenceApi, RefreshRequested, Subjects, TokenFailed, type RunSummary } from '@refresher/contracts';
+import { PersistenceApi, Subjects, TokenFailed, type RunSummary } from '@refresher/contracts';
 import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
-import { callService, createLogger, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
-import { usePipeline, waitFor } from '@refresher/testkit';
+import { callService, createLogger, decodeJson, loadConfig } from '@refresher/platform';
+import { startRefreshRun } from '@refresher/refresh-runs';
+import { usePipeline } from '@refresher/testkit';
+import { inProcessAuthEnv, userOf } from './fixtures.ts';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth } from '../src/index.ts';
 
 // Two egress addresses on loopback: every 127.0.0.0/8 address reaches the simulator on 127.0.0.1.
 const [ownSetting, byAppKey, byDefault, wrong] = generateAccounts(4, 'egress') as [SimAccount, SimAccount, SimAccount, SimAccount];
-const userOf = (a: SimAccount) => ({
-  userID: a.clientId,
-  password: a.password,
-  appKey: a.appKey,
-  appSecret: a.appSecret,
-  totpSecret: a.totpSecret,
-});
 const pipeline = usePipeline({ users: [ownSetting, byAppKey, byDefault, wrong].map(userOf) });
 
 let sim: Simulator;
@@ -50,18 +44,14 @@ beforeAll(async () => {
   writeFileSync(mapFile, JSON.stringify({ [byAppKey.appKey]: '127.0.0.3', [ownSetting.appKey]: '127.0.0.3' }));
   pipeline.nc.subscribe(Subjects.failedAll, { callback: (_err, msg) => failures.push(TokenFailed.parse(decodeJson(msg.data))) });
   await pipeline.nc.flush();
-  const config = loadConfig(iiflAuthConfigSchema, {
-    NATS_URL: pipeline.nats.url,
-    LOG_LEVEL: 'warn',
-    HEALTH_PORT: '0',
-    IIFL_BASE_URL: sim.baseUrl,
-    IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
-    AUTH_RETRY_BASE_MS: '50',
-    AUTH_RETRY_MAX_DELAY_MS: '200',
-    CREDENTIALS_KEY: randomBytes(32).toString('base64'),
-    IIFL_EGRESS_MAP_FILE: mapFile,
-    IIFL_EGRESS_DEFAULT: '127.0.0.2',
-  });
+  const config = loadConfig(
+    iiflAuthConfigSchema,
+    inProcessAuthEnv(pipeline.nats.url, sim.baseUrl, {
+      LOG_LEVEL: 'warn',
+      IIFL_EGRESS_MAP_FILE: mapFile,
+      IIFL_EGRESS_DEFAULT: '127.0.0.2',
+    }),
+  );
   auth = await startIiflAuth(config, { log: createLogger('iifl-auth', config.LOG_LEVEL, { write: () => undefined }) });
 });
 
@@ -70,29 +60,13 @@ afterAll(async () => {
   await sim?.close();
 });
 
+/** A run of every user, followed to its end. */
 async function runAll(): Promise<{ runId: string; summary: RunSummary }> {
-  const start = await callService(pipeline.nc, PersistenceApi.startRun, { trigger: 'cli' });
-  const js = pipeline.nc.jetstream();
-  for (const { userID } of start.requested) {
-    const event = RefreshRequested.parse({
-      v: 1,
-      eventId: randomUUID(),
-      runId: start.runId,
-      userID,
-      trigger: 'cli',
-      requestedAt: new Date().toISOString(),
-    });
-    await js.publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${start.runId}:${userID}` });
-  }
-  const summary = await waitFor(
-    'the run to complete',
-    async () => {
-      const s: RunSummary = await callService(pipeline.nc, PersistenceApi.getRun, { runId: start.runId });
-      return s.pending === 0 ? s : undefined;
-    },
-    30_000,
-  );
-  return { runId: start.runId, summary };
+  const run = await startRefreshRun(pipeline.nc, { trigger: 'cli' });
+  const { completed, summary } = await run.waitForCompletion(30_000);
+  run.close();
+  expect(completed).toBe(true);
+  return { runId: run.start.runId, summary };
 }
 
 describe('egress per account', { timeout: 60_000 }, () => {

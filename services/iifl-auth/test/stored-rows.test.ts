@@ -1,22 +1,16 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PersistenceApi, RefreshRequested, Subjects, TokenFailed, TokenSkipped, type RunSummary } from '@refresher/contracts';
+import { Subjects, TokenFailed, TokenSkipped } from '@refresher/contracts';
 import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
-import { callService, createLogger, decodeJson, encodeJson, loadConfig } from '@refresher/platform';
+import { createLogger, decodeJson, loadConfig } from '@refresher/platform';
+import { startRefreshRun } from '@refresher/refresh-runs';
 import { usePipeline, waitFor } from '@refresher/testkit';
+import { inProcessAuthEnv, userOf } from './fixtures.ts';
 import { publishRequest } from './publish-request.ts';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth } from '../src/index.ts';
 
 // Rows that must never reach IIFL: the marker in the password with real values elsewhere (the
 // password alone decides: integration-managed), and a row missing a credential (fails at once).
 const [good, mixed, incomplete] = generateAccounts(3, 'stored-rows') as [SimAccount, SimAccount, SimAccount];
-const userOf = (a: SimAccount) => ({
-  userID: a.clientId,
-  password: a.password,
-  appKey: a.appKey,
-  appSecret: a.appSecret,
-  totpSecret: a.totpSecret,
-});
 const pipeline = usePipeline({ users: [userOf(good), { ...userOf(mixed), password: 'INTEGRATION_MANAGED' }, userOf(incomplete)] });
 
 let sim: Simulator;
@@ -32,18 +26,11 @@ beforeAll(async () => {
     pipeline.nc.subscribe(subject, { callback: (_err, msg) => received.push({ subject: msg.subject, payload: decodeJson(msg.data) }) });
   }
   await pipeline.nc.flush();
-  const config = loadConfig(iiflAuthConfigSchema, {
-    NATS_URL: pipeline.nats.url,
-    LOG_LEVEL: 'info',
-    HEALTH_PORT: '0',
-    IIFL_BASE_URL: sim.baseUrl,
-    IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
-    AUTH_RETRY_BASE_MS: '50',
-    AUTH_RETRY_MAX_DELAY_MS: '200',
+  const config = loadConfig(
+    iiflAuthConfigSchema,
     // Were a 409 handed back, it would come again within the test's wait.
-    AUTH_NAK_DELAY_MS: '100',
-    CREDENTIALS_KEY: randomBytes(32).toString('base64'),
-  });
+    inProcessAuthEnv(pipeline.nats.url, sim.baseUrl, { LOG_LEVEL: 'info', AUTH_NAK_DELAY_MS: '100' }),
+  );
   auth = await startIiflAuth(config, { log: createLogger('iifl-auth', config.LOG_LEVEL, { write: (l: string) => void lines.push(l) }) });
 });
 
@@ -51,22 +38,6 @@ afterAll(async () => {
   await auth?.stop();
   await sim?.close();
 });
-
-/** Publishes the run's requests as a run's producer does (libs/refresh-runs), with the run's id. */
-async function publishRun(runId: string, userIDs: readonly string[]): Promise<void> {
-  const js = pipeline.nc.jetstream();
-  for (const userID of userIDs) {
-    const event = RefreshRequested.parse({
-      v: 1,
-      eventId: randomUUID(),
-      runId,
-      userID,
-      trigger: 'cli',
-      requestedAt: new Date().toISOString(),
-    });
-    await js.publish(Subjects.refreshRequested(userID), encodeJson(event), { msgID: `${runId}:${userID}` });
-  }
-}
 
 const eventFor = (subject: string, runId: string) =>
   waitFor(
@@ -78,22 +49,13 @@ const logLinesOf = (runId: string) => lines.map((l) => JSON.parse(l) as Record<s
 
 describe('stored rows that are not sent to IIFL', { timeout: 40_000 }, () => {
   it('a run skips a row whose password is INTEGRATION_MANAGED and fails an incomplete row at once', async () => {
-    const start = await callService(pipeline.nc, PersistenceApi.startRun, { trigger: 'cli' });
+    const run = await startRefreshRun(pipeline.nc, { trigger: 'cli' });
+    const { start } = run;
     expect(start.skipped).toEqual([{ userID: mixed.clientId, clientName: mixed.clientId, reason: 'INTEGRATION_MANAGED' }]);
     expect(start.requested.map((u) => u.userID).sort()).toEqual([good.clientId, incomplete.clientId].sort());
-    await publishRun(
-      start.runId,
-      start.requested.map((u) => u.userID),
-    );
-
-    const summary = await waitFor(
-      'the run to complete',
-      async () => {
-        const s: RunSummary = await callService(pipeline.nc, PersistenceApi.getRun, { runId: start.runId });
-        return s.pending === 0 ? s : undefined;
-      },
-      20_000,
-    );
+    const { completed, summary } = await run.waitForCompletion(20_000);
+    run.close();
+    expect(completed).toBe(true);
     const result = (userID: string) => summary.results.find((r) => r.userID === userID);
     expect(result(good.clientId)).toMatchObject({ outcome: 'refreshed' });
     expect(result(mixed.clientId)).toMatchObject({ outcome: 'skipped', code: 'INTEGRATION_MANAGED' });

@@ -1,23 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Subjects, TokenFailed, TokenRefreshed } from '@refresher/contracts';
 import { createIiflClient, parseIiflClientConfig } from '@refresher/iifl-client';
 import { generateAccounts, startSimulator, type SimAccount, type Simulator } from '@refresher/iifl-sim';
 import { createLogger, decodeJson, loadConfig } from '@refresher/platform';
 import { usePipeline, waitFor } from '@refresher/testkit';
+import { inProcessAuthEnv, userOf } from './fixtures.ts';
 import { publishRequest } from './publish-request.ts';
 import { iiflAuthConfigSchema, startIiflAuth, type IiflAuth } from '../src/index.ts';
 
 // A new token is used once (GET /profile) before it is stored and published. One that fails the
 // check is a failed login with its own code, TOKEN_UNUSABLE, retried like a transient fault.
 const [once, always] = generateAccounts(2, 'unusable') as [SimAccount, SimAccount];
-const userOf = (a: SimAccount) => ({
-  userID: a.clientId,
-  password: a.password,
-  appKey: a.appKey,
-  appSecret: a.appSecret,
-  totpSecret: a.totpSecret,
-});
 const pipeline = usePipeline({ users: [userOf(once), userOf(always)] });
 
 let sim: Simulator;
@@ -35,18 +28,10 @@ beforeAll(async () => {
     pipeline.nc.subscribe(subject, { callback: (_err, msg) => received.push({ subject: msg.subject, payload: decodeJson(msg.data) }) });
   }
   await pipeline.nc.flush();
-  const config = loadConfig(iiflAuthConfigSchema, {
-    NATS_URL: pipeline.nats.url,
-    LOG_LEVEL: 'silent',
-    HEALTH_PORT: '0',
-    IIFL_BASE_URL: sim.baseUrl,
-    IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
-    AUTH_RETRY_MAX_ATTEMPTS: '2',
-    AUTH_RETRY_BASE_MS: '50',
-    AUTH_RETRY_MAX_DELAY_MS: '200',
-    TOKEN_CHECK_INTERVAL_MS: '0',
-    CREDENTIALS_KEY: randomBytes(32).toString('base64'),
-  });
+  const config = loadConfig(
+    iiflAuthConfigSchema,
+    inProcessAuthEnv(pipeline.nats.url, sim.baseUrl, { LOG_LEVEL: 'silent', AUTH_RETRY_MAX_ATTEMPTS: '2', TOKEN_CHECK_INTERVAL_MS: '0' }),
+  );
   auth = await startIiflAuth(config, { log: createLogger('iifl-auth', 'silent') });
 });
 
