@@ -53,5 +53,10 @@ export const natsEnvSchema = z.object({
   NATS_CREDS_FILE: env.natsCredsFile,
   NATS_INBOX_PREFIX: env.natsInboxPrefix,
   LOG_LEVEL: env.logLevel,
+  /**
+   * Copies of every stream, durable consumer and KV bucket the services create (1 on a single
+   * server, 3 in a three-node cluster); an existing stream is brought to this count at start.
+   */
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 export type NatsEnv = z.infer<typeof natsEnvSchema>;

@@ -1,6 +1,7 @@
 export * from './config.ts';
 export * from './logger.ts';
 export * from './nats.ts';
+export * from './topology.ts';
 export * from './request.ts';
 export * from './endpoint-service.ts';
 export * from './health.ts';

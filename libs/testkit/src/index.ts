@@ -8,3 +8,4 @@ export * from './pipeline.ts';
 export * from './login-page.ts';
 export * from './tcp-proxy.ts';
 export * from './webhook-receiver.ts';
+export * from './nats-cluster.ts';

@@ -23,7 +23,7 @@ const hooks: { onReconnect?: (() => void) | undefined } = {};
 beforeAll(async () => {
   server = await startNats();
   nc = await connect({ servers: server.url });
-  await ensureTopology(nc);
+  await ensureTopology(nc, 1);
 });
 
 afterAll(async () => {

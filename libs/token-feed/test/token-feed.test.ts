@@ -12,7 +12,7 @@ let nc: NatsConnection;
 beforeAll(async () => {
   server = await startNats();
   nc = await connect({ servers: server.url });
-  await ensureTopology(nc);
+  await ensureTopology(nc, 1);
 });
 
 afterAll(async () => {

@@ -32,7 +32,7 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
   const nc = await connectNats(config, 'gateway', log);
   let server: Server | undefined;
   try {
-    await ensureTopology(nc);
+    await ensureTopology(nc, config.STREAM_REPLICAS);
     const shutdown = new AbortController();
     const app = createHttpApp({
       nc,

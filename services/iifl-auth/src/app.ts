@@ -13,6 +13,7 @@ import {
 import {
   connectNats,
   createLogger,
+  ensureBucket,
   ensureTopology,
   startHealthServer,
   trackConnection,
@@ -57,11 +58,11 @@ export function retryPolicyFrom(config: IiflAuthConfig): RetryPolicy {
 
 /** This service's buckets: login locks, TOTP steps used, login-link nonces redeemed. */
 async function openBuckets(nc: NatsConnection, config: IiflAuthConfig) {
-  const js = nc.jetstream();
+  const replicas = config.STREAM_REPLICAS;
   const [lockKv, totpKv, nonceKv] = await Promise.all([
-    js.views.kv(Buckets.loginLocks, { history: 1, ttl: config.AUTH_LOGIN_LOCK_TTL_MS, storage: StorageType.File }),
-    js.views.kv(Buckets.totpSteps, { history: 1, ttl: TOTP_BUCKET_TTL_MS, storage: StorageType.File }),
-    js.views.kv(Buckets.loginNonces, { history: 1, ttl: NONCE_BUCKET_TTL_MS, storage: StorageType.File }),
+    ensureBucket(nc, Buckets.loginLocks, { history: 1, ttl: config.AUTH_LOGIN_LOCK_TTL_MS, storage: StorageType.File }, replicas),
+    ensureBucket(nc, Buckets.totpSteps, { history: 1, ttl: TOTP_BUCKET_TTL_MS, storage: StorageType.File }, replicas),
+    ensureBucket(nc, Buckets.loginNonces, { history: 1, ttl: NONCE_BUCKET_TTL_MS, storage: StorageType.File }, replicas),
   ]);
   return { lockKv, totpKv, nonceKv };
 }
@@ -81,14 +82,14 @@ export async function startIiflAuth(config: IiflAuthConfig, options: { log?: Log
   let client: IiflClientHandle | undefined;
   let loginApi: LoginApi | undefined;
   try {
-    await ensureTopology(nc);
+    await ensureTopology(nc, config.STREAM_REPLICAS);
     const jsm = await nc.jetstreamManager();
     await ensureRequestConsumer(jsm, {
       ackWaitMs: config.AUTH_ACK_WAIT_MS,
       maxDeliver: config.AUTH_MAX_DELIVER,
       maxAckPending: config.AUTH_MAX_IN_FLIGHT,
     });
-    await ensureLoginLinkStream(jsm);
+    await ensureLoginLinkStream(jsm, config.STREAM_REPLICAS);
     const { lockKv, totpKv, nonceKv } = await openBuckets(nc, config);
     const totpGuard = createSharedTotpGuard({ kv: totpKv });
     client = createClient(config, totpGuard, metrics);
@@ -145,6 +146,11 @@ interface Parts {
   egress: EgressPolicy;
 }
 
+/** The day watch of stored tokens (null when TOKEN_CHECK_INTERVAL_MS is 0). */
+function startWatch(nc: NatsConnection, config: IiflAuthConfig, parts: Parts, log: Logger) {
+  return startDayWatch(nc, parts.client, { intervalMs: config.TOKEN_CHECK_INTERVAL_MS, replicas: config.STREAM_REPLICAS }, log);
+}
+
 /** The request loop, the health endpoint, and the way to stop it all. */
 async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: Logger, parts: Parts): Promise<IiflAuth> {
   const handle = createRefreshHandler({
@@ -172,7 +178,7 @@ async function startConsuming(nc: NatsConnection, config: IiflAuthConfig, log: L
     fetchExpiresMs: config.AUTH_FETCH_EXPIRES_MS,
     log,
   });
-  const watch = await startDayWatch(nc, parts.client, { intervalMs: config.TOKEN_CHECK_INTERVAL_MS }, log);
+  const watch = await startWatch(nc, config, parts, log);
   const connected = trackConnection(nc);
   const health = await startHealthServer(
     config.HEALTH_PORT,

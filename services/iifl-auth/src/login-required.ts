@@ -10,7 +10,7 @@ import { openCredential } from './open-credentials.ts';
  * The stream of login links (`tokens.login-required.>`): kept a day, for a notifier that was away;
  * a repeated announcement of one run's link (a redelivered request) is stored once.
  */
-export async function ensureLoginLinkStream(jsm: JetStreamManager): Promise<void> {
+export async function ensureLoginLinkStream(jsm: JetStreamManager, replicas: number): Promise<void> {
   await ensureStream(
     jsm,
     fileStream(LoginLinkStream, {
@@ -18,6 +18,7 @@ export async function ensureLoginLinkStream(jsm: JetStreamManager): Promise<void
       max_age: nanos(24 * 60 * 60_000),
       duplicate_window: nanos(15 * 60_000),
     }),
+    replicas,
   );
 }
 

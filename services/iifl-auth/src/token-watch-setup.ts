@@ -1,7 +1,7 @@
 import { StorageType, type KV, type NatsConnection } from 'nats';
 import { Buckets } from '@refresher/contracts';
 import type { IiflClient } from '@refresher/iifl-client';
-import type { Logger } from '@refresher/platform';
+import { ensureBucket, type Logger } from '@refresher/platform';
 import { checkUser, type TokenCheckDeps } from './token-check.ts';
 import { createTokenCheckMarks } from './token-check-marks.ts';
 import { createInvalidationPublisher, refreshForWatch } from './token-invalidation.ts';
@@ -23,6 +23,8 @@ const MIN_REFRESH_WAIT_MS = 3 * 60_000;
 export interface TokenWatchSettings {
   /** TOKEN_CHECK_INTERVAL_MS: each stored login token is checked once per interval; 0: no watch. */
   intervalMs: number;
+  /** STREAM_REPLICAS: copies of the bucket of checks. */
+  replicas: number;
 }
 
 /** The keys of a bucket: the users who have a stored token. */
@@ -49,7 +51,7 @@ export async function startDayWatch(
   const js = nc.jetstream();
   const [tokensKv, marksKv] = await Promise.all([
     js.views.kv(Buckets.tokens, { bindOnly: true }),
-    js.views.kv(Buckets.tokenChecks, { history: 1, ttl: MARKS_TTL_MS, storage: StorageType.File }),
+    ensureBucket(nc, Buckets.tokenChecks, { history: 1, ttl: MARKS_TTL_MS, storage: StorageType.File }, settings.replicas),
   ]);
   const watchLog = log.child({ module: 'token-watch' });
   const stopping = new AbortController();

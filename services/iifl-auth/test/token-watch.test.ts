@@ -283,7 +283,7 @@ describe('checking stored tokens across replicas', () => {
     const old = Streams.events.subjects.filter((s) => s !== 'tokens.invalidated.>');
     await jsm.streams.add(fileStream({ name: Streams.events.name, subjects: old }, { retention: RetentionPolicy.Limits }));
     await nc.jetstream().publish('tokens.skipped.OLD', encodeJson({ earlier: true }));
-    await ensureTopology(nc);
+    await ensureTopology(nc, 1);
     const { config, state } = await jsm.streams.info(Streams.events.name);
     expect([...config.subjects].sort()).toEqual([...Streams.events.subjects].sort());
     expect(state.messages).toBe(1);

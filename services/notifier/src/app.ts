@@ -37,8 +37,8 @@ export async function startNotifier(config: NotifierConfig, options: NotifierOpt
   };
   try {
     const jsm = await nc.jetstreamManager();
-    await ensureStream(jsm, STREAM_CONFIGS.notices);
-    await ensureStream(jsm, STREAM_CONFIGS.deadLetters);
+    await ensureStream(jsm, STREAM_CONFIGS.notices, config.STREAM_REPLICAS);
+    await ensureStream(jsm, STREAM_CONFIGS.deadLetters, config.STREAM_REPLICAS);
     const retry = { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: config.WEBHOOK_RETRY_MAX_MS, giveUpMs: config.WEBHOOK_GIVE_UP_MS };
     for (const webhook of config.webhooks) {
       deliveries.push(

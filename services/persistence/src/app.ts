@@ -54,7 +54,7 @@ export async function startPersistence(config: PersistenceConfig, options: { log
     const databaseUp = await watchDatabase(running, log);
     const nc = (running.nc = await connectNats(config, 'persistence', log));
     const natsUp = trackConnection(nc);
-    await ensureTopology(nc);
+    await ensureTopology(nc, config.STREAM_REPLICAS);
     const metrics = createPersistenceMetrics(nc, db, log);
     const kv = await nc.jetstream().views.kv(Buckets.tokens);
     running.api = await startApi({ nc, db, kv, log });

@@ -37,7 +37,7 @@ export async function startScheduler(config: SchedulerConfig, options: { log?: L
   const log = options.log ?? createLogger('scheduler', config.LOG_LEVEL);
   const nc = await connectNats(config, 'scheduler', log);
   try {
-    await ensureTopology(nc);
+    await ensureTopology(nc, config.STREAM_REPLICAS);
   } catch (err) {
     await nc.close();
     throw err;
