@@ -107,15 +107,15 @@ export function createIiflClient(config: IiflClientConfig, deps: IiflClientDeps 
       );
     },
 
-    checkToken(token, signal) {
-      return guarded(parts, { secrets: [token], signal }, async ({ caller }) => {
+    checkToken(token, signal, egress) {
+      return guarded(parts, { secrets: [token], signal, egress }, async ({ caller }) => {
         const call = { endpoint: 'profile', method: 'GET', url: url(config.paths.profile), bearer: token, ...opt(signal) } as const;
         return { clientId: await caller.expect(call, 'clientId') };
       });
     },
 
-    logout(token, signal) {
-      return guarded(parts, { secrets: [token], signal }, async ({ caller }) => {
+    logout(token, signal, egress) {
+      return guarded(parts, { secrets: [token], signal, egress }, async ({ caller }) => {
         await caller.send({ endpoint: 'logout', method: 'POST', url: url(config.paths.logout), json: {}, bearer: token, ...opt(signal) });
       });
     },

@@ -41,10 +41,14 @@ export interface IiflClient {
   login(credentials: LoginCredentials, signal?: AbortSignal): Promise<LoginResult>;
   /** The session step alone, for an authCode from the browser login, checked as `login`'s. Throws IiflError. */
   sessionFromAuthCode(input: AuthCodeExchange, signal?: AbortSignal): Promise<LoginResult>;
-  /** `GET /profile` with the token: the client id it belongs to; IiflError when the session is dead. */
-  checkToken(token: string, signal?: AbortSignal): Promise<{ clientId: string }>;
-  /** `POST /profile/logout`: ends the session. */
-  logout(token: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * `GET /profile` with the token: the client id it belongs to; IiflError when the session is dead.
+   * `egress`: where the call leaves from (the account's, as its logins'; IIFL answers only the
+   * app's whitelisted addresses); absent: the OS picks.
+   */
+  checkToken(token: string, signal?: AbortSignal, egress?: Egress): Promise<{ clientId: string }>;
+  /** `POST /profile/logout`: ends the session; `egress` as for `checkToken`. */
+  logout(token: string, signal?: AbortSignal, egress?: Egress): Promise<void>;
 }
 
 /** Marker type for the error thrown by every client call; see errors.ts. */

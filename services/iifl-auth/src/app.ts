@@ -21,6 +21,7 @@ import {
   type NatsConnection,
 } from '@refresher/platform';
 import type { IiflAuthConfig } from './config.ts';
+import { createAccountEgress } from './account-egress.ts';
 import { loadEgressPolicy, type EgressPolicy } from './egress.ts';
 import { startLoginApi, type LoginApi } from './login-api.ts';
 import { createLoginLinks, NONCE_BUCKET_TTL_MS } from './login-links.ts';
@@ -146,9 +147,15 @@ interface Parts {
   egress: EgressPolicy;
 }
 
-/** The day watch of stored tokens (null when TOKEN_CHECK_INTERVAL_MS is 0). */
+/** The day watch of stored tokens (null when TOKEN_CHECK_INTERVAL_MS is 0), each check from the user's login egress. */
 function startWatch(nc: NatsConnection, config: IiflAuthConfig, parts: Parts, log: Logger) {
-  return startDayWatch(nc, parts.client, { intervalMs: config.TOKEN_CHECK_INTERVAL_MS, replicas: config.STREAM_REPLICAS }, log);
+  const egressOf = createAccountEgress({
+    nc,
+    keyring: config.keyring,
+    policy: parts.egress,
+    timeoutMs: config.AUTH_CREDENTIALS_TIMEOUT_MS,
+  });
+  return startDayWatch(nc, parts.client, { intervalMs: config.TOKEN_CHECK_INTERVAL_MS, replicas: config.STREAM_REPLICAS }, log, egressOf);
 }
 
 /** The request loop, the health endpoint, and the way to stop it all. */

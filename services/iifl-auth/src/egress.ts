@@ -10,8 +10,12 @@ import { describeEgress, parseEgress, type Egress } from '@refresher/iifl-client
  * IIFL_EGRESS_MAP_FILE, else IIFL_EGRESS_DEFAULT, else none (the OS picks the route).
  */
 export interface EgressPolicy {
-  /** The egress of one login: `userEgress` from persistence, `appKey` opened (plain). */
-  forLogin(userEgress: string | null | undefined, appKey: string): Egress | undefined;
+  /**
+   * The egress of one login, and of any other call made for the account (account-egress.ts):
+   * `userEgress` from persistence, `appKey` opened (plain); null for a user without stored app
+   * credentials (integration-managed), who has no map entry.
+   */
+  forLogin(userEgress: string | null | undefined, appKey: string | null): Egress | undefined;
   /** App keys in the map. */
   readonly mapped: number;
   /** The default, as it may be logged (a proxy without its credentials); null without one. */
@@ -33,7 +37,7 @@ export function createEgressPolicy(input: { map?: Readonly<Record<string, string
   return {
     forLogin(userEgress, appKey) {
       if (userEgress !== null && userEgress !== undefined) return parseEgress(userEgress);
-      return byAppKey.get(appKey) ?? fallback;
+      return (appKey === null ? undefined : byAppKey.get(appKey)) ?? fallback;
     },
     mapped: byAppKey.size,
     fallback: fallback === undefined ? null : describeEgress(fallback),

@@ -1,7 +1,8 @@
 import type { KV } from 'nats';
 import { TokenRefreshed } from '@refresher/contracts';
-import type { IiflClient } from '@refresher/iifl-client';
+import type { Egress, IiflClient } from '@refresher/iifl-client';
 import type { Logger } from '@refresher/platform';
+import type { AccountEgress } from './account-egress.ts';
 import type { CheckClaim, TokenCheckMarks } from './token-check-marks.ts';
 import { invalidatedEvent, type PublishInvalidated } from './token-invalidation.ts';
 import { probeToken, type Verdict } from './token-probe.ts';
@@ -11,6 +12,11 @@ export interface TokenCheckDeps {
   tokensKv: Pick<KV, 'get'>;
   marks: TokenCheckMarks;
   client: Pick<IiflClient, 'checkToken'>;
+  /**
+   * Where the check leaves from: the egress a login of the user would use (account-egress.ts), as
+   * IIFL answers a token only from the account's whitelisted addresses. Absent: the OS picks.
+   */
+  egressOf?: AccountEgress;
   publishInvalidated: PublishInvalidated;
   /**
    * Starts the refresh of a user whose token died and follows it; resolves with the time from which
@@ -65,7 +71,9 @@ export async function checkUser(deps: TokenCheckDeps, userID: string, signal: Ab
     await startRefresh(deps, userID, claim, now);
     return 'refreshed-again';
   }
-  const verdict = await probeToken(deps.client, userID, token.token, signal);
+  const egress = await egressOf(deps, userID);
+  if (egress === null) return 'unknown';
+  const verdict = await probeToken(deps.client, userID, token.token, signal, egress.egress);
   if (verdict.kind === 'alive') return 'alive';
   if (verdict.kind === 'unknown') {
     if (signal.aborted) return 'unknown';
@@ -78,6 +86,16 @@ export async function checkUser(deps: TokenCheckDeps, userID: string, signal: Ab
   await announce(deps, token, verdict, now);
   await startRefresh(deps, userID, claim, now);
   return 'invalidated';
+}
+
+/** The user's egress, or null (logged) when it cannot be known: no check then, as from elsewhere it would only get a 403. */
+async function egressOf(deps: TokenCheckDeps, userID: string): Promise<{ egress: Egress | undefined } | null> {
+  try {
+    return { egress: await deps.egressOf?.(userID) };
+  } catch (err) {
+    deps.log.warn({ err, userID }, 'egress of the user unknown; token checked again next interval');
+    return null;
+  }
 }
 
 async function announce(deps: TokenCheckDeps, token: TokenRefreshed, verdict: Verdict & { kind: 'dead' }, now: Date): Promise<void> {

@@ -2,6 +2,7 @@ import { StorageType, type KV, type NatsConnection } from 'nats';
 import { Buckets } from '@refresher/contracts';
 import type { IiflClient } from '@refresher/iifl-client';
 import { ensureBucket, type Logger } from '@refresher/platform';
+import type { AccountEgress } from './account-egress.ts';
 import { checkUser, type TokenCheckDeps } from './token-check.ts';
 import { createTokenCheckMarks } from './token-check-marks.ts';
 import { createInvalidationPublisher, refreshForWatch } from './token-invalidation.ts';
@@ -36,13 +37,14 @@ export async function listKeys(kv: Pick<KV, 'keys'>): Promise<string[]> {
 
 /**
  * Watches the stored tokens during the day (see token-watch.ts, token-check.ts), or does nothing
- * when the interval is 0.
+ * when the interval is 0. Each check leaves from `egressOf(userID)`, the user's login egress.
  */
 export async function startDayWatch(
   nc: NatsConnection,
   client: Pick<IiflClient, 'checkToken'>,
   settings: TokenWatchSettings,
   log: Logger,
+  egressOf: AccountEgress,
 ): Promise<TokenWatch | null> {
   if (settings.intervalMs === 0) {
     log.info('token watch off (TOKEN_CHECK_INTERVAL_MS=0)');
@@ -62,6 +64,7 @@ export async function startDayWatch(
     tokensKv,
     marks: createTokenCheckMarks({ kv: marksKv, dueAfterMs: Math.round(settings.intervalMs * DUE_FRACTION) }),
     client,
+    egressOf,
     publishInvalidated: createInvalidationPublisher(js),
     refresh: (userID) => refreshForWatch({ nc, log: watchLog, waitMs: refreshWaitMs, now, signal: stopping.signal }, userID),
     refreshWaitMs,
