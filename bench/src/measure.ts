@@ -5,8 +5,12 @@ import { runRefresh, type RunResult } from './refresh-run.ts';
 import { callsBetween, simulatorCounters, type SimCalls } from './sim-calls.ts';
 import type { BenchSystem } from './system.ts';
 
-/** nats-server's counts of messages received from and sent to clients. */
-export type NatsCounters = { in: number; out: number };
+/**
+ * nats-server's message counts, summed over the servers: `in`/`out` from `/varz` (every
+ * connection), and `routeIn`/`routeOut` the part of them on routes to the other servers of a
+ * cluster (`/routez`; 0 on one server), so that `in - routeIn` is what clients sent.
+ */
+export type NatsCounters = { in: number; out: number; routeIn: number; routeOut: number };
 
 /** The run, and what the bench measured around it. */
 export interface RefreshMeasurement {
@@ -15,7 +19,7 @@ export interface RefreshMeasurement {
   usage: ProcessUsage[];
   /** CPU seconds the bench database's Postgres backends spent during the run. */
   postgresCpu: number;
-  /** nats-server's counters before and after the run (null when this run did not start it). */
+  /** nats-server's counters before and after the run (null when this run did not start NATS). */
   natsBefore: NatsCounters | null;
   natsAfter: NatsCounters | null;
   /** The calls the simulator answered during the run. */
@@ -29,11 +33,23 @@ async function postgresBackendPids(sql: pg.Client): Promise<number[]> {
   ).rows.map((r) => r.pid);
 }
 
-/** The message counters from nats-server's `/varz`; null without a monitoring endpoint. */
-async function natsMessageCounters(monitorUrl: string | null): Promise<NatsCounters | null> {
-  if (!monitorUrl) return null;
-  const varz = (await (await fetch(`${monitorUrl}/varz`)).json()) as { in_msgs: number; out_msgs: number };
-  return { in: varz.in_msgs, out: varz.out_msgs };
+type MessageCounts = { in_msgs: number; out_msgs: number };
+
+/** The message counters of every server (`/varz`, `/routez`), summed; null without a monitoring endpoint. */
+async function natsMessageCounters(monitorUrls: readonly string[]): Promise<NatsCounters | null> {
+  if (monitorUrls.length === 0) return null;
+  const total: NatsCounters = { in: 0, out: 0, routeIn: 0, routeOut: 0 };
+  for (const url of monitorUrls) {
+    const varz = (await (await fetch(`${url}/varz`)).json()) as MessageCounts;
+    const routez = (await (await fetch(`${url}/routez`)).json()) as { routes?: MessageCounts[] | null };
+    total.in += varz.in_msgs;
+    total.out += varz.out_msgs;
+    for (const route of routez.routes ?? []) {
+      total.routeIn += route.in_msgs;
+      total.routeOut += route.out_msgs;
+    }
+  }
+  return total;
 }
 
 /** CPU seconds each pid spent between the two readings (a pid first seen after the start counts from zero). */
@@ -47,14 +63,14 @@ function cpuSpentBetween(before: ReadonlyMap<number, number>, after: ReadonlyMap
 export async function measureRefresh(system: BenchSystem, options: BenchOptions, log: (line: string) => void): Promise<RefreshMeasurement> {
   const watcher = watchProcesses(system.processes);
   const pgBefore = cpuOf(await postgresBackendPids(system.sql));
-  const natsBefore = await natsMessageCounters(system.natsMonitorUrl);
+  const natsBefore = await natsMessageCounters(system.natsMonitorUrls);
   const simBefore = await simulatorCounters(system.simUrl);
   watcher.mark();
   log(`refreshing ${options.users} users`);
   const run = await runRefresh(system.natsUrl, system.sql, system.gatewayUrl, options.users, options.timeoutSeconds);
   const pgAfter = cpuOf(await postgresBackendPids(system.sql));
   const usage = watcher.stop();
-  const natsAfter = await natsMessageCounters(system.natsMonitorUrl);
+  const natsAfter = await natsMessageCounters(system.natsMonitorUrls);
   const simCalls = callsBetween(simBefore, await simulatorCounters(system.simUrl));
   const postgresCpu = cpuSpentBetween(pgBefore, pgAfter);
   log(`run ${run.runId}: ${run.refreshed}/${run.users} refreshed in ${run.wallSeconds} s`);

@@ -4,12 +4,16 @@ import { parseFlags, UsageError } from '@refresher/cli-args';
 export const USAGE = `Usage: pnpm bench [options]
 
 Starts a fresh database, NATS, the IIFL simulator and the four services as processes, refreshes
-every user once, and times the legacy algorithm on a sample against the same simulator.
+every user once, and times the legacy algorithm on a sample against the same simulator. Then the
+IIFL client alone, in the bench process, logs as many other accounts in at the pipeline's
+concurrency against the same simulator: the ceiling the run is reported against.
 
 Options:
   --users <n>                users in the refresh (default 2000)
   --auth-replicas <n>        iifl-auth processes (default 1)
   --auth-concurrency <n>     AUTH_CONCURRENCY of each iifl-auth (default: the service's default)
+  --nats-cluster <n>         NATS as a local cluster of n servers (3 to 5), STREAM_REPLICAS=n
+                             (default: one server, replicas 1)
   --latency-ms <n>           simulator latency per IIFL call (default 20)
   --jitter-ms <n>            plus a random 0..n ms per call (default 4)
   --key-association-ms <n>   simulator key-association wait, and the client's delay (default 0: not set)
@@ -29,6 +33,8 @@ export interface BenchOptions {
   users: number;
   authReplicas: number;
   authConcurrency: number | null;
+  /** Servers in the local NATS cluster, each stream with as many replicas; null: one server. */
+  natsCluster: number | null;
   latencyMs: number;
   jitterMs: number;
   keyAssociationMs: number;
@@ -48,6 +54,7 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
     'users',
     'auth-replicas',
     'auth-concurrency',
+    'nats-cluster',
     'latency-ms',
     'jitter-ms',
     'key-association-ms',
@@ -71,6 +78,9 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
   if (keyPairPolicy !== null && keyPairPolicy !== 'shared' && keyPairPolicy !== 'per-login') {
     throw new UsageError(`--keypair-policy must be shared or per-login, got "${keyPairPolicy}"`);
   }
+  const natsCluster = values['nats-cluster'] === undefined ? null : int('nats-cluster', 0, 3);
+  // JetStream keeps at most 5 replicas of a stream (and STREAM_REPLICAS accepts at most 5).
+  if (natsCluster !== null && natsCluster > 5) throw new UsageError(`--nats-cluster must be 3 to 5, got "${natsCluster}"`);
   const logLevel = values['log-level'] ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new UsageError(`--log-level must be a pino level, got "${logLevel}"`);
@@ -79,6 +89,7 @@ export function parseOptions(argv: string[], cwd: string): BenchOptions {
     users: int('users', 2_000, 1),
     authReplicas: int('auth-replicas', 1, 1),
     authConcurrency: values['auth-concurrency'] === undefined ? null : int('auth-concurrency', 0, 1),
+    natsCluster,
     latencyMs: int('latency-ms', 20),
     jitterMs: int('jitter-ms', 4),
     keyAssociationMs: int('key-association-ms', 0),

@@ -192,7 +192,9 @@ export async function runRefresh(
   expectedUsers: number,
   timeoutSeconds: number,
 ): Promise<RunResult> {
-  const nc: NatsConnection = await connect({ servers: natsUrl, name: 'bench' });
+  // NATS_URL's form: one URL, or a cluster's, comma-separated.
+  const servers = natsUrl.split(',').map((url) => url.trim());
+  const nc: NatsConnection = await connect({ servers, name: 'bench' });
   try {
     const events = await listenForRunEvents(nc);
     const run = await requestRefreshAll(gatewayUrl, expectedUsers);

@@ -1,3 +1,4 @@
+import type { CeilingResult } from './ceiling.ts';
 import type { IdleProbeResult } from './idle-probe.ts';
 import type { BaselineResult } from './legacy-baseline.ts';
 import type { MachineInfo } from './machine.ts';
@@ -15,7 +16,7 @@ export interface BenchReport extends RunResult {
   settings: Pick<
     BenchOptions,
     'users' | 'authReplicas' | 'authConcurrency' | 'latencyMs' | 'jitterMs' | 'keyAssociationMs' | 'logLevel'
-  > & { keyPairPolicy: string };
+  > & { keyPairPolicy: string; natsServers: number; streamReplicas: number };
   /** RSA key pairs the iifl-auth replicas made, by their health answers after the run (null when unknown). */
   keyPairsMade: number | null;
   /** CPU seconds of each process during the run. */
@@ -26,14 +27,24 @@ export interface BenchReport extends RunResult {
   peakRssMb: Record<string, number>;
   /** The largest peak among the four services. */
   maxServiceRssMb: number;
-  /** Messages nats-server received from and sent to clients during the run, per user. */
-  natsMessagesPerUser: { in: number; out: number } | null;
+  /** The nats-servers' CPU seconds and peak RSS, summed over the servers (one, or a cluster's). */
+  natsServers: { servers: number; cpuSeconds: number; peakRssMb: number } | null;
+  /**
+   * Messages the nats-servers received and sent during the run, per user, summed over the servers
+   * (`/varz`); `routeIn`/`routeOut`: the part between the servers of a cluster (`/routez`), so
+   * `in - routeIn` is what clients sent. On one server the routes' part is 0.
+   */
+  natsMessagesPerUser: { in: number; out: number; routeIn: number; routeOut: number } | null;
   /** The calls the simulator answered during the run, by endpoint; `profileCalls`: the new tokens' checks. */
   simulator: SimCalls;
   baseline: { users: number; failed: number; wallSeconds: number; usersPerSecond: number; cpuMsPerUser: number } | null;
   /** This system's users per second over the legacy algorithm's. */
   ratio: number | null;
   idle: IdleProbeResult | null;
+  /** The IIFL client alone logging as many accounts in at the pipeline's concurrency (ceiling.ts). */
+  ceiling: CeilingResult | null;
+  /** This run's users per second over the ceiling's logins per second. */
+  ceilingFraction: number | null;
 }
 
 /** Everything a report is made from. */
@@ -44,9 +55,11 @@ export interface ReportInputs {
   keyPairsMade: number | null;
   baseline: BaselineResult | null;
   idle: IdleProbeResult | null;
+  ceiling: CeilingResult | null;
+  streamReplicas: number;
 }
 
-function settingsOf(options: BenchOptions): BenchReport['settings'] {
+function settingsOf(options: BenchOptions, streamReplicas: number): BenchReport['settings'] {
   return {
     users: options.users,
     authReplicas: options.authReplicas,
@@ -56,6 +69,8 @@ function settingsOf(options: BenchOptions): BenchReport['settings'] {
     keyAssociationMs: options.keyAssociationMs,
     keyPairPolicy: options.keyPairPolicy ?? 'the service default (shared)',
     logLevel: options.logLevel,
+    natsServers: options.natsCluster ?? 1,
+    streamReplicas,
   };
 }
 
@@ -64,7 +79,7 @@ function resourceFigures(
   usage: readonly ProcessUsage[],
   postgresCpu: number,
   users: number,
-): Pick<BenchReport, 'cpuSeconds' | 'cpuMsPerUser' | 'peakRssMb' | 'maxServiceRssMb'> {
+): Pick<BenchReport, 'cpuSeconds' | 'cpuMsPerUser' | 'peakRssMb' | 'maxServiceRssMb' | 'natsServers'> {
   const cpuSeconds: Record<string, number> = {};
   const peakRssMb: Record<string, number> = {};
   for (const u of usage) {
@@ -73,17 +88,36 @@ function resourceFigures(
   }
   cpuSeconds['postgres (bench database backends)'] = round(postgresCpu, 2)!;
   const totalCpu = Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
-  const serviceRss = usage.filter((u) => u.name !== 'iifl-sim' && u.name !== 'nats-server').map((u) => u.peakRssMb);
+  const isNats = (name: string) => name === 'nats-server' || name.startsWith('nats-server ');
+  const serviceRss = usage.filter((u) => u.name !== 'iifl-sim' && !isNats(u.name)).map((u) => u.peakRssMb);
+  const nats = usage.filter((u) => isNats(u.name));
+  const sum = (pick: (u: ProcessUsage) => number) => nats.reduce((total, u) => total + pick(u), 0);
   return {
     cpuSeconds,
     cpuMsPerUser: round((totalCpu * 1000) / Math.max(1, users), 2)!,
     peakRssMb,
     maxServiceRssMb: round(Math.max(0, ...serviceRss), 0)!,
+    natsServers:
+      nats.length === 0
+        ? null
+        : {
+            servers: nats.length,
+            cpuSeconds: round(
+              sum((u) => u.cpuSeconds),
+              2,
+            )!,
+            peakRssMb: round(
+              sum((u) => u.peakRssMb),
+              0,
+            )!,
+          },
   };
 }
 
 function natsMessagesPerUser(before: NatsCounters | null, after: NatsCounters | null, users: number): BenchReport['natsMessagesPerUser'] {
-  return before && after ? { in: round((after.in - before.in) / users, 1)!, out: round((after.out - before.out) / users, 1)! } : null;
+  if (!before || !after) return null;
+  const perUser = (key: keyof NatsCounters) => round((after[key] - before[key]) / users, 1)!;
+  return { in: perUser('in'), out: perUser('out'), routeIn: perUser('routeIn'), routeOut: perUser('routeOut') };
 }
 
 function baselineFigures(baseline: BaselineResult | null): BenchReport['baseline'] {
@@ -99,11 +133,12 @@ function baselineFigures(baseline: BaselineResult | null): BenchReport['baseline
 }
 
 /** The report's figures, rounded, in the order the JSON lists them. */
-export function buildReport({ machine, options, measured, keyPairsMade, baseline, idle }: ReportInputs): BenchReport {
+export function buildReport(inputs: ReportInputs): BenchReport {
+  const { machine, options, measured, keyPairsMade, baseline, idle, ceiling } = inputs;
   const { run } = measured;
   return {
     machine,
-    settings: settingsOf(options),
+    settings: settingsOf(options, inputs.streamReplicas),
     ...run,
     keyPairsMade,
     ...resourceFigures(measured.usage, measured.postgresCpu, run.users),
@@ -112,67 +147,7 @@ export function buildReport({ machine, options, measured, keyPairsMade, baseline
     baseline: baselineFigures(baseline),
     ratio: baseline && baseline.usersPerSecond > 0 ? round(run.usersPerSecond / baseline.usersPerSecond, 1) : null,
     idle,
+    ceiling,
+    ceilingFraction: ceiling && ceiling.loginsPerSecond > 0 ? round(run.usersPerSecond / ceiling.loginsPerSecond, 2) : null,
   };
-}
-
-const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
-
-export function formatReport(r: BenchReport): string {
-  const m = r.machine;
-  const s = r.settings;
-  const rows: Array<[string, string]> = [
-    ['machine', `${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, load ${m.loadAverageAtStart} at start`],
-    [
-      'setup',
-      `${s.users} users, ${s.authReplicas} iifl-auth${s.authConcurrency ? ` x ${s.authConcurrency}` : ''}, simulator ${s.latencyMs} + 0..${s.jitterMs} ms per call`,
-    ],
-    ['key pairs', `${s.keyPairPolicy}; ${r.keyPairsMade ?? 'n/a'} made`],
-    ['users / failed', `${r.users} / ${r.failed}${r.failed ? ` ${JSON.stringify(r.failureCodes)}` : ''}`],
-    ['request accepted', ms(r.acceptedMs)],
-    ['wall time', `${r.wallSeconds} s (request to last recorded outcome)`],
-    ['throughput', `${r.usersPerSecond} users/s`],
-    [
-      'latency request -> token stored',
-      `p50 ${ms(r.latencyMs.p50)}, p95 ${ms(r.latencyMs.p95)}, p99 ${ms(r.latencyMs.p99)}, max ${ms(r.latencyMs.max)}`,
-    ],
-    ['delivery login -> subscriber', `p50 ${ms(r.deliveryMs.p50)}, p99 ${ms(r.deliveryMs.p99)} (${r.delivered} received)`],
-    ['subscriber vs stored', `p50 ${ms(r.deliveryAfterStoreMs.p50)}, p99 ${ms(r.deliveryAfterStoreMs.p99)} (negative: before the store)`],
-    ['CPU per user (all processes)', `${r.cpuMsPerUser} ms`],
-    ['NATS messages per user', r.natsMessagesPerUser ? `${r.natsMessagesPerUser.in} in, ${r.natsMessagesPerUser.out} out` : 'n/a'],
-    [
-      'IIFL calls (simulator)',
-      Object.entries(r.simulator.requests)
-        .map(([endpoint, n]) => `${endpoint} ${n}`)
-        .join(', ') || 'none',
-    ],
-    ['tokens used once (profile)', `${r.simulator.profileCalls} profile calls for ${r.simulator.sessionsIssued} sessions issued`],
-  ];
-  for (const [name, cpu] of Object.entries(r.cpuSeconds)) {
-    const rss = r.peakRssMb[name];
-    rows.push([`  ${name}`, `${cpu} CPU s${rss === undefined ? '' : `, peak RSS ${rss} MB`}`]);
-  }
-  if (r.baseline) {
-    rows.push([
-      'legacy algorithm',
-      `${r.baseline.users} users in ${r.baseline.wallSeconds} s: ${r.baseline.usersPerSecond} users/s, ${r.baseline.cpuMsPerUser} ms CPU per user`,
-    ]);
-    rows.push(['ratio', `${r.ratio ?? 'n/a'} x the legacy throughput`]);
-  }
-  if (r.idle) {
-    rows.push([
-      'one user, idle system',
-      `${r.idle.overheadMs.p50 ?? 'n/a'} ms beyond the simulator's ${r.idle.simulatorMs} ms (p50 of ${r.idle.probes}, max ${r.idle.overheadMs.max ?? 'n/a'}${r.idle.failed ? `, ${r.idle.failed} failed` : ''})`,
-    ]);
-    rows.push([
-      '  beyond a bare login',
-      `${r.idle.overheadBeyondBareMs.p50 ?? 'n/a'} ms (p50, max ${r.idle.overheadBeyondBareMs.max ?? 'n/a'}) beyond the IIFL client alone against the same simulator (p50 ${r.idle.bareLoginMs ?? 'n/a'} ms)`,
-    ]);
-    const st = r.idle.stagesMs;
-    rows.push([
-      '  where (p50)',
-      `register ${ms(st.register)}, to login end minus simulator ${ms(st.beforeAndAroundLogin)}, store ${ms(st.store)}, answer ${ms(st.answer)}`,
-    ]);
-  }
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }

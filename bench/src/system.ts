@@ -4,7 +4,8 @@ import pg from 'pg';
 import { encryptField, keyringFromEnv, type Keyring } from '@refresher/credential-crypto';
 import type { SimAccount } from '@refresher/iifl-sim';
 import { createTestDatabase, freePort, waitFor, type TestDatabase } from '@refresher/testkit';
-import { startOwnNats } from './nats-server.ts';
+import { iiflClientEnv } from './iifl-settings.ts';
+import { startBenchNats, type BenchNats, type WatchedProcess } from './nats-server.ts';
 import type { BenchOptions } from './options.ts';
 import { spawnService, waitForLine, waitUntilHealthy, type BenchProcess } from './processes.ts';
 
@@ -17,15 +18,20 @@ const BENCH_GATEWAY_LIMITS = { REFRESH_BURST: '100000', REFRESH_RATE_PER_MINUTE:
 
 /** Everything one bench run starts, and how to reach it. */
 export interface BenchSystem {
+  /** NATS_URL as the services have it (every server of a cluster, comma-separated). */
   natsUrl: string;
   db: TestDatabase;
   sql: pg.Client;
   simUrl: string;
+  /** The simulator's process id (its CPU during the ceiling). */
+  simPid: number;
   gatewayUrl: string;
-  /** Processes whose CPU and memory are reported (NATS only when this run started it). */
-  processes: BenchProcess[];
-  /** nats-server's monitoring endpoint (`/varz` message counters), when this run started it. */
-  natsMonitorUrl: string | null;
+  /** Processes whose CPU and memory are reported (NATS's servers only when this run started them). */
+  processes: WatchedProcess[];
+  /** Each nats-server's monitoring endpoint (`/varz`, `/routez` message counters), when this run started them. */
+  natsMonitorUrls: string[];
+  /** The streams' replicas (STREAM_REPLICAS): 1, or the NATS cluster's size. */
+  streamReplicas: number;
   /** Each iifl-auth replica's health endpoint (it reports the key pairs it made). */
   authHealthUrls: string[];
   stop(): Promise<void>;
@@ -60,7 +66,7 @@ async function seedUsers(sql: pg.Client, keyring: Keyring, users: ReadonlyArray<
   }
 }
 
-/** What a run started so far, and how to stop it all: the processes last started first (NATS by its cleanup), then the cleanups in reverse. */
+/** What a run started so far, and how to stop it all: the processes last started first, then the cleanups in reverse (NATS among them). */
 interface Teardown {
   started: BenchProcess[];
   cleanups: Array<() => Promise<unknown>>;
@@ -71,7 +77,7 @@ function createTeardown(): Teardown {
   const started: BenchProcess[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
-    for (const proc of [...started].reverse()) if (proc.name !== 'nats-server') await proc.stop().catch(() => {});
+    for (const proc of [...started].reverse()) await proc.stop().catch(() => {});
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
   return { started, cleanups, stop };
@@ -101,14 +107,13 @@ function simulatorArgs(options: BenchOptions, sim: { seed: string; count: number
 }
 
 /** The environment every service shares. */
-function servicesEnv(options: BenchOptions, natsUrl: string, databaseUrl: string, iiflBaseUrl: string): Record<string, string> {
+function servicesEnv(options: BenchOptions, nats: BenchNats, databaseUrl: string, iiflBaseUrl: string): Record<string, string> {
   return {
-    NATS_URL: natsUrl,
+    NATS_URL: nats.url,
+    STREAM_REPLICAS: String(nats.streamReplicas),
     DATABASE_URL: databaseUrl,
-    IIFL_BASE_URL: iiflBaseUrl,
     // Client settings only where a flag asks for them: by default the services' own defaults run.
-    ...(options.keyAssociationMs > 0 ? { IIFL_KEY_ASSOCIATION_DELAY_MS: String(options.keyAssociationMs) } : {}),
-    ...(options.keyPairPolicy === null ? {} : { IIFL_KEYPAIR_POLICY: options.keyPairPolicy }),
+    ...iiflClientEnv(options, iiflBaseUrl),
     INTEGRATION_API_KEY: API_KEY,
     LOG_LEVEL: options.logLevel,
     // Never fires during a bench.
@@ -177,13 +182,12 @@ export async function startBenchSystem(
 ): Promise<BenchSystem> {
   const teardown = createTeardown();
   try {
-    const [nats, db] = await Promise.all([startOwnNats(), createTestDatabase()]);
+    const [nats, db] = await Promise.all([startBenchNats(options.natsCluster), createTestDatabase()]);
     teardown.cleanups.push(
       () => db.dispose(),
       () => nats.dispose(),
     );
-    if (nats.proc) teardown.started.push(nats.proc);
-    log(`nats ${nats.url}, database ${new URL(db.url).pathname.slice(1)}`);
+    log(`nats ${nats.url} (stream replicas ${nats.streamReplicas}), database ${new URL(db.url).pathname.slice(1)}`);
 
     const profArgs = profileArgs(options.cpuProfDir);
     const simProc = spawnService('iifl-sim', 'libs/iifl-sim/src/main.ts', {}, profArgs('iifl-sim'), simulatorArgs(options, sim));
@@ -193,7 +197,7 @@ export async function startBenchSystem(
     const ports = await allocateServicePorts(options.authReplicas);
     const credentialsKey = randomBytes(32).toString('base64');
     const keyring = keyringFromEnv({ CREDENTIALS_KEY: credentialsKey });
-    const launch = serviceLauncher(servicesEnv(options, nats.url, db.url, baseUrl), credentialsKey, profArgs, teardown.started);
+    const launch = serviceLauncher(servicesEnv(options, nats, db.url, baseUrl), credentialsKey, profArgs, teardown.started);
 
     await launch('persistence', 'persistence', { HEALTH_PORT: String(ports.persistenceHealth) }, healthzUrl(ports.persistenceHealth));
     const sql = new pg.Client({ connectionString: db.url });
@@ -207,10 +211,12 @@ export async function startBenchSystem(
       db,
       sql,
       simUrl: baseUrl.replace(/\/v1$/, ''),
+      simPid: simProc.pid,
       gatewayUrl: `http://127.0.0.1:${ports.gateway}/api/integration`,
-      processes: teardown.started,
+      processes: [...nats.watched, ...teardown.started],
       authHealthUrls: ports.authHealth.map(healthzUrl),
-      natsMonitorUrl: nats.monitorUrl,
+      natsMonitorUrls: nats.monitorUrls,
+      streamReplicas: nats.streamReplicas,
       stop: teardown.stop,
     };
   } catch (err) {

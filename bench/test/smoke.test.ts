@@ -12,7 +12,7 @@ function runBench(args: string[]): Promise<ProcessResult> {
 }
 
 describe('pnpm bench (smoke run)', () => {
-  it('refreshes 200 users through the services, times the legacy algorithm and writes every figure', async () => {
+  it('refreshes 200 users through the services, times the legacy algorithm and the ceiling, and writes every figure', async () => {
     const { code, output } = await runBench([
       '--users',
       '200',
@@ -50,5 +50,12 @@ describe('pnpm bench (smoke run)', () => {
     // The bare login takes at least the simulator's five calls (the four steps and profile).
     expect(report.idle.bareLoginMs).toBeGreaterThanOrEqual(5 * report.settings.latencyMs);
     expect(report.machine).toMatchObject({ cores: expect.any(Number), memoryGb: expect.any(Number), node: process.version });
+    // The ceiling: as many other accounts, logged in by the IIFL client alone at the pipeline's concurrency.
+    expect(report.ceiling).toMatchObject({ logins: 200, failed: 0, concurrency: 48 });
+    expect(report.ceiling.loginsPerSecond).toBeGreaterThan(0);
+    expect(report.ceilingFraction).toBeCloseTo(report.usersPerSecond / report.ceiling.loginsPerSecond, 1);
+    expect(output).toMatch(/pipeline \/ ceiling\s+[\d.]+ \(/);
+    expect(report.settings).toMatchObject({ natsServers: 1, streamReplicas: 1 });
+    expect(report.natsMessagesPerUser).toMatchObject({ routeIn: 0, routeOut: 0 });
   }, 240_000);
 });
