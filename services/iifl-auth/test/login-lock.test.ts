@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type KV, type NatsConnection } from 'nats';
+import { connect, type KV, type KvEntry, type NatsConnection } from 'nats';
 import { createLogger } from '@refresher/platform';
 import { startNats, waitFor, type TestNats } from '@refresher/testkit';
 import { createLoginLock, GateAbortedError, type LoginClaim, type LoginLock } from '../src/login-lock.ts';
@@ -135,7 +135,7 @@ describe('shared TOTP step guard', () => {
     const at = await second;
     expect(Math.floor(first.getTime() / 30_000)).toBe(Math.floor((stepEnd - 1) / 30_000));
     expect(Math.floor(at.getTime() / 30_000)).toBe(Math.floor(first.getTime() / 30_000) + 1);
-    expect((await totpKv.get('T1'))?.string()).toBe(String(Math.floor(at.getTime() / 30_000)));
+    expect(stepIn(await totpKv.get('T1'))).toBe(Math.floor(at.getTime() / 30_000));
   });
 
   it('a step another replica claims between fresh() and claim() is not claimed again', async () => {
@@ -153,7 +153,7 @@ describe('shared TOTP step guard', () => {
     await new Promise((r) => setTimeout(r, 200));
     controller.abort();
     expect(await late).toBe('still waiting');
-    expect((await totpKv.get('T3'))?.string()).toBe(String(step));
+    expect(stepIn(await totpKv.get('T3'))).toBe(step);
   });
 
   it('concurrent claims of one step: exactly one wins it', async () => {
@@ -171,4 +171,59 @@ describe('shared TOTP step guard', () => {
     const results = await Promise.all(claims);
     expect(results.filter((r) => r === 'won')).toHaveLength(1);
   });
+
+  it('rides out a bucket it cannot write for a while, and knows a write whose answer was lost as its own', async () => {
+    const fixed = new Date();
+    const step = Math.floor(fixed.getTime() / 30_000);
+    // The first write lands but its answer is lost (a leader killed after storing it); the next
+    // two are refused outright (no leader yet).
+    let writes = 0;
+    const flaky = withWrites(totpKv, async (write) => {
+      writes++;
+      if (writes === 1) {
+        await write();
+        throw new Error('TIMEOUT');
+      }
+      if (writes <= 3) throw new Error('503 no responders');
+      return write();
+    });
+    const at = await createSharedTotpGuard({ kv: flaky, now: () => fixed, outageMs: 5_000 }).claim('T4');
+    expect(at).toEqual(fixed);
+    expect(writes).toBe(1); // read back as its own: no second write, and no wait for the next step
+    expect(stepIn(await totpKv.get('T4'))).toBe(step);
+
+    writes = 1; // the next two writes are refused, then one lands
+    const later = new Date(fixed.getTime() + 30_000);
+    expect(await createSharedTotpGuard({ kv: flaky, now: () => later, outageMs: 5_000 }).claim('T4')).toEqual(later);
+    expect(writes).toBe(4);
+    expect(stepIn(await totpKv.get('T4'))).toBe(step + 1);
+  });
+
+  it('gives up once the bucket stays unwritable past the outage allowance', async () => {
+    const down = withWrites(totpKv, async () => {
+      throw new Error('503 no responders');
+    });
+    const guard = createSharedTotpGuard({ kv: down, outageMs: 600 });
+    await expect(guard.claim('T5')).rejects.toThrow('503 no responders');
+    expect(await totpKv.get('T5')).toBeNull();
+  });
 });
+
+/** The step a claim recorded (`<step>/<claim id>`). */
+function stepIn(entry: KvEntry | null): number {
+  return Number.parseInt(entry?.string() ?? '', 10);
+}
+
+/** The bucket, with each create or update going through `intercept` (which may call the real write). */
+function withWrites(kv: KV, intercept: (write: () => Promise<number>) => Promise<number>): KV {
+  return new Proxy(kv, {
+    get(target, prop, receiver) {
+      if (prop === 'create' || prop === 'update') {
+        const real = Reflect.get(target, prop, receiver) as (...args: unknown[]) => Promise<number>;
+        return (...args: unknown[]) => intercept(() => real.apply(target, args));
+      }
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
