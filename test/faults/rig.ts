@@ -13,11 +13,13 @@ import {
   createTestDatabase,
   freePort,
   startNats,
+  startNatsCluster,
   startPostgresCluster,
   startServiceProcess,
   waitFor,
   type ServiceProcess,
   type TestNats,
+  type TestNatsCluster,
   type TestPostgresCluster,
   runEntryPoint,
 } from '@refresher/testkit';
@@ -27,8 +29,10 @@ import {
  * simulator as IIFL, for tests that inject faults into them while a run is in flight.
  */
 export interface Rig {
-  /** The rig's own nats-server, which the test may stop and start. */
+  /** The rig's own nats-server, which the test may stop and start (with `natsCluster`: the cluster's URLs only). */
   nats: TestNats;
+  /** With `natsCluster`: the three servers, each of which the test may stop and start. */
+  cluster: TestNatsCluster | null;
   /** With `database: 'private-server'`: the rig's own PostgreSQL server, which the test may stop and start. */
   postgres: TestPostgresCluster | null;
   dbUrl: string;
@@ -59,13 +63,18 @@ export interface RigOptions {
   database?: 'fresh-database' | 'private-server';
   /** Users stored with a password the broker refuses (the last ones). */
   wrongPasswords?: number;
+  /** A three-node JetStream cluster instead of one server; the services get STREAM_REPLICAS=3. */
+  natsCluster?: boolean;
   env?: Record<string, string>;
 }
 
 /** Starts NATS, a database, the simulator and persistence, and seeds the users. */
 export async function startRig(options: RigOptions): Promise<Rig> {
   const privateServer = options.database === 'private-server';
-  const [nats, database] = await Promise.all([startNats(), privateServer ? startPostgresCluster() : createTestDatabase()]);
+  const [{ nats, cluster }, database] = await Promise.all([
+    options.natsCluster ? clusterNats() : startNats().then((one) => ({ nats: one, cluster: null })),
+    privateServer ? startPostgresCluster() : createTestDatabase(),
+  ]);
   const accounts = generateAccounts(options.users, options.prefix);
   const sim = await startSimulator({ port: 0, accounts });
   const env: Record<string, string> = {
@@ -74,6 +83,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     IIFL_BASE_URL: sim.baseUrl,
     IIFL_KEY_ASSOCIATION_DELAY_MS: '0',
     INTEGRATION_API_KEY: 'faults-integration-key-0123456789abcdef',
+    ...(cluster ? { STREAM_REPLICAS: '3' } : {}),
     LOG_LEVEL: 'warn',
     DB_POOL_MAX: '4',
     // Key pairs reused for 10 minutes: the machine's CPU goes to the faults, not to RSA keygen.
@@ -107,6 +117,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   };
   const rig: Rig = {
     nats,
+    cluster,
     postgres: privateServer ? (database as TestPostgresCluster) : null,
     dbUrl: database.url,
     sim,
@@ -139,13 +150,21 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
     const seeded = await runEntryPoint('services/persistence/src/seed-users.ts', [join(dir, 'users.json')], env);
     if (seeded.code !== 0) throw new Error(`seed-users exited ${seeded.code}: ${seeded.stderr}`);
-    nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    nc = await connect({ servers: nats.url.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     rig.nc = nc;
     return rig;
   } catch (err) {
     await rig.stop();
     throw err;
   }
+}
+
+async function clusterNats(): Promise<{ nats: TestNats; cluster: TestNatsCluster }> {
+  const cluster = await startNatsCluster(3);
+  const whole = async () => {
+    throw new Error('a cluster is stopped and started node by node: rig.cluster.nodes');
+  };
+  return { nats: { url: cluster.url, stop: whole, start: whole, dispose: () => cluster.dispose() }, cluster };
 }
 
 /**

@@ -180,6 +180,12 @@ export class LoginState {
     return token;
   }
 
+  /** The client's newest session while it lives. */
+  currentSessionOf(clientId: string): string | undefined {
+    const token = this.currentSession.get(clientId);
+    return token !== undefined && this.session(token) ? token : undefined;
+  }
+
   /** A live session, or undefined (an expired one is forgotten). */
   session(token: string): Session | undefined {
     const entry = this.sessions.get(token);

@@ -154,6 +154,7 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<Si
     setKnobs: (partial) => void knobs.set(partial),
     knobs: () => structuredClone(knobs.get()),
     addAccounts: (list) => accounts.add(list),
+    currentSession: (clientId) => deps.state.currentSessionOf(clientId),
     async close() {
       if (closed) return;
       closed = true;

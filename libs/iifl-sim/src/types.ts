@@ -165,6 +165,8 @@ export interface Simulator {
   knobs(): SimKnobs;
   /** Adds accounts, replacing any with the same client id. */
   addAccounts(accounts: SimAccount[]): void;
+  /** The client's live session token (a login ends the one before), or undefined; for tests. */
+  currentSession(clientId: string): string | undefined;
   close(): Promise<void>;
 }
 
