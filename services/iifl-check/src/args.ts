@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { LOGIN_FLOWS, UserId, type LoginFlow } from '@refresher/contracts';
 import { describeZodError } from '@refresher/platform';
 import { parseFlags, UsageError } from '@refresher/cli-args';
+import { EgressFormatError, parseEgress, type Egress } from '@refresher/iifl-client';
 
-export const USAGE = `Usage: pnpm iifl-check --user <ID> --credentials <file|-> [--flow <flow>] [--auth-code <code>]
+export const USAGE = `Usage: pnpm iifl-check --user <ID> --credentials <file|-> [--flow <flow>] [--auth-code <code>] [--egress <egress>]
 
 One login for one account at the configured IIFL (IIFL_BASE_URL and the other IIFL_* variables),
 with retries off. Prints each call's HTTP status and the shape of each answer (field names, IIFL's
@@ -14,7 +15,9 @@ class a failure. See docs/first-morning.md before pointing it at the real host.
   --user <ID>            the IIFL client id
   --credentials <file|-> JSON {"password","appKey","appSecret","totpSecret"}; "-" reads standard input
   --flow <flow>          headless-v1 (default: IIFL_LOGIN_FLOW), headless-v2 or redirect
-  --auth-code <code>     redirect flow: the authCode IIFL's login page gave (appSecret needed only)`;
+  --auth-code <code>     redirect flow: the authCode IIFL's login page gave (appSecret needed only)
+  --egress <egress>      leave from this source address, or through this http(s):// proxy: the one
+                         the account is whitelisted for (default: the host's own route)`;
 
 export { UsageError };
 
@@ -29,12 +32,14 @@ export interface CheckArgs {
   userID: string;
   flow: LoginFlow | null;
   authCode: string | null;
+  /** Where the calls leave from; undefined: the host's own route. */
+  egress?: Egress | undefined;
   credentials: z.infer<typeof Credentials>;
   help: boolean;
 }
 
 export function parseCheckArgs(argv: string[], readStdin: () => string = () => readFileSync(0, 'utf8')): CheckArgs {
-  const values = parseFlags(argv, ['user', 'credentials', 'flow', 'auth-code']);
+  const values = parseFlags(argv, ['user', 'credentials', 'flow', 'auth-code', 'egress']);
   if (values.help) return { userID: '', flow: null, authCode: null, credentials: { appSecret: '' }, help: true };
   const user = UserId.safeParse(values.user);
   if (!user.success) throw new UsageError('--user <ID> is required: 1-64 of A-Z a-z 0-9 _ -');
@@ -61,7 +66,17 @@ export function parseCheckArgs(argv: string[], readStdin: () => string = () => r
   if (flow !== 'redirect' && (!credentials.data.password || !credentials.data.appKey || !credentials.data.totpSecret)) {
     throw new UsageError('--credentials: a headless login needs password, appKey, appSecret and totpSecret');
   }
-  return { userID: user.data, flow: flow as LoginFlow | null, authCode, credentials: credentials.data, help: false };
+  const egress = values.egress === undefined ? undefined : egressOf(values.egress);
+  return { userID: user.data, flow: flow as LoginFlow | null, authCode, egress, credentials: credentials.data, help: false };
+}
+
+function egressOf(text: string): Egress {
+  try {
+    return parseEgress(text);
+  } catch (err) {
+    if (err instanceof EgressFormatError) throw new UsageError(`--egress: ${err.message}`);
+    throw err;
+  }
 }
 
 function readFile(path: string): string {

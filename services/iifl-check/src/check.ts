@@ -1,6 +1,7 @@
 import { isCredentialRejection } from '@refresher/contracts';
 import {
   createIiflClient,
+  describeEgress,
   IiflError,
   iiflClientConfigFromEnv,
   iiflClientEnvSchema,
@@ -48,14 +49,15 @@ export async function runCheck(args: CheckArgs, config: IiflClientConfig, io: Ch
 
   const flow = args.flow ?? config.loginFlow;
   say(
-    `IIFL check: user ${args.userID}, flow ${flow}, ${config.baseUrl}${flow === 'headless-v2' ? ` and ${config.idaasUrl}` : ''}; retries off`,
+    `IIFL check: user ${args.userID}, flow ${flow}, ${config.baseUrl}${flow === 'headless-v2' ? ` and ${config.idaasUrl}` : ''}` +
+      ` from ${describeEgress(args.egress)}; retries off`,
   );
   const client = createIiflClient(config, { observe });
   try {
     const result = await attempt(client, args, flow);
     secrets.push(result.token);
     reportToken(result, args.userID, say);
-    await reportProfile(client, result.token, say);
+    await reportProfile(client, result.token, args, say);
     return 0;
   } catch (error) {
     reportFailure(error, say);
@@ -67,7 +69,9 @@ export async function runCheck(args: CheckArgs, config: IiflClientConfig, io: Ch
 
 function attempt(client: ReturnType<typeof createIiflClient>, args: CheckArgs, flow: string): Promise<LoginResult> {
   const c = args.credentials;
-  if (flow === 'redirect') return client.sessionFromAuthCode({ userID: args.userID, authCode: args.authCode!, appSecret: c.appSecret });
+  const { egress } = args;
+  if (flow === 'redirect')
+    return client.sessionFromAuthCode({ userID: args.userID, authCode: args.authCode!, appSecret: c.appSecret, egress });
   return client.login({
     userID: args.userID,
     password: c.password!,
@@ -75,6 +79,7 @@ function attempt(client: ReturnType<typeof createIiflClient>, args: CheckArgs, f
     appSecret: c.appSecret,
     totpSecret: c.totpSecret!,
     flow: flow === 'headless-v2' ? 'headless-v2' : 'headless-v1',
+    egress,
   });
 }
 
@@ -102,9 +107,14 @@ function reportToken(result: LoginResult, userID: string, say: (line: string) =>
   );
 }
 
-async function reportProfile(client: ReturnType<typeof createIiflClient>, token: string, say: (line: string) => void): Promise<void> {
+async function reportProfile(
+  client: ReturnType<typeof createIiflClient>,
+  token: string,
+  args: CheckArgs,
+  say: (line: string) => void,
+): Promise<void> {
   try {
-    const { clientId } = await client.checkToken(token);
+    const { clientId } = await client.checkToken(token, undefined, args.egress);
     say(`  profile answers for ${clientId}: the token works`);
   } catch (error) {
     say(`  profile did not accept the token: ${error instanceof Error ? error.message : 'error'}`);

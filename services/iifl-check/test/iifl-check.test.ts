@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ANSWER_SHAPES, generateAccounts, startSimulator, totpAt, type SimAccount, type Simulator } from '@refresher/iifl-sim';
 import { runEntryPoint, submitLoginForm, type ProcessResult } from '@refresher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCheckArgs } from '../src/args.ts';
 
 /** `pnpm iifl-check` as an operator runs it, against the simulator in each answer shape. */
 const accounts = generateAccounts(20, 'check');
@@ -131,5 +132,36 @@ describe('pnpm iifl-check, other cases', () => {
     ]);
     expect(redirect.code).toBe(2);
     expect(redirect.stderr).toContain('--flow redirect needs --auth-code');
+  });
+});
+
+describe('pnpm iifl-check --egress', () => {
+  afterAll(() => sim.setKnobs({ allowedSources: {} }));
+
+  it('leaves from the address the account is whitelisted for; without it, one bare 403', async () => {
+    const a = accounts[next++]!;
+    sim.setKnobs({ answerShape: 'documented', allowedSources: { [a.clientId]: ['127.0.0.2'] } });
+    const own = await check(['--user', a.clientId, '--egress', '127.0.0.2', '--credentials', credentialsFile(a as never)]);
+    expect(own.code, own.output).toBe(0);
+    expect(own.stdout).toContain('from 127.0.0.2; retries off');
+    expect(own.stdout).toContain(`profile answers for ${a.clientId}: the token works`);
+
+    const b = accounts[next++]!;
+    sim.setKnobs({ allowedSources: { [b.clientId]: ['127.0.0.2'] } });
+    const host = await check(['--user', b.clientId, '--credentials', credentialsFile(b as never)]);
+    expect(host.code, host.output).toBe(1);
+    expect(host.stdout).toContain('from default route; retries off');
+    expect(host.stdout).toMatch(/HTTP 403 +not JSON/);
+    expect(host.stdout).toContain('IP_NOT_AUTHORISED');
+    expectNoSecrets(own.output + host.output, a);
+  });
+
+  it('an egress that is neither an address nor a proxy URL is a usage error', () => {
+    const args = ['--user', 'U1', '--egress', 'not-an-egress', '--credentials', '-'];
+    const stdin = () => JSON.stringify({ password: 'p', appKey: 'k', appSecret: 's', totpSecret: 't' });
+    expect(() => parseCheckArgs(args, stdin)).toThrow('--egress: an egress must be an IPv4 or IPv6 address or an http(s):// proxy URL');
+    expect(parseCheckArgs(['--user', 'U1', '--egress', 'http://proxy.example:3128', '--credentials', '-'], stdin).egress).toEqual({
+      proxyUrl: 'http://proxy.example:3128/',
+    });
   });
 });
