@@ -58,7 +58,9 @@ export async function startServiceProcess(options: {
         if (options.readyLine) return options.readyLine.test(output()) ? true : undefined;
         return true;
       },
-      options.timeoutMs ?? 20_000,
+      // A process that exits fails at once; one still starting gets time on a loaded machine (a
+      // service's start is mostly tsx compiling its sources: 5-20 s on two busy cores).
+      options.timeoutMs ?? 45_000,
       100,
     );
   } catch (err) {
