@@ -13,7 +13,7 @@ import {
   type Endpoint,
   type EndpointRequest,
   type EndpointResponse,
-  type RunSummary,
+  type RunSummaryPage,
 } from '../src/index.ts';
 
 describe('user ids', () => {
@@ -66,6 +66,6 @@ describe('endpoint table', () => {
 
   it('types a call and its answer from the entry', () => {
     expectTypeOf<EndpointRequest<typeof PersistenceApi.startRun>>().toEqualTypeOf<z.input<typeof StartRunRequest>>();
-    expectTypeOf<EndpointResponse<typeof PersistenceApi.getRun>>().toEqualTypeOf<RunSummary>();
+    expectTypeOf<EndpointResponse<typeof PersistenceApi.getRun>>().toEqualTypeOf<RunSummaryPage>();
   });
 });

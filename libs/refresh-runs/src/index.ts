@@ -1,6 +1,7 @@
 export {
   startRefreshRun,
   getRunSummary,
+  getRunCounts,
   outcomeFromNotice,
   type RefreshRun,
   type StartRefreshRunOptions,

@@ -66,8 +66,23 @@ export async function startRefreshRun(
   };
 }
 
-export function getRunSummary(nc: NatsConnection, runId: string, timeoutMs = 10_000): Promise<RunSummary> {
-  return callService(nc, PersistenceApi.getRun, { runId }, timeoutMs);
+/** A run's counts and every result, read a page at a time (one answer must stay below NATS's message size). */
+export async function getRunSummary(nc: NatsConnection, runId: string, timeoutMs = 10_000): Promise<RunSummary> {
+  const first = await callService(nc, PersistenceApi.getRun, { runId }, timeoutMs);
+  const results = [...first.results];
+  for (let after = first.resultsNext; after !== null;) {
+    const page = await callService(nc, PersistenceApi.getRun, { runId, results: { after } }, timeoutMs);
+    results.push(...page.results);
+    after = page.resultsNext;
+  }
+  const { resultsNext: _, ...counts } = first;
+  return { ...counts, results };
+}
+
+/** A run's counts, without its results (`results` is empty): whether it exists, and how far it is. */
+export async function getRunCounts(nc: NatsConnection, runId: string, timeoutMs = 10_000): Promise<RunSummary> {
+  const { resultsNext: _, ...counts } = await callService(nc, PersistenceApi.getRun, { runId, results: 'none' }, timeoutMs);
+  return counts;
 }
 
 async function publishRequests(
@@ -109,14 +124,14 @@ async function waitForRun(
   onOutcome?: (outcome: RunOutcomeRecorded) => void,
 ): Promise<{ completed: boolean; summary: RunSummary }> {
   const fetchSummary = () => getRunSummary(nc, runId);
-  let summary = await fetchSummary();
-  if (summary.pending === 0) return { completed: true, summary };
+  let summary = await getRunCounts(nc, runId);
+  if (summary.pending === 0) return { completed: true, summary: await fetchSummary() };
 
   let settle!: () => void;
   const finished = new Promise<void>((resolve) => (settle = resolve));
   const deadline = setTimeout(settle, timeoutMs);
   const poll = setInterval(() => {
-    fetchSummary().then(
+    getRunCounts(nc, runId).then(
       (s) => {
         if (s.pending === 0) settle();
       },
@@ -154,7 +169,8 @@ async function waitForUser(
   let settle!: (outcome: UserOutcome | null) => void;
   const settled = new Promise<UserOutcome | null>((resolve) => (settle = resolve));
   const fromSummary = async () => {
-    const result = (await getRunSummary(nc, runId)).results.find((r) => r.userID === userID);
+    const { results } = await callService(nc, PersistenceApi.getRun, { runId, results: { userID } });
+    const result = results.find((r) => r.userID === userID);
     if (result && result.outcome !== 'pending') settle({ ...result, outcome: result.outcome });
   };
   const deadline = setTimeout(() => settle(null), timeoutMs);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Buckets, PersistenceApi, PushTokenRequest, RunCompleted, Subjects, TokenRefreshed } from '@refresher/contracts';
+import {
+  Buckets,
+  PersistenceApi,
+  PushTokenRequest,
+  RUN_RESULTS_PAGE_MAX,
+  RunCompleted,
+  Subjects,
+  TokenRefreshed,
+} from '@refresher/contracts';
 import { ServiceCallError, decodeJson } from '@refresher/platform';
 import { integrationUser, realUser, useHarness } from './harness.ts';
 
@@ -100,6 +108,41 @@ describe('persistence.runs.start', () => {
     for await (const msg of completed) {
       expect(RunCompleted.parse(decodeJson(msg.data))).toEqual({ v: 1, runId: 'r-im-only', total: 1, refreshed: 0, failed: 0, skipped: 1 });
     }
+  });
+});
+
+describe('persistence.runs.get', () => {
+  it('answers a run of 6,000 users a page at a time, one user, or the counts alone', async () => {
+    const users = Array.from({ length: 6_000 }, (_, i) => realUser(`U${String(i).padStart(5, '0')}`));
+    await h.seed(users);
+    const { runId, requested } = await h.startRun({ trigger: 'api' });
+    expect(requested).toHaveLength(6_000);
+
+    // Every result in one answer would pass NATS's 1 MiB: pages of at most RUN_RESULTS_PAGE_MAX.
+    const seen: string[] = [];
+    let pages = 0;
+    let page = await h.call(PersistenceApi.getRun, { runId });
+    for (;;) {
+      pages++;
+      expect(page).toMatchObject({ total: 6_000, pending: 6_000 });
+      expect(page.results.length).toBeLessThanOrEqual(RUN_RESULTS_PAGE_MAX);
+      seen.push(...page.results.map((r) => r.userID));
+      if (page.resultsNext === null) break;
+      page = await h.call(PersistenceApi.getRun, { runId, results: { after: page.resultsNext } });
+    }
+    expect(pages).toBe(Math.ceil(6_000 / RUN_RESULTS_PAGE_MAX));
+    expect(seen).toEqual(requested.map((u) => u.userID));
+
+    const small = await h.call(PersistenceApi.getRun, { runId, results: { limit: 2 } });
+    expect(small.results.map((r) => r.userID)).toEqual(['U00000', 'U00001']);
+    const next = await h.call(PersistenceApi.getRun, { runId, results: { after: small.resultsNext!, limit: 2 } });
+    expect(next.results.map((r) => r.userID)).toEqual(['U00002', 'U00003']);
+
+    const one = await h.call(PersistenceApi.getRun, { runId, results: { userID: 'U04321' } });
+    expect(one.results).toEqual([expect.objectContaining({ userID: 'U04321', outcome: 'pending' })]);
+    expect(one.resultsNext).toBeNull();
+    const counts = await h.call(PersistenceApi.getRun, { runId, results: 'none' });
+    expect(counts).toMatchObject({ runId, total: 6_000, pending: 6_000, results: [], resultsNext: null });
   });
 });
 

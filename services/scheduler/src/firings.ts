@@ -1,5 +1,5 @@
 import { ServiceCallError, type Logger, type NatsConnection } from '@refresher/platform';
-import { getRunSummary } from '@refresher/refresh-runs';
+import { getRunCounts } from '@refresher/refresh-runs';
 import { slotRunId } from './slot.ts';
 import { SchedulerStoppedError } from './start-run.ts';
 
@@ -64,7 +64,7 @@ export function catchUpDecision(lookupError: unknown): CatchUp {
  */
 export async function catchUp(nc: NatsConnection, log: Logger, slot: Date, firings: Firings): Promise<void> {
   const runId = slotRunId(slot);
-  const err = await getRunSummary(nc, runId).then(
+  const err = await getRunCounts(nc, runId).then(
     () => undefined,
     (e: unknown) => e,
   );

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRetryableCode, type RunSummary } from '@refresher/contracts';
 import { ServiceCallError, type Logger, type NatsConnection } from '@refresher/platform';
-import { getRunSummary, startRefreshRun } from '@refresher/refresh-runs';
+import { getRunCounts, getRunSummary, startRefreshRun } from '@refresher/refresh-runs';
 
 export interface PassPolicy {
   /** The gap before the second pass (REFRESH_PASS_DELAY_MS); each later gap doubles it. */
@@ -78,7 +78,7 @@ async function startPass(deps: PassDeps, morningRunId: string, runId: string, ex
 async function waitForCompletion(deps: PassDeps, runId: string, deadline: Date): Promise<RunSummary | null> {
   for (;;) {
     const summary = await retryUntil(deps, deadline, 'read the run', () =>
-      getRunSummary(deps.nc, runId).catch((err: unknown) => {
+      getRunCounts(deps.nc, runId).catch((err: unknown) => {
         if (err instanceof ServiceCallError && err.code === 404) return 'missing' as const;
         throw err;
       }),
@@ -87,7 +87,9 @@ async function waitForCompletion(deps: PassDeps, runId: string, deadline: Date):
       deps.log.info({ runId }, 'no such run; nothing to follow');
       return null;
     }
-    if (summary === null || summary.completedAt) return summary;
+    if (summary === null) return null;
+    // The counts while it runs; every result (read a page at a time) once it has completed.
+    if (summary.completedAt) return retryUntil(deps, deadline, 'read the run', () => getRunSummary(deps.nc, runId));
     if (Date.now() + deps.policy.pollMs > deadline.getTime()) return null;
     await sleep(deps.policy.pollMs, undefined, { signal: deps.signal });
   }
@@ -113,7 +115,7 @@ async function retryUntil<T>(deps: PassDeps, deadline: Date, what: string, step:
 }
 
 async function runExists(deps: PassDeps, runId: string): Promise<boolean> {
-  return getRunSummary(deps.nc, runId).then(
+  return getRunCounts(deps.nc, runId).then(
     () => true,
     (err: unknown) => {
       if (err instanceof ServiceCallError && err.code === 404) return false;

@@ -12,7 +12,7 @@ import {
   ListRunsResponse,
   MorningStatus,
   MorningStatusRequest,
-  RunSummary,
+  RunSummaryPage,
   StartRunRequest,
   StartRunResponse,
 } from './runs.ts';
@@ -49,7 +49,7 @@ interface ServiceApi {
 export const PersistenceApi = {
   serviceName: 'persistence',
   startRun: { name: 'runs-start', subject: 'persistence.runs.start', request: StartRunRequest, response: StartRunResponse },
-  getRun: { name: 'runs-get', subject: 'persistence.runs.get', request: GetRunRequest, response: RunSummary },
+  getRun: { name: 'runs-get', subject: 'persistence.runs.get', request: GetRunRequest, response: RunSummaryPage },
   listRuns: { name: 'runs-list', subject: 'persistence.runs.list', request: ListRunsRequest, response: ListRunsResponse },
   morningStatus: {
     name: 'runs-morning',

@@ -52,8 +52,30 @@ export const StartRunResponse = z.strictObject({
 });
 export type StartRunResponse = z.infer<typeof StartRunResponse>;
 
-/** `persistence.runs.get`: a run's summary and per-user results (404 when unknown). */
-export const GetRunRequest = z.strictObject({ runId: RunId });
+/**
+ * The most results in one answer of `persistence.runs.get` (about 190 bytes each): a page stays
+ * well below NATS's default message size (1 MiB), which every results of 5,600 users would pass.
+ */
+export const RUN_RESULTS_PAGE_MAX = 2_000;
+
+/** Where a page of results ends: the position in the run of its last user. */
+export const RunResultsCursor = z.number().int().min(0);
+
+/**
+ * `persistence.runs.get`: a run's counts and per-user results (404 when unknown). `results` picks
+ * which: a page in the run's order (`after`: the previous page's `resultsNext`; the default is the
+ * first page), one user's (`userID`), or none (`'none'`: the counts alone).
+ */
+export const GetRunRequest = z.strictObject({
+  runId: RunId,
+  results: z
+    .union([
+      z.literal('none'),
+      z.strictObject({ userID: UserId }),
+      z.strictObject({ after: RunResultsCursor.optional(), limit: z.number().int().min(1).max(RUN_RESULTS_PAGE_MAX).optional() }),
+    ])
+    .optional(),
+});
 export type GetRunRequest = z.infer<typeof GetRunRequest>;
 
 export const RunResult = z.strictObject({
@@ -79,6 +101,10 @@ export const RunSummary = z.strictObject({
   results: z.array(RunResult),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
+
+/** The answer of `persistence.runs.get`: `resultsNext` is the `after` of the next page, null after the last. */
+export const RunSummaryPage = RunSummary.extend({ resultsNext: RunResultsCursor.nullable() });
+export type RunSummaryPage = z.infer<typeof RunSummaryPage>;
 
 /** The largest page of `persistence.runs.list`, and the page without a `limit`. */
 export const RUNS_PAGE_MAX = 100;

@@ -36,7 +36,7 @@ export async function startApi(deps: ApiDeps): Promise<PersistenceApiService> {
     toFailure: toServiceFailure,
   });
   service.add(PersistenceApi.startRun, (request) => registerRun({ ...deps, log }, request));
-  service.add(PersistenceApi.getRun, (request) => getRun(deps.db, request.runId));
+  service.add(PersistenceApi.getRun, (request) => getRun(deps.db, request));
   service.add(PersistenceApi.listRuns, (request) => listRuns(deps.db, request));
   service.add(PersistenceApi.morningStatus, () => getMorningStatus(deps.db));
   service.add(PersistenceApi.getCredentials, (request) => getCredentials(deps.db, request.userID));

@@ -58,3 +58,14 @@ export function findRun(db: Db, runId: string): Promise<RefreshRunRow | undefine
 export function listOutcomes(db: Db, runId: string): Promise<RefreshOutcomeRow[]> {
   return db.selectFrom('refresh_outcomes').selectAll().where('run_id', '=', runId).orderBy('position').execute();
 }
+
+/** Outcomes of a run in its order after position `after` (all when null), at most `limit`. */
+export function listOutcomePage(db: Db, runId: string, after: number | null, limit: number): Promise<RefreshOutcomeRow[]> {
+  let query = db.selectFrom('refresh_outcomes').selectAll().where('run_id', '=', runId);
+  if (after !== null) query = query.where('position', '>', after);
+  return query.orderBy('position').limit(limit).execute();
+}
+
+export function findOutcome(db: Db, runId: string, userID: string): Promise<RefreshOutcomeRow | undefined> {
+  return db.selectFrom('refresh_outcomes').selectAll().where('run_id', '=', runId).where('user_id', '=', userID).executeTakeFirst();
+}
