@@ -85,9 +85,22 @@ export async function upsertUsers(db: Kysely<Database>, users: readonly SeedUser
   // The last record of a userID wins (one statement cannot touch a row twice).
   const byId = new Map(users.map((u) => SeedUser.parse(u)).map((u) => [(u.userID ?? u.clientId)!, u]));
   const parsed = [...byId.values()];
-  if (parsed.length === 0) return { inserted: 0, updated: 0 };
   const now = new Date();
-  const rows = await db
+  // One statement binds at most 65,535 parameters (11 per user): chunks, in one transaction.
+  return db.transaction().execute(async (trx) => {
+    let inserted = 0;
+    for (let i = 0; i < parsed.length; i += UPSERT_CHUNK) {
+      const rows = await upsertChunk(trx, parsed.slice(i, i + UPSERT_CHUNK), now);
+      inserted += rows.filter((r) => r.inserted).length;
+    }
+    return { inserted, updated: parsed.length - inserted };
+  });
+}
+
+const UPSERT_CHUNK = 1_000;
+
+function upsertChunk(db: Kysely<Database>, parsed: readonly SeedUser[], now: Date) {
+  return db
     .insertInto('IIFLUser')
     .values(
       parsed.map((u) => ({
@@ -119,6 +132,4 @@ export async function upsertUsers(db: Kysely<Database>, users: readonly SeedUser
     )
     .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
     .execute();
-  const inserted = rows.filter((r) => r.inserted).length;
-  return { inserted, updated: rows.length - inserted };
 }
