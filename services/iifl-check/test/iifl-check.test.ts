@@ -26,8 +26,8 @@ function credentialsFile(values: Record<string, string>): string {
   return file;
 }
 
-function check(args: string[]): Promise<ProcessResult> {
-  return runEntryPoint('services/iifl-check/src/main.ts', args, { IIFL_BASE_URL: sim.baseUrl, IIFL_IDAAS_URL: sim.idaasUrl });
+function check(args: string[], at: Simulator = sim): Promise<ProcessResult> {
+  return runEntryPoint('services/iifl-check/src/main.ts', args, { IIFL_BASE_URL: at.baseUrl, IIFL_IDAAS_URL: at.idaasUrl });
 }
 
 /** Nothing secret in the output: no credential, no token, no key. */
@@ -55,21 +55,30 @@ describe.each(ANSWER_SHAPES)('pnpm iifl-check, answers shaped %s', (shape) => {
     if (shape === 'sealed') expect(stdout).toMatch(/sealed, opened: /);
     expectNoSecrets(output, a);
   });
+});
 
-  it('a wrong TOTP seed: the code and message of the refusal, the failure class, no retry', async () => {
-    const a = accounts[next++]!;
-    const { code, stdout, output } = await check([
-      '--user',
-      a.clientId,
-      '--credentials',
-      credentialsFile({ ...a, totpSecret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' } as never),
-    ]);
-    expect(code, output).toBe(1);
-    expect(stdout).toMatch(/validatetotp +HTTP 200 .*EC036/);
-    expect(stdout).toContain('Result: failed at validatetotp: BAD_TOTP');
-    expect(stdout).toContain('the system would retry it: no');
-    expect(stdout).toMatch(/later runs skip the account .*: yes/);
-    expectNoSecrets(output, a);
+// A wrong seed waits for the next TOTP step (IIFL's one allowance) before it fails: up to 30 s. The
+// three shapes run side by side, each on a simulator of its own, so the suite waits once.
+describe('pnpm iifl-check, a wrong TOTP seed', () => {
+  it('in each answer shape: the code and message of the refusal, the failure class, no retry', async () => {
+    const sims = await Promise.all(ANSWER_SHAPES.map((answerShape) => startSimulator({ port: 0, accounts, knobs: { answerShape } })));
+    try {
+      await Promise.all(
+        sims.map(async (at) => {
+          const a = accounts[next++]!;
+          const wrongSeed = credentialsFile({ ...a, totpSecret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' } as never);
+          const { code, stdout, output } = await check(['--user', a.clientId, '--credentials', wrongSeed], at);
+          expect(code, output).toBe(1);
+          expect(stdout).toMatch(/validatetotp +HTTP 200 .*EC036/);
+          expect(stdout).toContain('Result: failed at validatetotp: BAD_TOTP');
+          expect(stdout).toContain('the system would retry it: no');
+          expect(stdout).toMatch(/later runs skip the account .*: yes/);
+          expectNoSecrets(output, a);
+        }),
+      );
+    } finally {
+      await Promise.all(sims.map((s) => s.close()));
+    }
   }, 60_000);
 });
 
