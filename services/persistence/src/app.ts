@@ -16,6 +16,7 @@ import type { PersistenceConfig } from './config.ts';
 import { startEventConsumer, type EventConsumer } from './events/consumer.ts';
 import { createPersistenceMetrics } from './metrics.ts';
 import { getMorningStatus } from './runs/morning-status.ts';
+import { pruneRuns } from './runs/prune-runs.ts';
 
 const DB_PING_INTERVAL_MS = 5_000;
 const DB_PING_FRESH_MS = 15_000;
@@ -51,7 +52,7 @@ export async function startPersistence(config: PersistenceConfig, options: { log
     if (config.MIGRATE_ON_START) {
       for (const m of await migrateToLatest(db)) log.info({ migration: m.migrationName, status: m.status }, 'migration applied');
     }
-    const databaseUp = await watchDatabase(running, log);
+    const databaseUp = await watchDatabase(running, config.RUN_RETENTION_DAYS, log);
     const nc = (running.nc = await connectNats(config, 'persistence', log));
     const natsUp = trackConnection(nc);
     await ensureTopology(nc, config.STREAM_REPLICAS);
@@ -90,8 +91,11 @@ export async function startPersistence(config: PersistenceConfig, options: { log
   }
 }
 
-/** Pings the database every few seconds and prunes old event ids hourly; tells whether a recent ping answered. */
-async function watchDatabase(running: Running, log: Logger): Promise<() => boolean> {
+/**
+ * Pings the database every few seconds, and hourly prunes old event ids and the runs older than
+ * `runRetentionDays` (0: none); tells whether a recent ping answered.
+ */
+async function watchDatabase(running: Running, runRetentionDays: number, log: Logger): Promise<() => boolean> {
   const { db } = running;
   let lastPing = 0;
   const ping = async () => {
@@ -104,8 +108,9 @@ async function watchDatabase(running: Running, log: Logger): Promise<() => boole
   };
   await ping();
   running.timers.push(setInterval(() => void ping(), DB_PING_INTERVAL_MS));
-  running.timers.push(setInterval(() => void pruneProcessedEvents(db, log), PRUNE_INTERVAL_MS));
-  void pruneProcessedEvents(db, log);
+  const prune = () => void pruneHistory(db, runRetentionDays, log);
+  running.timers.push(setInterval(prune, PRUNE_INTERVAL_MS));
+  prune();
   return () => Date.now() - lastPing < DB_PING_FRESH_MS;
 }
 
@@ -118,7 +123,7 @@ async function stopRunning(running: Running, log: Logger): Promise<void> {
   await running.db.destroy();
 }
 
-async function pruneProcessedEvents(db: Kysely<Database>, log: Logger): Promise<void> {
+async function pruneHistory(db: Kysely<Database>, runRetentionDays: number, log: Logger): Promise<void> {
   try {
     await db
       .deleteFrom('processed_events')
@@ -126,5 +131,12 @@ async function pruneProcessedEvents(db: Kysely<Database>, log: Logger): Promise<
       .execute();
   } catch (err) {
     log.warn({ err }, 'pruning processed event ids failed');
+  }
+  if (runRetentionDays === 0) return;
+  try {
+    const runs = await pruneRuns(db, runRetentionDays);
+    if (runs > 0) log.info({ runs, runRetentionDays }, 'old runs deleted');
+  } catch (err) {
+    log.warn({ err }, 'pruning old runs failed');
   }
 }

@@ -10,5 +10,7 @@ export const persistenceConfigSchema = natsEnvSchema.extend({
   EVENT_CONCURRENCY: env.positiveInt(256),
   /** What a failed login writes to the legacy `tradingStatus`: 'inactive' (as the existing system did) or nothing. */
   FAILED_LOGIN_TRADING_STATUS: z.enum(['inactive', 'unchanged']).default('inactive'),
+  /** Runs (with their per-user outcomes) older than this many days are deleted hourly; 0 keeps them all. */
+  RUN_RETENTION_DAYS: env.nonNegativeInt(90),
 });
 export type PersistenceConfig = z.infer<typeof persistenceConfigSchema>;
