@@ -12,7 +12,7 @@ export {
 export { createIiflClient, HEADLESS_LOGIN_FLOWS, type IiflClientDeps, type IiflClientHandle } from './iifl-client.ts';
 export { parseRetryAfter, withEgress, type HttpTransport, type HttpCall, type HttpAnswer } from './http-transport.ts';
 export { parseEgress, describeEgress, egressKey, EgressFormatError, type Egress } from './egress.ts';
-export { createNodeHttpTransport, type NodeHttpTransportOptions } from './node-http-transport.ts';
+export { createNodeHttpTransport, type NodeHttpTransport, type NodeHttpTransportOptions } from './node-http-transport.ts';
 export {
   sealEnvelope,
   openEnvelope,

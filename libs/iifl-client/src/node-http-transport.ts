@@ -16,7 +16,22 @@ export interface NodeHttpTransportOptions {
   keepAliveMs?: number;
   /** Connections per host at most (calls beyond it queue in the agent). */
   maxSockets?: number;
+  /**
+   * The agents of an egress unused this long are closed and forgotten (default 10 minutes; at
+   * least twice `timeoutMs`, so no call of theirs can still run). Kept for the life of the process,
+   * one pair per account's egress would take about 3 KB each (docs/scaling.md).
+   */
+  poolIdleMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
 }
+
+export interface NodeHttpTransport extends HttpTransport {
+  /** How many egresses have agents right now. */
+  pooledEgresses(): number;
+}
+
+const DEFAULT_POOL_IDLE_MS = 10 * 60_000;
 
 /** Answers larger than this are cut off as a connection failure: no IIFL answer comes near it. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -33,7 +48,7 @@ class BodyTooLargeError extends Error {
  * or opened through one proxy, is never reused for another. The cheapest client measured on the
  * login path (docs/decisions/http-transport.md): about a third of the CPU of ky over fetch.
  */
-export function createNodeHttpTransport(options: NodeHttpTransportOptions): HttpTransport {
+export function createNodeHttpTransport(options: NodeHttpTransportOptions): NodeHttpTransport {
   const agentOptions: http.AgentOptions = {
     keepAlive: true,
     // Idle sockets are closed after this (the agent applies `timeout` to its free sockets).
@@ -42,26 +57,43 @@ export function createNodeHttpTransport(options: NodeHttpTransportOptions): Http
     maxFreeSockets: options.maxSockets ?? 256,
     scheduling: 'lifo',
   };
-  const pools = new Map<string, Agents>();
-  const agentsFor = (egress: Egress | undefined): Agents => {
-    const key = egressKey(egress);
-    let agents = pools.get(key);
-    if (!agents) {
-      agents = createAgents(egress, agentOptions);
-      pools.set(key, agents);
+  const now = options.now ?? Date.now;
+  const idleMs = Math.max(options.poolIdleMs ?? DEFAULT_POOL_IDLE_MS, 2 * options.timeoutMs);
+  const pools = new Map<string, { agents: Agents; lastUsed: number }>();
+  let lastSweep = now();
+  const sweep = (at: number) => {
+    lastSweep = at;
+    for (const [key, pool] of pools) {
+      if (at - pool.lastUsed <= idleMs) continue;
+      destroyAgents(pool.agents);
+      pools.delete(key);
     }
-    return agents;
+  };
+  const agentsFor = (egress: Egress | undefined): Agents => {
+    const at = now();
+    if (at - lastSweep > idleMs / 2) sweep(at);
+    const key = egressKey(egress);
+    let pool = pools.get(key);
+    if (!pool) {
+      pool = { agents: createAgents(egress, agentOptions), lastUsed: at };
+      pools.set(key, pool);
+    }
+    pool.lastUsed = at;
+    return pool.agents;
   };
   return {
     request: (call) => send(call, agentsFor(call.egress), options.timeoutMs),
+    pooledEgresses: () => pools.size,
     async close() {
-      for (const agents of pools.values()) {
-        agents.http.destroy();
-        agents.https.destroy();
-      }
+      for (const pool of pools.values()) destroyAgents(pool.agents);
       pools.clear();
     },
   };
+}
+
+function destroyAgents(agents: Agents): void {
+  agents.http.destroy();
+  agents.https.destroy();
 }
 
 interface Agents {

@@ -75,6 +75,31 @@ describe('the node:http transport', () => {
     }
   });
 
+  it('closes and forgets the agents of an egress unused for poolIdleMs, and makes new ones when it comes back', async () => {
+    let clock = 0;
+    const transport = createNodeHttpTransport({ timeoutMs: 1_000, poolIdleMs: 60_000, now: () => clock });
+    const get = (localAddress: string) =>
+      transport.request({ endpoint: 'enckey', method: 'GET', url: `${base}/`, egress: { localAddress } }).then((a) => a.status);
+    try {
+      expect(await get('127.0.0.2')).toBe(200);
+      expect(await get('127.0.0.3')).toBe(200);
+      expect(transport.pooledEgresses()).toBe(2);
+      clock = 50_000; // .2 in use again; .3 idle for 50 s
+      expect(await get('127.0.0.2')).toBe(200);
+      // Idle pools are looked for at most every half of the limit: .3 (idle 81 s) goes, .2 (31 s) stays.
+      clock = 81_000;
+      expect(await get('127.0.0.4')).toBe(200);
+      expect(transport.pooledEgresses()).toBe(2);
+      clock = 200_000;
+      expect(await get('127.0.0.3')).toBe(200);
+      expect(transport.pooledEgresses()).toBe(1);
+      expect(lastSeen?.method).toBe('GET');
+    } finally {
+      await transport.close();
+    }
+    expect(transport.pooledEgresses()).toBe(0);
+  });
+
   it('passes any HTTP status through and an empty body as ""', async () => {
     const transport = make(2_000);
     try {
